@@ -1,0 +1,57 @@
+/**
+ * Every protocol limit is a named constant, qualifier last (TigerBeetle style).
+ * Counts are in entries, times in ticks. Hosts choose how long a tick is
+ * (the worker uses 10 ms, the simulator counts abstract ticks).
+ */
+
+/** Default pipeline depth α (seed 002 claim 5, "a predetermined number"). */
+export const pipelineDepthDefault = 32
+/** Largest α a replica accepts in its configuration. */
+export const pipelineDepthMax = 1024
+
+/** The leader sends a Heartbeat every this many ticks ([0054]). */
+export const heartbeatTicks = 2
+/** A follower that has not heard its leader for a timeout drawn from
+ *  [electionTicksMin, electionTicksMax) tries to lead ([0054]). */
+export const electionTicksMin = 10
+export const electionTicksMax = 20
+/** Unanswered NextBallot / BeginBallot are re-sent after this many ticks. */
+export const retransmitTicks = 4
+/** A forwarded call with no answer is re-sent to the leader after this many ticks. */
+export const callRetryTicks = 8
+/** A catch-up request with no answer may be re-sent (to another peer) after this many ticks. */
+export const catchUpRetryTicks = 4
+
+/** Members of one room (the static configuration of this issue). */
+export const membersMax = 64
+/** Length limits of identifiers carried on the wire. */
+export const replicaIdLengthMax = 64
+export const clientIdLengthMax = 128
+export const commandIdLengthMax = 160
+export const functionNameLengthMax = 128
+export const reasonLengthMax = 1024
+
+/** Entries carried by one BeginBallot / Success / CatchUpReply message. */
+export const messageEntriesMax = 4096
+/** Issued commands a BallotInfo reports in D; beyond it the reply says
+ *  "truncated" and the leader catches up before it completes phase 1. */
+export const ballotInfoIssuedMax = 1024
+/** Missing-instance ranges a BallotInfo reports in X. */
+export const ballotInfoMissingRangesMax = 64
+/** Entries one CatchUpReply carries. */
+export const catchUpEntriesMax = 512
+/** Calls one ExecuteFunction / CallRejected message carries. */
+export const callsPerMessageMax = 256
+
+/** An inbound message may not name an instance further than this beyond
+ *  what the replica has issued: bounds the memory a peer can make us use. */
+export const instanceAheadMax = 1 << 16
+
+/** Calls waiting at a replica for the leader's answer. */
+export const pendingCallsMax = 4096
+/** Calls queued at the leader while the pipeline is full or phase 1 runs. */
+export const leaderQueueMax = 8192
+/** Clients whose results the replicated ticket table keeps (seed 003, ours). */
+export const sessionsMax = 4096
+/** Unacknowledged calls per client; results kept per client. */
+export const sessionResultsMax = 256

@@ -1,0 +1,1107 @@
+import { assert } from './assert.ts'
+import { ballotEquals, ballotLess, ballotZero, compareBallots, maxBallot } from './ballot.ts'
+import {
+  ballotInfoIssuedMax,
+  ballotInfoMissingRangesMax,
+  callRetryTicks,
+  callsPerMessageMax,
+  catchUpEntriesMax,
+  catchUpRetryTicks,
+  electionTicksMax,
+  electionTicksMin,
+  heartbeatTicks,
+  instanceAheadMax,
+  leaderQueueMax,
+  membersMax,
+  pendingCallsMax,
+  pipelineDepthDefault,
+  pipelineDepthMax,
+  retransmitTicks,
+} from './constants.ts'
+import { initHistProc } from './history.ts'
+import type { MachinePort } from './machine-port.ts'
+import { Outbox } from './outbox.ts'
+import { randomInt, type Random } from './random.ts'
+import { Sessions, ticketKey } from './sessions.ts'
+import {
+  callSchema,
+  messageSchema,
+  nullCommandId,
+  type Ballot,
+  type Call,
+  type CallReply,
+  type Command,
+  type CommandId,
+  type Instance,
+  type IssuedEntry,
+  type Message,
+  type MessageOf,
+  type PersistRecord,
+  type Proposal,
+  type RejectCode,
+  type ReplicaId,
+  type StableState,
+  type Ticket,
+  type Vote,
+} from './types.ts'
+
+/**
+ * One replica of the two-tier state machine, as a pure state machine
+ * (seed 002 "Executive Paxos", [0054]–[0071]; DESIGN.md §3–4).
+ *
+ *   replica.step(input)   a peer message, a tick, a local call, or
+ *                         "storage persisted up to seq"
+ *   replica.ready()       records to persist, messages that may be sent,
+ *                         commands newly issued (and applied to MS) in
+ *                         instance order, replies to local calls
+ *
+ * Persistence contract (seed 002 steps 1–6, [0064], [0068]): the host writes
+ * `ready().persist` atomically and in order, then steps
+ * `{ type: 'persisted', seq: ready().persistSeq }`. A message that depends on
+ * a record (NextBallot on lastTried, BallotInfo on nextBal, Voted on prevVote,
+ * Success on the issued command) is not returned by `ready()` before that.
+ * Messages addressed to the replica itself ("to all devices including
+ * itself", [0057] step 1) are in `send` too; the host delivers them back.
+ *
+ * One deliberate refinement of the seed's issue rule is documented at
+ * `tryIssue` (the lock-ballot condition).
+ */
+
+export interface ReplicaConfig {
+  id: ReplicaId
+  /** The voting members, this replica included. Static until membership lands (issue 5). */
+  members: readonly ReplicaId[]
+  machine: MachinePort
+  /** The injected seeded random source: election timeouts, catch-up peers, functions. */
+  random: Random
+  /** α, the bounded pipeline depth (seed 002 claim 5). */
+  pipelineDepth?: number
+  /** What stable storage held, after a restart. */
+  stable?: StableState
+}
+
+export type Input =
+  | { type: 'message'; message: unknown }
+  | { type: 'tick' }
+  | { type: 'call'; call: unknown }
+  | { type: 'persisted'; seq: number }
+
+export type StepResult = { ok: true } | { ok: false; reason: DropReason }
+
+export type DropReason =
+  | 'malformed'
+  | 'misaddressed'
+  | 'unknown-sender'
+  | 'bad-payload'
+  | 'instance-too-far'
+  | 'bad-call'
+  | 'bad-input'
+
+export interface Ready {
+  /** Records to make durable, atomically, before stepping `persisted`. */
+  persist: PersistRecord[]
+  persistSeq: number
+  /** Messages whose records are durable. */
+  send: Message[]
+  /** Commands newly issued and applied to MS, in instance order. */
+  issued: IssuedEntry[]
+  /** Answers to calls made at this replica. */
+  replies: CallReply[]
+}
+
+export type Role = 'follower' | 'candidate' | 'leader'
+
+export interface ReplicaStatus {
+  id: ReplicaId
+  role: Role
+  lastTried: Ballot
+  nextBal: Ballot
+  leader: ReplicaId | null
+  /** Every instance up to here is issued and applied to MS. */
+  issuedUpTo: Instance
+  /** The leader's next free instance (leaders only). */
+  nextCommandNo: Instance | null
+  pendingCalls: number
+  counters: Readonly<Record<string, number>>
+}
+
+interface Inflight {
+  command: Command
+  sentTick: number
+}
+
+interface CandidateState {
+  kind: 'candidate'
+  ballot: Ballot
+  n: Instance
+  infos: Map<ReplicaId, MessageOf<'BallotInfo'>>
+  queue: Call[]
+}
+
+interface LeaderState {
+  kind: 'leader'
+  ballot: Ballot
+  /** Q ([0057] 3'(c)): a majority chosen among the BallotInfo responders. */
+  quorum: ReplicaId[]
+  responders: Set<ReplicaId>
+  nextCommandNo: Instance
+  /** The command LS reflects last: the precedent of the next new command. */
+  lastCommandId: CommandId
+  inflight: Map<Instance, Inflight>
+  queue: Call[]
+  pendingTickets: Map<string, Instance>
+  heartbeatElapsed: number
+  retransmitElapsed: number
+  lastHeard: Map<ReplicaId, number>
+}
+
+type RoleState = { kind: 'follower' } | CandidateState | LeaderState
+
+interface PendingCall {
+  call: Call
+  sentTick: number
+}
+
+/** A call as the local client hands it in: the origin is this replica. */
+const localCallSchema = callSchema.omit({ origin: true })
+
+const nullEntry: IssuedEntry = Object.freeze({
+  instance: 0,
+  lockBallot: ballotZero,
+  command: Object.freeze({ id: nullCommandId, prec: nullCommandId, payload: null, ticket: { client: '-', seq: 0, acked: 0 }, result: null }),
+}) as IssuedEntry
+
+export class Replica {
+  readonly id: ReplicaId
+  private readonly members: readonly ReplicaId[]
+  private readonly majority: number
+  private readonly machine: MachinePort
+  private readonly random: Random
+  private readonly pipelineDepth: number
+
+  // Stable state ([0068]): lastTried, nextBal, prevVote, the issued log L.
+  private lastTried: Ballot = ballotZero
+  private nextBal: Ballot = ballotZero
+  private readonly votes = new Map<Instance, Vote>()
+  private readonly log = new Map<Instance, IssuedEntry>()
+
+  // Volatile state.
+  /** Invariant: every instance ≤ issuedUpTo is in `log` and applied to MS. */
+  private issuedUpTo: Instance = 0
+  /** Issued instances above issuedUpTo (learned out of order). */
+  private readonly sparse = new Set<Instance>()
+  private maxIssued: Instance = 0
+  /** The highest-ballot proposal seen per unissued instance: what (m, b) names. */
+  private readonly proposals = new Map<Instance, { ballot: Ballot; command: Command }>()
+  /** Voted messages counted per unissued instance, highest ballot only. */
+  private readonly tallies = new Map<Instance, { ballot: Ballot; voters: Set<ReplicaId> }>()
+  private readonly sessions = new Sessions()
+  private readonly pendingCalls = new Map<string, PendingCall>()
+  private role: RoleState = { kind: 'follower' }
+  private leaderHint: ReplicaId | null = null
+  private highestBallotSeen: Ballot = ballotZero
+  private tickCount = 0
+  private electionElapsed = 0
+  private electionTimeout: number
+  private callRetryElapsed = 0
+  /** The highest instance a peer said is issued: catch-up target ([0067]). */
+  private issuedHint: Instance = 0
+  private catchUp: { sentTick: number; upTo: Instance } | null = null
+  /** Since when the issued frontier has been stuck below issuedHint. */
+  private gap: { since: number; frontier: Instance } | null = null
+
+  // Output buffers.
+  private records: PersistRecord[] = []
+  private recordSeq = 0
+  private persistedSeq = 0
+  private readonly outbox = new Outbox()
+  private readyIssued: IssuedEntry[] = []
+  private readyReplies: CallReply[] = []
+  private readonly counters: Record<string, number> = {}
+
+  constructor(config: ReplicaConfig) {
+    assert(config.members.includes(config.id), 'a replica must be one of the members')
+    assert(config.members.length >= 1 && config.members.length <= membersMax, 'member count out of range')
+    assert(new Set(config.members).size === config.members.length, 'duplicate member ids')
+    const depth = config.pipelineDepth ?? pipelineDepthDefault
+    assert(Number.isInteger(depth) && depth >= 1 && depth <= pipelineDepthMax, 'pipeline depth out of range')
+    this.id = config.id
+    this.members = [...config.members]
+    this.majority = Math.floor(config.members.length / 2) + 1
+    this.machine = config.machine
+    this.random = config.random
+    this.pipelineDepth = depth
+    this.electionTimeout = this.randomElectionTimeout()
+    if (config.stable !== undefined) this.restore(config.stable)
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  step(input: Input): StepResult {
+    switch (input.type) {
+      case 'tick':
+        this.onTick()
+        return { ok: true }
+      case 'persisted':
+        if (!Number.isInteger(input.seq) || input.seq > this.recordSeq) return this.drop('bad-input')
+        this.persistedSeq = Math.max(this.persistedSeq, input.seq)
+        return { ok: true }
+      case 'call':
+        return this.onLocalCall(input.call)
+      case 'message':
+        return this.onMessage(input.message)
+      default:
+        return this.drop('bad-input')
+    }
+  }
+
+  ready(): Ready {
+    const ready: Ready = {
+      persist: this.records,
+      persistSeq: this.recordSeq,
+      send: this.outbox.drain(this.persistedSeq),
+      issued: this.readyIssued,
+      replies: this.readyReplies,
+    }
+    this.records = []
+    this.readyIssued = []
+    this.readyReplies = []
+    return ready
+  }
+
+  /** Whether `ready()` has anything (cheap; for host loops). */
+  hasReady(): boolean {
+    return this.records.length > 0 || this.outbox.length > 0 || this.readyIssued.length > 0 || this.readyReplies.length > 0
+  }
+
+  status(): ReplicaStatus {
+    return {
+      id: this.id,
+      role: this.role.kind,
+      lastTried: this.lastTried,
+      nextBal: this.nextBal,
+      leader: this.role.kind === 'leader' ? this.id : this.leaderHint,
+      issuedUpTo: this.issuedUpTo,
+      nextCommandNo: this.role.kind === 'leader' ? this.role.nextCommandNo : null,
+      pendingCalls: this.pendingCalls.size,
+      counters: { ...this.counters },
+    }
+  }
+
+  /** Read-only views for tests, the simulator and the inspector. */
+  prevVote(instance: Instance): Vote | undefined {
+    return this.votes.get(instance)
+  }
+
+  issuedAt(instance: Instance): IssuedEntry | undefined {
+    return instance === 0 ? nullEntry : this.log.get(instance)
+  }
+
+  // ---------------------------------------------------------------- restart
+
+  private restore(stable: StableState): void {
+    this.lastTried = stable.lastTried
+    this.nextBal = stable.nextBal
+    this.highestBallotSeen = maxBallot(stable.lastTried, stable.nextBal)
+    for (const entry of stable.issued) this.insertIssued(entry)
+    for (const vote of stable.votes) if (!this.log.has(vote.instance)) this.votes.set(vote.instance, vote)
+    this.applyContiguous()
+  }
+
+  // ---------------------------------------------------------------- messages
+
+  private onMessage(raw: unknown): StepResult {
+    const parsed = messageSchema.safeParse(raw)
+    if (!parsed.success) return this.drop('malformed')
+    const message = parsed.data
+    if (message.to !== this.id) return this.drop('misaddressed')
+    if (!this.members.includes(message.from)) return this.drop('unknown-sender')
+    const check = this.checkContent(message)
+    if (check !== null) return this.drop(check)
+    this.count(`received.${message.type}`)
+    if (this.role.kind === 'leader' && message.from !== this.id) this.role.lastHeard.set(message.from, this.tickCount)
+    switch (message.type) {
+      case 'NextBallot': return this.ok(this.onNextBallot(message))
+      case 'BallotInfo': return this.ok(this.onBallotInfo(message))
+      case 'MyNextBal': return this.ok(this.onMyNextBal(message))
+      case 'BeginBallot': return this.ok(this.onBeginBallot(message))
+      case 'Voted': return this.ok(this.onVoted(message))
+      case 'Success': return this.ok(this.onSuccess(message))
+      case 'ExecuteFunction': return this.ok(this.onExecuteFunction(message))
+      case 'CallRejected': return this.ok(this.onCallRejected(message))
+      case 'Heartbeat': return this.ok(this.onHeartbeat(message))
+      case 'HeartbeatAck': return this.ok(undefined)
+      case 'CatchUpRequest': return this.ok(this.onCatchUpRequest(message))
+      case 'CatchUpReply': return this.ok(this.onCatchUpReply(message))
+    }
+  }
+
+  /** Semantic checks the schema cannot make: payloads and instance bounds. */
+  private checkContent(message: Message): DropReason | null {
+    const commands: Command[] = []
+    const instances: Instance[] = []
+    switch (message.type) {
+      case 'BallotInfo':
+        for (const e of message.issued) { commands.push(e.command); instances.push(e.instance) }
+        for (const v of message.votes) { commands.push(v.command); instances.push(v.instance) }
+        break
+      case 'BeginBallot':
+        for (const p of message.proposals) { commands.push(p.command); instances.push(p.instance) }
+        break
+      case 'Success':
+        for (const e of message.entries) { if (e.command !== undefined) commands.push(e.command); instances.push(e.instance) }
+        break
+      case 'CatchUpReply':
+        for (const e of message.entries) { commands.push(e.command); instances.push(e.instance) }
+        break
+      case 'Voted':
+        instances.push(...message.instances)
+        break
+      default:
+        break
+    }
+    const limit = this.issuedUpTo + instanceAheadMax
+    for (const instance of instances) if (instance > limit) return 'instance-too-far'
+    for (const command of commands) if (this.machine.validatePayload(command.payload) !== null) return 'bad-payload'
+    return null
+  }
+
+  // ------------------------------------------------ acceptor ([0057] 2, 4)
+
+  /** [0057] step 2. */
+  private onNextBallot(message: MessageOf<'NextBallot'>): void {
+    const b = message.ballot
+    this.noteBallot(b)
+    if (ballotLess(b, this.nextBal)) {
+      this.sendMyNextBal(message.from, b)
+      return
+    }
+    if (ballotLess(this.nextBal, b)) {
+      this.nextBal = b
+      this.record({ kind: 'nextBal', ballot: b })
+      // Having promised b, this replica can no longer vote in its own lower
+      // ballot: a leader or candidate of a lower ballot steps down.
+      if (this.role.kind !== 'follower' && !ballotEquals(this.role.ballot, b)) this.becomeFollower()
+    }
+    this.setLeaderHint(b.replica)
+    this.electionElapsed = 0
+    this.send(this.ballotInfo(message.from, b, message.n), this.recordSeq)
+  }
+
+  private ballotInfo(to: ReplicaId, ballot: Ballot, n: Instance): MessageOf<'BallotInfo'> {
+    const issued: IssuedEntry[] = []
+    let truncated = false
+    for (let m = Math.max(n, 1); m <= this.maxIssued; m++) {
+      const entry = this.log.get(m)
+      if (entry === undefined) continue
+      if (issued.length >= ballotInfoIssuedMax) {
+        truncated = true
+        break
+      }
+      issued.push(entry)
+    }
+    const votes: Vote[] = []
+    for (const vote of this.votes.values()) if (vote.instance >= n) votes.push(vote)
+    return { type: 'BallotInfo', from: this.id, to, ballot, n, issued, truncated, votes, missing: this.missingBelow(n) }
+  }
+
+  /** X of BallotInfo: ranges of instances < n whose issued command is unknown. */
+  private missingBelow(n: Instance): [Instance, Instance][] {
+    const ranges: [Instance, Instance][] = []
+    let start = this.issuedUpTo + 1
+    const known = [...this.sparse].filter((m) => m < n).sort((a, b) => a - b)
+    for (const m of known) {
+      if (m > start) ranges.push([start, m - 1])
+      start = m + 1
+    }
+    if (start <= n - 1) ranges.push([start, n - 1])
+    return ranges.slice(0, ballotInfoMissingRangesMax)
+  }
+
+  /** [0057] step 4: vote only when b = nextBal (the seed's rule). */
+  private onBeginBallot(message: MessageOf<'BeginBallot'>): void {
+    const b = message.ballot
+    this.noteBallot(b)
+    if (!ballotEquals(b, this.nextBal)) {
+      if (ballotLess(b, this.nextBal)) this.sendMyNextBal(message.from, b) // [0062]
+      else {
+        // A higher ballot we never promised (its NextBallot was lost): it is
+        // alive, so do not start an election; its leader re-sends NextBallot.
+        this.count('notVoted.unpromised')
+        this.electionElapsed = 0
+        if (this.role.kind !== 'follower' && ballotLess(this.role.ballot, b)) this.becomeFollower()
+      }
+      return
+    }
+    this.setLeaderHint(message.from)
+    this.electionElapsed = 0
+    const voted: Instance[] = []
+    const alreadyIssued: IssuedEntry[] = []
+    for (const { instance, command } of message.proposals) {
+      const issued = this.issuedAt(instance)
+      if (issued !== undefined) {
+        alreadyIssued.push(issued)
+        continue
+      }
+      this.noteProposal(instance, b, command)
+      const previous = this.votes.get(instance)
+      if (previous === undefined || !ballotEquals(previous.ballot, b)) {
+        const vote: Vote = { instance, ballot: b, command }
+        this.votes.set(instance, vote)
+        this.record({ kind: 'vote', vote })
+      } else {
+        assert(previous.command.id === command.id, 'a ballot proposes one command per instance')
+      }
+      voted.push(instance)
+    }
+    // [0066]: Voted goes to all replicas, so each can decide on its own.
+    if (voted.length > 0) for (const to of this.members) this.sendVoted(to, b, voted)
+    // Votes counted before this proposal arrived may now decide it.
+    for (const instance of voted) this.tryIssue(instance)
+    // A replica that knows the outcome tells the leader instead of voting.
+    if (alreadyIssued.length > 0) this.sendSuccess(message.from, alreadyIssued, true)
+  }
+
+  private noteProposal(instance: Instance, ballot: Ballot, command: Command): void {
+    const known = this.proposals.get(instance)
+    if (known === undefined || ballotLess(known.ballot, ballot)) this.proposals.set(instance, { ballot, command })
+  }
+
+  // ------------------------------------------------- learner ([0057] 5, 6)
+
+  private onVoted(message: MessageOf<'Voted'>): void {
+    for (const instance of message.instances) {
+      if (this.log.has(instance) || instance <= this.issuedUpTo) continue
+      const tally = this.tallies.get(instance)
+      if (tally === undefined || ballotLess(tally.ballot, message.ballot)) {
+        this.tallies.set(instance, { ballot: message.ballot, voters: new Set([message.from]) })
+      } else if (ballotEquals(tally.ballot, message.ballot)) {
+        tally.voters.add(message.from)
+      }
+      this.tryIssue(instance)
+    }
+  }
+
+  /**
+   * The issue rule ([0051], [0057] step 5): d is issued at m when a majority
+   * voted for d in one ballot b at m AND d's precedent is issued at m−1.
+   * ("Every member of Q voted" with Q a majority ⇔ the voters include a
+   * majority: we count votes from whoever received the BeginBallot.)
+   *
+   * Refinement (ours, with the safety argument in DESIGN notes and the
+   * simulator's evidence): the precedent must have been issued through a
+   * ballot no later than b — its lock ballot ≤ b. Without it, a majority for d
+   * in ballot b can be overtaken: later leaders that do not see d's precedent
+   * at m−1 (it was not yet chosen there) take other commands at m, the voters
+   * of d overwrite their votes, and when d's precedent is finally chosen at
+   * m−1 in a later ballot, the stale majority for d would make d issued next to
+   * the command those later ballots issued at m. With lock ballots
+   * non-decreasing along the log, a majority in b at m is "firm": every later
+   * leader sees the whole chain below it and must re-propose d (B3(I,β)).
+   * See the test "the seed's literal issue rule is unsafe".
+   */
+  private tryIssue(from: Instance): void {
+    for (let m = from; ; m++) {
+      if (this.log.has(m) || m <= this.issuedUpTo) return
+      const tally = this.tallies.get(m)
+      if (tally === undefined || tally.voters.size < this.majority) return
+      const proposal = this.proposals.get(m)
+      if (proposal === undefined || !ballotEquals(proposal.ballot, tally.ballot)) return
+      const precedent = this.issuedAt(m - 1)
+      if (precedent === undefined || precedent.command.id !== proposal.command.prec) return
+      if (compareBallots(precedent.lockBallot, tally.ballot) > 0) return
+      this.learn({ instance: m, lockBallot: tally.ballot, command: proposal.command })
+    }
+  }
+
+  private onSuccess(message: MessageOf<'Success'>): void {
+    if (message.from === this.leaderHint) this.electionElapsed = 0
+    for (const entry of message.entries) {
+      // A gap below an entry is fetched by catch-up if it persists (onTick).
+      this.issuedHint = Math.max(this.issuedHint, entry.instance)
+      const known = this.issuedAt(entry.instance)
+      if (known !== undefined) {
+        assert(known.command.id === entry.commandId, `agreement: ${entry.commandId} vs ${known.command.id} at ${entry.instance}`)
+        continue
+      }
+      const command = entry.command ?? this.commandWithId(entry.instance, entry.commandId)
+      if (command === undefined) continue
+      this.learnFromPeer({ instance: entry.instance, lockBallot: entry.lockBallot, command })
+    }
+  }
+
+  private commandWithId(instance: Instance, id: CommandId): Command | undefined {
+    const proposal = this.proposals.get(instance)
+    if (proposal?.command.id === id) return proposal.command
+    const vote = this.votes.get(instance)
+    if (vote?.command.id === id) return vote.command
+    return undefined
+  }
+
+  /** Record an issued command ([0057] step 5/6): persist it, apply what is
+   *  contiguous. Does not cascade to m+1 (callers loop; no deep recursion). */
+  private learn(entry: IssuedEntry): void {
+    const known = this.issuedAt(entry.instance)
+    if (known !== undefined) {
+      assert(known.command.id === entry.command.id, `agreement: ${entry.command.id} vs ${known.command.id} at ${entry.instance}`)
+      return
+    }
+    const voters = this.tallies.get(entry.instance)?.voters
+    this.insertIssued(entry)
+    this.record({ kind: 'issued', entry })
+    if (this.role.kind === 'leader') this.leaderLearned(this.role, entry, voters)
+    this.applyContiguous()
+    if (this.role.kind === 'leader') this.processQueue(this.role)
+  }
+
+  /** Learn an issued command from a peer, then whatever it unblocks. */
+  private learnFromPeer(entry: IssuedEntry): void {
+    this.learn(entry)
+    this.tryIssue(entry.instance + 1)
+  }
+
+  private insertIssued(entry: IssuedEntry): void {
+    const m = entry.instance
+    // Dependency: the precedent of every issued command is the command issued
+    // just before it, wherever both are known.
+    const before = this.issuedAt(m - 1)
+    assert(before === undefined || before.command.id === entry.command.prec,
+      `dependency: ${entry.command.id} at ${m} does not follow ${before?.command.id}`)
+    const after = this.log.get(m + 1)
+    assert(after === undefined || after.command.prec === entry.command.id,
+      `dependency: ${after?.command.id} at ${m + 1} does not follow ${entry.command.id}`)
+    assert(before === undefined || compareBallots(before.lockBallot, entry.lockBallot) <= 0,
+      `lock ballots must not decrease along the log at ${m}`)
+    this.log.set(m, entry)
+    if (m > this.issuedUpTo + 1) this.sparse.add(m)
+    this.maxIssued = Math.max(this.maxIssued, m)
+    this.votes.delete(m)
+    this.tallies.delete(m)
+    this.proposals.delete(m)
+  }
+
+  /** Issued commands are applied to MS in instance order, without gaps. */
+  private applyContiguous(): void {
+    for (;;) {
+      const m = this.issuedUpTo + 1
+      const entry = this.log.get(m)
+      if (entry === undefined) return
+      this.issuedUpTo = m
+      this.sparse.delete(m)
+      const { command } = entry
+      this.machine.apply(m, command.payload)
+      this.sessions.record(command.ticket, command.result, m)
+      this.readyIssued.push(entry)
+      const key = ticketKey(command.ticket)
+      const pending = this.pendingCalls.get(key)
+      if (pending !== undefined) {
+        this.pendingCalls.delete(key)
+        this.readyReplies.push({ ticket: pending.call.ticket, ok: true, result: command.result, instance: m })
+      }
+      if (this.role.kind === 'leader' && this.role.pendingTickets.get(key) === m) this.role.pendingTickets.delete(key)
+    }
+  }
+
+  // ------------------------------------------------------------- catch-up
+
+  /**
+   * [0067]: a replica acquires missing issued commands from any peer. A gap
+   * is only chased once it has made no progress for catchUpRetryTicks (most
+   * gaps are Success messages still in flight); a reply that made progress
+   * asks for the next chunk at once.
+   */
+  private maybeCatchUp(chained = false): void {
+    if (this.issuedHint <= this.issuedUpTo) {
+      this.catchUp = null
+      this.gap = null
+      return
+    }
+    if (this.gap === null || this.issuedUpTo > this.gap.frontier) {
+      this.gap = { since: this.tickCount, frontier: this.issuedUpTo }
+      if (!chained) return
+    }
+    if (!chained && this.tickCount - this.gap.since < catchUpRetryTicks) return
+    if (!chained && this.catchUp !== null && this.tickCount - this.catchUp.sentTick < catchUpRetryTicks) return
+    const peers = this.members.filter((m) => m !== this.id)
+    if (peers.length === 0) return
+    const leader = this.leaderHint !== null && this.leaderHint !== this.id ? this.leaderHint : null
+    const peer = this.catchUp === null && leader !== null ? leader : peers[randomInt(this.random, 0, peers.length)]!
+    const upTo = Math.min(this.issuedHint, this.issuedUpTo + catchUpEntriesMax)
+    this.catchUp = { sentTick: this.tickCount, upTo }
+    this.send({ type: 'CatchUpRequest', from: this.id, to: peer, range: [this.issuedUpTo + 1, upTo] }, 0)
+  }
+
+  private onCatchUpRequest(message: MessageOf<'CatchUpRequest'>): void {
+    const [start, end] = message.range
+    const entries: IssuedEntry[] = []
+    for (let m = start; m <= Math.min(end, this.maxIssued) && entries.length < catchUpEntriesMax; m++) {
+      const entry = this.log.get(m)
+      if (entry !== undefined) entries.push(entry)
+    }
+    this.send({ type: 'CatchUpReply', from: this.id, to: message.from, entries, issuedUpTo: this.issuedUpTo }, 0)
+  }
+
+  private onCatchUpReply(message: MessageOf<'CatchUpReply'>): void {
+    for (const entry of message.entries) this.learnFromPeer(entry)
+    this.issuedHint = Math.max(this.issuedHint, message.issuedUpTo)
+    const progressed = this.gap !== null && this.issuedUpTo > this.gap.frontier
+    this.catchUp = null
+    if (progressed) this.maybeCatchUp(true)
+  }
+
+  // --------------------------------------------- leader election ([0057] 1–3)
+
+  /** [0057] step 1: a ballot above everything seen, persisted before NextBallot leaves. */
+  private campaign(): void {
+    const queue = this.role.kind === 'follower' ? [] : this.role.queue
+    const round = Math.max(this.lastTried.round, this.highestBallotSeen.round) + 1
+    const ballot: Ballot = { round, replica: this.id }
+    this.lastTried = ballot
+    this.noteBallot(ballot)
+    this.record({ kind: 'lastTried', ballot })
+    const n = this.issuedUpTo + 1
+    this.role = { kind: 'candidate', ballot, n, infos: new Map(), queue }
+    this.electionElapsed = 0
+    this.electionTimeout = this.randomElectionTimeout()
+    this.count('campaigns')
+    for (const to of this.members) this.send({ type: 'NextBallot', from: this.id, to, ballot, n }, this.recordSeq)
+  }
+
+  /** [0057] step 3: with BallotInfo from a majority, become leader. */
+  private onBallotInfo(message: MessageOf<'BallotInfo'>): void {
+    // Knowledge of issued commands is useful whatever the ballot.
+    for (const entry of message.issued) this.learnFromPeer(entry)
+    if (message.truncated) this.issuedHint = Math.max(this.issuedHint, (message.issued.at(-1)?.instance ?? 0) + 1)
+    const role = this.role
+    if (role.kind === 'leader' && ballotEquals(message.ballot, role.ballot)) {
+      // A late responder: it has promised our ballot and may now vote.
+      role.responders.add(message.from)
+      this.sendMissing(message)
+      return
+    }
+    if (role.kind !== 'candidate' || !ballotEquals(message.ballot, role.ballot) || message.n !== role.n) {
+      this.count('stale.BallotInfo')
+      return
+    }
+    if (message.truncated) {
+      // The sender knows more issued commands than one message carries; catch
+      // up first, then try again with a later n (next election timeout).
+      this.maybeCatchUp(true)
+      return
+    }
+    role.infos.set(message.from, message)
+    if (role.infos.size >= this.majority) this.becomeLeader(role)
+  }
+
+  private becomeLeader(candidate: CandidateState): void {
+    const ballot = candidate.ballot
+    // "The leader also sends the other devices any issued commands it knows but they do not."
+    for (const info of candidate.infos.values()) this.sendMissing(info)
+    // LS := MS ([0057] step 3; an overlay over MS, [0071]).
+    this.machine.leaderReset()
+    const votesAt = new Map<Instance, Vote[]>()
+    for (const info of candidate.infos.values()) {
+      for (const vote of info.votes) {
+        const list = votesAt.get(vote.instance)
+        if (list === undefined) votesAt.set(vote.instance, [vote])
+        else list.push(vote)
+      }
+    }
+    const from = this.issuedUpTo + 1
+    const { history, nextCommandNo, lastCommandId } = initHistProc({
+      from,
+      precedentOfFrom: this.issuedAt(from - 1)!.command.id,
+      issued: (m) => this.log.get(m)?.command,
+      votes: (m) => votesAt.get(m) ?? [],
+    })
+    // Every known issued command lies below nextCommandNo: the chain under an
+    // issued command is firm, so the majority reported a vote at each gap.
+    assert(this.maxIssued < nextCommandNo, `InitHistProc stopped at ${nextCommandNo} below issued ${this.maxIssued}`)
+    const quorum = this.chooseQuorum(candidate.infos)
+    const leader: LeaderState = {
+      kind: 'leader',
+      ballot,
+      quorum,
+      responders: new Set(candidate.infos.keys()),
+      nextCommandNo,
+      lastCommandId,
+      inflight: new Map(),
+      queue: candidate.queue,
+      pendingTickets: new Map(),
+      heartbeatElapsed: heartbeatTicks,
+      retransmitElapsed: 0,
+      lastHeard: new Map(),
+    }
+    this.role = leader
+    this.setLeaderHint(this.id)
+    this.count('elected')
+    // Apply H (and issued commands beyond a gap) to LS in instance order.
+    const h = new Map(history.map((p) => [p.instance, p.command]))
+    for (let m = from; m < nextCommandNo; m++) {
+      const command = this.log.get(m)?.command ?? h.get(m)
+      assert(command !== undefined, `no command for LS at ${m}`)
+      this.machine.leaderApply(m, command.payload)
+    }
+    // 3': re-propose every H entry in the current ballot.
+    for (const { instance, command } of history) {
+      leader.pendingTickets.set(ticketKey(command.ticket), instance)
+      this.propose(leader, instance, command)
+    }
+    this.sendHeartbeats(leader)
+    // 3'': new calls take instances after H.
+    this.processQueue(leader)
+  }
+
+  /** Q: this replica first, then the earliest responders, up to a majority. */
+  private chooseQuorum(infos: Map<ReplicaId, unknown>): ReplicaId[] {
+    const order = [...infos.keys()]
+    const quorum = order.includes(this.id) ? [this.id] : []
+    for (const id of order) if (quorum.length < this.majority && id !== this.id) quorum.push(id)
+    return quorum
+  }
+
+  private sendMissing(info: MessageOf<'BallotInfo'>): void {
+    if (info.from === this.id) return
+    const entries: IssuedEntry[] = []
+    for (const [start, end] of info.missing) {
+      for (let m = start; m <= end && entries.length < catchUpEntriesMax; m++) {
+        const entry = this.log.get(m)
+        if (entry !== undefined) entries.push(entry)
+      }
+    }
+    if (entries.length > 0) this.sendSuccess(info.from, entries, true)
+  }
+
+  private onMyNextBal(message: MessageOf<'MyNextBal'>): void {
+    this.noteBallot(message.nextBal)
+    if (!ballotLess(this.lastTried, message.nextBal)) return
+    const role = this.role
+    if (role.kind === 'follower' || !ballotEquals(role.ballot, message.ballot)) return
+    // [0057] step 3: try again above b' — after a fresh random timeout rather
+    // than at once, so that two candidates do not keep pre-empting each other.
+    this.count(role.kind === 'leader' ? 'stepDown.preempted' : 'retry.preempted')
+    this.becomeFollower()
+  }
+
+  // ------------------------------------------------------- leader ([0057] 3', 3'', 5)
+
+  private propose(leader: LeaderState, instance: Instance, command: Command): void {
+    leader.inflight.set(instance, { command, sentTick: this.tickCount })
+    this.noteProposal(instance, leader.ballot, command)
+    for (const to of leader.quorum) this.sendBeginBallot(to, leader.ballot, { instance, command })
+  }
+
+  /** Bounded pipeline (claim 5): a new proposal at m needs every instance ≤ m − α issued.
+   *  Re-proposals of H are not counted: they are already voted on somewhere,
+   *  there are at most as many as the votes a majority reported, and holding
+   *  any back could only delay the instances every later one depends on. */
+  private pipelineHasRoom(leader: LeaderState): boolean {
+    return leader.nextCommandNo <= this.issuedUpTo + this.pipelineDepth
+  }
+
+  private processQueue(leader: LeaderState): void {
+    while (this.role === leader && leader.queue.length > 0 && this.pipelineHasRoom(leader)) {
+      this.executeCall(leader, leader.queue.shift()!)
+    }
+  }
+
+  /** [0057] step 3'': execute f on LS, propose its command at nextCommandNo. */
+  private executeCall(leader: LeaderState, call: Call): void {
+    const key = ticketKey(call.ticket)
+    const seen = this.sessions.lookup(call.ticket)
+    if (seen.kind === 'done') {
+      // Already issued: the origin answers once it applies the command.
+      if (call.origin === this.id) this.replyDone(call.ticket, seen.result)
+      return
+    }
+    if (seen.kind === 'stale') return this.rejectCall(call, 'stale-ticket', 'the caller acknowledged this ticket already')
+    if (leader.pendingTickets.has(key)) return // proposed already, under this ticket
+    if (!this.sessions.hasRoom(call.ticket)) {
+      return this.rejectCall(call, 'too-many-outstanding', 'too many unacknowledged calls from this client')
+    }
+    const m = leader.nextCommandNo
+    const outcome = this.machine.execute(m, call.name, call.args, { tick: this.tickCount, random: this.random })
+    if (!outcome.ok) return this.rejectCall(call, outcome.code, outcome.reason)
+    const command: Command = {
+      id: `${leader.ballot.round}.${m}.${leader.ballot.replica}`,
+      prec: leader.lastCommandId,
+      payload: outcome.payload,
+      ticket: call.ticket,
+      result: outcome.result,
+    }
+    leader.lastCommandId = command.id
+    leader.nextCommandNo = m + 1
+    leader.pendingTickets.set(key, m)
+    this.propose(leader, m, command)
+  }
+
+  private leaderLearned(leader: LeaderState, entry: IssuedEntry, voters: Set<ReplicaId> | undefined): void {
+    if (entry.instance >= leader.nextCommandNo) {
+      // Issued beyond our LS by a later leader: our ballot is dead.
+      this.count('stepDown.overtaken')
+      this.becomeFollower()
+      return
+    }
+    const inflight = leader.inflight.get(entry.instance)
+    if (inflight === undefined) return
+    leader.inflight.delete(entry.instance)
+    if (inflight.command.id !== entry.command.id) {
+      // Another leader issued something else here: our LS is wrong, and our
+      // ballot is dead (acceptors promised a higher one).
+      this.count('stepDown.overtaken')
+      this.becomeFollower()
+      return
+    }
+    // Step 5: the issued command is recorded before Success leaves (dep).
+    for (const to of this.members) {
+      if (to === this.id) continue
+      this.sendSuccess(to, [entry], !(voters?.has(to) ?? false))
+    }
+  }
+
+  private rejectCall(call: Call, code: RejectCode, reason: string): void {
+    this.count(`rejected.${code}`)
+    if (call.origin === this.id) {
+      const key = ticketKey(call.ticket)
+      if (this.pendingCalls.delete(key)) this.readyReplies.push({ ticket: call.ticket, ok: false, code, reason })
+      return
+    }
+    const rejection = { ticket: call.ticket, code, reason }
+    this.outbox.merge(
+      `CallRejected|${call.origin}`,
+      0,
+      (): MessageOf<'CallRejected'> => ({ type: 'CallRejected', from: this.id, to: call.origin, rejections: [] }),
+      (message) => message.rejections.push(rejection) && 1,
+      callsPerMessageMax,
+    )
+  }
+
+  private replyDone(ticket: Ticket, result: unknown): void {
+    const key = ticketKey(ticket)
+    if (!this.pendingCalls.delete(key)) return
+    this.readyReplies.push({ ticket, ok: true, result, instance: -1 })
+  }
+
+  // ------------------------------------------------------------- calls
+
+  private onLocalCall(raw: unknown): StepResult {
+    const parsed = localCallSchema.safeParse(raw)
+    if (!parsed.success) return this.drop('bad-call')
+    const call: Call = { ...parsed.data, origin: this.id }
+    const key = ticketKey(call.ticket)
+    if (this.pendingCalls.has(key)) return { ok: true } // the same call again: one answer
+    const seen = this.sessions.lookup(call.ticket)
+    if (seen.kind === 'done') {
+      this.readyReplies.push({ ticket: call.ticket, ok: true, result: seen.result, instance: -1 })
+      return { ok: true }
+    }
+    if (seen.kind === 'stale' || this.pendingCalls.size >= pendingCallsMax) {
+      const code: RejectCode = seen.kind === 'stale' ? 'stale-ticket' : 'overloaded'
+      this.readyReplies.push({ ticket: call.ticket, ok: false, code, reason: `call refused: ${code}` })
+      return { ok: true }
+    }
+    this.pendingCalls.set(key, { call, sentTick: this.tickCount })
+    this.dispatchCall(call)
+    return { ok: true }
+  }
+
+  /** ExecuteFunction to the leader ([0055]); held here while none is known. */
+  private dispatchCall(call: Call): void {
+    const pending = this.pendingCalls.get(ticketKey(call.ticket))
+    if (pending !== undefined) pending.sentTick = this.tickCount
+    if (this.role.kind !== 'follower') return this.enqueueAtLeader(call)
+    const leader = this.leaderHint
+    if (leader === null || leader === this.id) return
+    this.outbox.merge(
+      `ExecuteFunction|${leader}`,
+      0,
+      (): MessageOf<'ExecuteFunction'> => ({ type: 'ExecuteFunction', from: this.id, to: leader, calls: [] }),
+      (message) => message.calls.push(call) && 1,
+      callsPerMessageMax,
+    )
+  }
+
+  private onExecuteFunction(message: MessageOf<'ExecuteFunction'>): void {
+    for (const call of message.calls) {
+      if (call.origin !== message.from) {
+        this.count('dropped.call-origin')
+        continue
+      }
+      if (this.role.kind === 'follower') {
+        this.count('dropped.not-leader')
+        continue
+      }
+      this.enqueueAtLeader(call)
+    }
+  }
+
+  /** The leader may postpone calls ([0070]): they wait for pipeline room or phase 1. */
+  private enqueueAtLeader(call: Call): void {
+    const role = this.role
+    assert(role.kind !== 'follower', 'only a leader or candidate queues calls')
+    if (role.queue.length >= leaderQueueMax) return this.rejectCall(call, 'overloaded', 'the leader queue is full')
+    role.queue.push(call)
+    if (role.kind === 'leader') this.processQueue(role)
+  }
+
+  private onCallRejected(message: MessageOf<'CallRejected'>): void {
+    for (const { ticket, code, reason } of message.rejections) {
+      const key = ticketKey(ticket)
+      if (this.pendingCalls.delete(key)) this.readyReplies.push({ ticket, ok: false, code: code as RejectCode, reason })
+    }
+  }
+
+  // ------------------------------------------------------------- time
+
+  private onTick(): void {
+    this.tickCount++
+    const role = this.role
+    if (role.kind === 'leader') this.leaderTick(role)
+    else if (++this.electionElapsed >= this.electionTimeout) this.campaign()
+    if (++this.callRetryElapsed >= callRetryTicks) {
+      this.callRetryElapsed = 0
+      this.retryCalls()
+    }
+    this.maybeCatchUp()
+  }
+
+  private leaderTick(leader: LeaderState): void {
+    if (++leader.heartbeatElapsed >= heartbeatTicks) this.sendHeartbeats(leader)
+    if (++leader.retransmitElapsed >= retransmitTicks) {
+      leader.retransmitElapsed = 0
+      this.retransmit(leader)
+    }
+    // Check quorum: a leader cut off from a majority steps down, so that its
+    // callers are sent to a leader that can make progress.
+    if (++this.electionElapsed >= electionTicksMax) {
+      this.electionElapsed = 0
+      let heard = 1
+      for (const [peer, tick] of leader.lastHeard) if (peer !== this.id && this.tickCount - tick <= electionTicksMax) heard++
+      if (heard < this.majority) {
+        this.count('stepDown.noQuorum')
+        this.becomeFollower()
+      }
+    }
+  }
+
+  private sendHeartbeats(leader: LeaderState): void {
+    leader.heartbeatElapsed = 0
+    for (const to of this.members) {
+      if (to !== this.id) this.send({ type: 'Heartbeat', from: this.id, to, ballot: leader.ballot, issuedUpTo: this.issuedUpTo }, 0)
+    }
+  }
+
+  /** Unanswered NextBallot and BeginBallot go out again, BeginBallot to every
+   *  responder that has not voted (Q is widened: any majority will do). */
+  private retransmit(leader: LeaderState): void {
+    for (const to of this.members) {
+      if (!leader.responders.has(to)) {
+        this.send({ type: 'NextBallot', from: this.id, to, ballot: leader.ballot, n: this.issuedUpTo + 1 }, 0)
+      }
+    }
+    for (const [instance, inflight] of leader.inflight) {
+      if (this.tickCount - inflight.sentTick < retransmitTicks) continue
+      inflight.sentTick = this.tickCount
+      const tally = this.tallies.get(instance)
+      const voted = tally !== undefined && ballotEquals(tally.ballot, leader.ballot) ? tally.voters : undefined
+      for (const to of leader.responders) {
+        if (voted?.has(to)) continue
+        this.sendBeginBallot(to, leader.ballot, { instance, command: inflight.command })
+      }
+    }
+  }
+
+  private retryCalls(): void {
+    for (const pending of [...this.pendingCalls.values()]) {
+      if (this.tickCount - pending.sentTick < callRetryTicks) continue
+      this.dispatchCall(pending.call)
+    }
+  }
+
+  private onHeartbeat(message: MessageOf<'Heartbeat'>): void {
+    const b = message.ballot
+    this.noteBallot(b)
+    if (ballotLess(b, this.nextBal)) {
+      this.sendMyNextBal(message.from, b)
+      return
+    }
+    if (this.role.kind !== 'follower' && ballotLess(this.role.ballot, b)) this.becomeFollower()
+    this.setLeaderHint(message.from)
+    this.electionElapsed = 0
+    this.issuedHint = Math.max(this.issuedHint, message.issuedUpTo)
+    this.send({ type: 'HeartbeatAck', from: this.id, to: message.from, ballot: b, issuedUpTo: this.issuedUpTo }, 0)
+  }
+
+  // ------------------------------------------------------------- helpers
+
+  private becomeFollower(): void {
+    this.role = { kind: 'follower' }
+    if (this.leaderHint === this.id) this.leaderHint = null
+    this.electionElapsed = 0
+    this.electionTimeout = this.randomElectionTimeout()
+  }
+
+  private setLeaderHint(leader: ReplicaId): void {
+    if (this.leaderHint === leader) return
+    this.leaderHint = leader
+    // A call not answered before a leader change is re-sent to the new leader ([0070]).
+    if (leader !== this.id) for (const pending of this.pendingCalls.values()) this.dispatchCall(pending.call)
+  }
+
+  private noteBallot(ballot: Ballot): void {
+    this.highestBallotSeen = maxBallot(this.highestBallotSeen, ballot)
+  }
+
+  private randomElectionTimeout(): number {
+    return randomInt(this.random, electionTicksMin, electionTicksMax)
+  }
+
+  private record(record: PersistRecord): void {
+    this.records.push(record)
+    this.recordSeq++
+  }
+
+  private send(message: Message, dep: number): void {
+    this.outbox.push(message, dep)
+  }
+
+  private sendMyNextBal(to: ReplicaId, ballot: Ballot): void {
+    this.send({ type: 'MyNextBal', from: this.id, to, ballot, nextBal: this.nextBal }, 0)
+  }
+
+  private sendBeginBallot(to: ReplicaId, ballot: Ballot, proposal: Proposal): void {
+    this.outbox.merge(
+      `BeginBallot|${to}|${ballot.round}|${ballot.replica}`,
+      0,
+      (): MessageOf<'BeginBallot'> => ({ type: 'BeginBallot', from: this.id, to, ballot, proposals: [] }),
+      (message) => message.proposals.push(proposal) && 1,
+    )
+  }
+
+  private sendVoted(to: ReplicaId, ballot: Ballot, instances: Instance[]): void {
+    const key = `Voted|${to}|${ballot.round}|${ballot.replica}`
+    const create = (): MessageOf<'Voted'> => ({ type: 'Voted', from: this.id, to, ballot, instances: [] })
+    for (const instance of instances) this.outbox.merge(key, this.recordSeq, create, (message) => message.instances.push(instance) && 1)
+  }
+
+  private sendSuccess(to: ReplicaId, entries: IssuedEntry[], withCommand: boolean): void {
+    const create = (): MessageOf<'Success'> => ({ type: 'Success', from: this.id, to, entries: [] })
+    for (const e of entries) {
+      const entry = { instance: e.instance, lockBallot: e.lockBallot, commandId: e.command.id, ...(withCommand ? { command: e.command } : {}) }
+      this.outbox.merge(`Success|${to}`, this.recordSeq, create, (message) => message.entries.push(entry) && 1)
+    }
+  }
+
+  private ok(_: void): StepResult {
+    return { ok: true }
+  }
+
+  private drop(reason: DropReason): StepResult {
+    this.count(`dropped.${reason}`)
+    return { ok: false, reason }
+  }
+
+  private count(name: string): void {
+    this.counters[name] = (this.counters[name] ?? 0) + 1
+  }
+}

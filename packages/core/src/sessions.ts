@@ -1,0 +1,82 @@
+import { assert } from './assert.ts'
+import { sessionResultsMax, sessionsMax } from './constants.ts'
+import type { Instance, Ticket } from './types.ts'
+
+/**
+ * The replicated ticket table (seed 003, ours). Seed 003 has servers claim a
+ * ticket by a broadcast vote so that exactly one server handles it; we claim
+ * it through the log instead: a command carries its call's ticket, and
+ * applying it records the result here, in instance order, on every replica.
+ * A call re-sent to a new leader (or through another replica) therefore runs
+ * at most once. Where the seed rejects a duplicate, we answer it with the
+ * first call's result.
+ *
+ * Bounded: per client the results of unacknowledged calls only (the ticket's
+ * `acked` lets us forget the rest), and at most `sessionsMax` clients; the
+ * client applied least recently is forgotten first. Every replica evicts the
+ * same client at the same instance, so the table stays identical.
+ */
+interface Session {
+  acked: number
+  results: Map<number, unknown>
+  lastInstance: Instance
+}
+
+export type TicketLookup = { kind: 'new' } | { kind: 'done'; result: unknown } | { kind: 'stale' }
+
+export class Sessions {
+  private readonly sessions = new Map<string, Session>()
+
+  lookup(ticket: Ticket): TicketLookup {
+    const session = this.sessions.get(ticket.client)
+    if (session === undefined) return { kind: 'new' }
+    if (session.results.has(ticket.seq)) return { kind: 'done', result: session.results.get(ticket.seq) }
+    if (ticket.seq < session.acked) return { kind: 'stale' }
+    return { kind: 'new' }
+  }
+
+  /** Whether the client has room for one more unacknowledged call. */
+  hasRoom(ticket: Ticket): boolean {
+    return ticket.seq - Math.max(ticket.acked, this.sessions.get(ticket.client)?.acked ?? 0) < sessionResultsMax
+  }
+
+  record(ticket: Ticket, result: unknown, instance: Instance): void {
+    let session = this.sessions.get(ticket.client)
+    if (session === undefined) {
+      if (this.sessions.size >= sessionsMax) this.evictOldest()
+      session = { acked: 0, results: new Map(), lastInstance: instance }
+      this.sessions.set(ticket.client, session)
+    } else {
+      // Map order is insertion order: re-insert to keep least-recent first.
+      this.sessions.delete(ticket.client)
+      this.sessions.set(ticket.client, session)
+    }
+    session.lastInstance = instance
+    if (ticket.acked > session.acked) {
+      session.acked = ticket.acked
+      for (const seq of session.results.keys()) if (seq < session.acked) session.results.delete(seq)
+    }
+    session.results.set(ticket.seq, result)
+    // The leader refuses calls beyond the window (hasRoom), so this can only
+    // trip on a client that broke its own acked promise; stay bounded anyway.
+    while (session.results.size > sessionResultsMax) {
+      const oldest = session.results.keys().next()
+      assert(!oldest.done, 'results map cannot be empty here')
+      session.results.delete(oldest.value)
+    }
+  }
+
+  get size(): number {
+    return this.sessions.size
+  }
+
+  private evictOldest(): void {
+    const oldest = this.sessions.keys().next()
+    assert(!oldest.done, 'evicting from an empty session table')
+    this.sessions.delete(oldest.value)
+  }
+}
+
+export function ticketKey(ticket: Ticket): string {
+  return `${ticket.client}#${ticket.seq}`
+}

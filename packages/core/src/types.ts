@@ -1,0 +1,202 @@
+import { z } from 'zod'
+import {
+  ballotInfoMissingRangesMax,
+  callsPerMessageMax,
+  clientIdLengthMax,
+  commandIdLengthMax,
+  functionNameLengthMax,
+  messageEntriesMax,
+  reasonLengthMax,
+  replicaIdLengthMax,
+} from './constants.ts'
+
+/**
+ * Wire and storage types of the core. The zod schemas are the single source
+ * of truth: every inbound message is parsed against them before the core
+ * looks at it (non-negotiable 5), and the TypeScript types are inferred.
+ */
+
+export type ReplicaId = string
+export type CommandId = string
+/** Instance (command number) 0 holds the null command, issued by definition ([0055]). */
+export type Instance = number
+
+const replicaIdSchema = z.string().min(1).max(replicaIdLengthMax)
+const instanceSchema = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)
+
+export const ballotSchema = z.object({
+  round: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  replica: z.string().max(replicaIdLengthMax),
+})
+export type Ballot = z.infer<typeof ballotSchema>
+
+/** A call's ticket (seed 003, ours): the caller's id and sequence number, plus
+ *  `acked`: every seq below it has been answered to the caller, so the
+ *  replicated ticket table may forget those results. */
+export const ticketSchema = z.object({
+  client: z.string().min(1).max(clientIdLengthMax),
+  seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  acked: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+})
+export type Ticket = z.infer<typeof ticketSchema>
+
+/**
+ * A command ([0055]): the deterministic result of one function execution.
+ * `prec` names the command whose effects the function saw (its precedent);
+ * `payload` is the write-set, opaque to the core and validated by the machine;
+ * `ticket` and `result` let every replica answer the caller and deduplicate.
+ */
+export const commandSchema = z.object({
+  id: z.string().min(1).max(commandIdLengthMax),
+  prec: z.string().min(1).max(commandIdLengthMax),
+  payload: z.unknown(),
+  ticket: ticketSchema,
+  result: z.unknown(),
+})
+export type Command = z.infer<typeof commandSchema>
+
+/** The id of the null command at instance 0 ([0055]). */
+export const nullCommandId: CommandId = '0'
+
+/** A call of an app function, as it travels to the leader (ExecuteFunction). */
+export const callSchema = z.object({
+  ticket: ticketSchema,
+  origin: replicaIdSchema,
+  name: z.string().min(1).max(functionNameLengthMax),
+  args: z.unknown(),
+})
+export type Call = z.infer<typeof callSchema>
+
+/** An issued command with the ballot in which a majority voted for it (see
+ *  `lockBallot` in replica.ts: the chain of lock ballots never decreases). */
+export const issuedEntrySchema = z.object({
+  instance: instanceSchema,
+  lockBallot: ballotSchema,
+  command: commandSchema,
+})
+export type IssuedEntry = z.infer<typeof issuedEntrySchema>
+
+export const voteSchema = z.object({
+  instance: instanceSchema,
+  ballot: ballotSchema,
+  command: commandSchema,
+})
+/** prevVote(q, m) ([0056]): q's vote in the highest ballot for instance m in which it voted. */
+export type Vote = z.infer<typeof voteSchema>
+
+const proposalSchema = z.object({ instance: instanceSchema, command: commandSchema })
+export type Proposal = z.infer<typeof proposalSchema>
+
+const rangeSchema = z.tuple([instanceSchema, instanceSchema]).refine(([a, b]) => a <= b, 'range start after end')
+
+const header = { from: replicaIdSchema, to: replicaIdSchema }
+
+export const messageSchema = z.discriminatedUnion('type', [
+  /** [0057] step 1: a new leader's ballot b, starting at instance n. */
+  z.object({ type: z.literal('NextBallot'), ...header, ballot: ballotSchema, n: instanceSchema }),
+  /** [0057] step 2: D issued (≥ n), V votes (≥ n, not known issued), X missing (< n). */
+  z.object({
+    type: z.literal('BallotInfo'),
+    ...header,
+    ballot: ballotSchema,
+    n: instanceSchema,
+    issued: z.array(issuedEntrySchema).max(messageEntriesMax),
+    /** D was cut at ballotInfoIssuedMax: the sender knows more issued commands. */
+    truncated: z.boolean(),
+    votes: z.array(voteSchema).max(messageEntriesMax),
+    missing: z.array(rangeSchema).max(ballotInfoMissingRangesMax),
+  }),
+  /** [0057] step 2/[0062]: the sender promised `nextBal`, above `ballot`. */
+  z.object({ type: z.literal('MyNextBal'), ...header, ballot: ballotSchema, nextBal: ballotSchema }),
+  /** [0057] step 3'(d)/3'': proposals of ballot b, one command per instance. */
+  z.object({
+    type: z.literal('BeginBallot'),
+    ...header,
+    ballot: ballotSchema,
+    proposals: z.array(proposalSchema).min(1).max(messageEntriesMax),
+  }),
+  /** [0057] step 4, sent to all replicas ([0066]). In a ballot the leader
+   *  proposes one command per instance, so (instance, ballot) names it. */
+  z.object({
+    type: z.literal('Voted'),
+    ...header,
+    ballot: ballotSchema,
+    instances: z.array(instanceSchema).min(1).max(messageEntriesMax),
+  }),
+  /** [0057] step 5/6: issued commands. `command` is left out for a receiver
+   *  known to hold it already (it voted for it). */
+  z.object({
+    type: z.literal('Success'),
+    ...header,
+    entries: z
+      .array(
+        z.object({
+          instance: instanceSchema,
+          lockBallot: ballotSchema,
+          commandId: z.string().min(1).max(commandIdLengthMax),
+          command: commandSchema.optional(),
+        }),
+      )
+      .min(1)
+      .max(messageEntriesMax),
+  }),
+  /** [0055] ExecuteFunction(f), batched. */
+  z.object({ type: z.literal('ExecuteFunction'), ...header, calls: z.array(callSchema).min(1).max(callsPerMessageMax) }),
+  /** A failed function call sends nothing to anyone but its caller ([0078]). */
+  z.object({
+    type: z.literal('CallRejected'),
+    ...header,
+    rejections: z
+      .array(z.object({ ticket: ticketSchema, code: z.string().max(64), reason: z.string().max(reasonLengthMax) }))
+      .min(1)
+      .max(callsPerMessageMax),
+  }),
+  /** [0054] failure detection; `issuedUpTo` lets laggards notice a gap. */
+  z.object({ type: z.literal('Heartbeat'), ...header, ballot: ballotSchema, issuedUpTo: z.number().int().min(0) }),
+  z.object({ type: z.literal('HeartbeatAck'), ...header, ballot: ballotSchema, issuedUpTo: z.number().int().min(0) }),
+  /** [0067] catch-up from any peer. */
+  z.object({ type: z.literal('CatchUpRequest'), ...header, range: rangeSchema }),
+  z.object({
+    type: z.literal('CatchUpReply'),
+    ...header,
+    entries: z.array(issuedEntrySchema).max(messageEntriesMax),
+    issuedUpTo: z.number().int().min(0),
+  }),
+])
+export type Message = z.infer<typeof messageSchema>
+export type MessageType = Message['type']
+export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>
+
+/**
+ * What the core asks its host to make durable, in order, atomically per
+ * `Ready` (seed 002 [0064], [0068]). The host may drop the vote kept for an
+ * instance once an `issued` record for that instance is durable.
+ */
+export type PersistRecord =
+  | { kind: 'lastTried'; ballot: Ballot }
+  | { kind: 'nextBal'; ballot: Ballot }
+  | { kind: 'vote'; vote: Vote }
+  | { kind: 'issued'; entry: IssuedEntry }
+
+/** What a replica reloads from stable storage after a restart. */
+export interface StableState {
+  lastTried: Ballot
+  nextBal: Ballot
+  votes: Vote[]
+  issued: IssuedEntry[]
+}
+
+export type CallReply =
+  | { ticket: Ticket; ok: true; result: unknown; instance: Instance }
+  | { ticket: Ticket; ok: false; code: RejectCode; reason: string }
+
+/** Why a call was not executed. `rejected`, `invalid-args`, `unknown-function`
+ *  and `function-threw` come from the app's function; the rest from the core. */
+export type RejectCode =
+  | 'rejected'
+  | 'invalid-args'
+  | 'unknown-function'
+  | 'function-threw'
+  | 'overloaded'
+  | 'too-many-outstanding'
+  | 'stale-ticket'
