@@ -85,6 +85,10 @@ export type Input =
   | { type: 'tick' }
   | { type: 'call'; call: unknown }
   | { type: 'persisted'; seq: number }
+  /** Try to lead now ([0057] step 1), as if the election timeout had fired;
+   *  with `round`, at that round if it is above every ballot seen. For hosts
+   *  ("make this tab the leader") and scripted scenarios. */
+  | { type: 'campaign'; round?: number }
 
 export type StepResult = { ok: true } | { ok: false; reason: DropReason }
 
@@ -248,6 +252,10 @@ export class Replica {
         return { ok: true }
       case 'call':
         return this.onLocalCall(input.call)
+      case 'campaign':
+        if (input.round !== undefined && (!Number.isSafeInteger(input.round) || input.round < 1)) return this.drop('bad-input')
+        this.campaign(input.round)
+        return { ok: true }
       case 'message':
         return this.onMessage(input.message)
       default:
@@ -652,9 +660,9 @@ export class Replica {
   // --------------------------------------------- leader election ([0057] 1–3)
 
   /** [0057] step 1: a ballot above everything seen, persisted before NextBallot leaves. */
-  private campaign(): void {
+  private campaign(requestedRound?: number): void {
     const queue = this.role.kind === 'follower' ? [] : this.role.queue
-    const round = Math.max(this.lastTried.round, this.highestBallotSeen.round) + 1
+    const round = Math.max(this.lastTried.round, this.highestBallotSeen.round, (requestedRound ?? 0) - 1) + 1
     const ballot: Ballot = { round, replica: this.id }
     this.lastTried = ballot
     this.noteBallot(ballot)
@@ -1044,8 +1052,9 @@ export class Replica {
   private setLeaderHint(leader: ReplicaId): void {
     if (this.leaderHint === leader) return
     this.leaderHint = leader
-    // A call not answered before a leader change is re-sent to the new leader ([0070]).
-    if (leader !== this.id) for (const pending of this.pendingCalls.values()) this.dispatchCall(pending.call)
+    // A call not answered before a leader change is re-sent to the new leader
+    // ([0070]), or queued here if this replica is the one trying to lead.
+    for (const pending of this.pendingCalls.values()) this.dispatchCall(pending.call)
   }
 
   private noteBallot(ballot: Ballot): void {

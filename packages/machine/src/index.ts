@@ -1,0 +1,4 @@
+export { defineMachine, fn, reject, Rejection, MachineDefinitionError, type Tx, type FnContext, type FunctionDef, type Functions, type MachineDefinition, type ArgsOf, type ResultOf } from './define.ts'
+export { MachineInstance, createMachine } from './machine.ts'
+export { applyOp, opSchema, writeSetSchema, type Op, type WriteSet } from './ops.ts'
+export { isJson, deepFreeze, type Json } from './json.ts'

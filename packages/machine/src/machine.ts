@@ -1,0 +1,171 @@
+import type { ExecEnv, ExecOutcome, Instance, MachinePort } from '@concord/core'
+import { Rejection, type FnContext, type Functions, type MachineDefinition, type Tx } from './define.ts'
+import { deepFreeze, isJson, type Json } from './json.ts'
+import { applyOp, keyLengthMax, opsPerCommandMax, writeSetSchema, type Op, type WriteSet } from './ops.ts'
+
+/**
+ * A running machine: the machine state MS (a map of JSON values changed only
+ * by issued commands, in order) and the leader state LS, kept as an overlay
+ * of the writes of commands proposed but not yet applied to MS ([0071]:
+ * "only the differences in state compared to the state of M(p)").
+ */
+interface OverlayEntry {
+  value: Json | undefined
+  /** The last instance that wrote it; dropped once MS applied that instance. */
+  instance: Instance
+}
+
+export class MachineInstance<F extends Functions = Functions> implements MachinePort {
+  private readonly ms = new Map<string, Json>()
+  private readonly overlay = new Map<string, OverlayEntry>()
+
+  constructor(readonly definition: MachineDefinition<F>) {}
+
+  // ---- MS
+
+  get(key: string): Json | undefined {
+    return this.ms.get(key)
+  }
+
+  /** The state as a plain object with sorted keys (for views, checks and digests). */
+  snapshot(): Record<string, Json> {
+    const out: Record<string, Json> = {}
+    for (const key of [...this.ms.keys()].sort()) out[key] = this.ms.get(key)!
+    return out
+  }
+
+  apply(instance: Instance, payload: unknown): void {
+    const ops = payload as WriteSet
+    for (const op of ops) {
+      const value = applyOp(this.ms.get(op.key), op)
+      if (value === undefined) this.ms.delete(op.key)
+      else this.ms.set(op.key, deepFreeze(value))
+      const pending = this.overlay.get(op.key)
+      if (pending !== undefined && pending.instance <= instance) this.overlay.delete(op.key)
+    }
+  }
+
+  // ---- LS
+
+  leaderReset(): void {
+    this.overlay.clear()
+  }
+
+  leaderApply(instance: Instance, payload: unknown): void {
+    for (const op of payload as WriteSet) {
+      this.overlay.set(op.key, { value: applyOp(this.readLeader(op.key), op), instance })
+    }
+  }
+
+  execute(instance: Instance, name: string, args: unknown, env: ExecEnv): ExecOutcome {
+    const def = Object.hasOwn(this.definition.functions, name) ? this.definition.functions[name] : undefined
+    if (def === undefined) return { ok: false, code: 'unknown-function', reason: `no function named ${JSON.stringify(name)}` }
+    const parsed = def.args.safeParse(args)
+    if (!parsed.success) return { ok: false, code: 'invalid-args', reason: parsed.error.message }
+    const tx = new Transaction((key) => this.readLeader(key))
+    const ctx: FnContext = { tick: env.tick, random: () => env.random.next() }
+    let result: unknown
+    try {
+      result = def.run(tx, parsed.data, ctx)
+    } catch (error) {
+      if (error instanceof Rejection) return { ok: false, code: 'rejected', reason: error.reason }
+      return { ok: false, code: 'function-threw', reason: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }
+    }
+    if (result === undefined) result = null
+    if (!isJson(result)) return { ok: false, code: 'function-threw', reason: 'the function returned a value that is not JSON' }
+    // Commit to LS only now: a rejected or failed call leaves LS unchanged.
+    for (const [key, value] of tx.writes) this.overlay.set(key, { value, instance })
+    return { ok: true, payload: tx.ops, result }
+  }
+
+  validatePayload(payload: unknown): string | null {
+    const parsed = writeSetSchema.safeParse(payload)
+    return parsed.success ? null : parsed.error.message
+  }
+
+  private readLeader(key: string): Json | undefined {
+    const pending = this.overlay.get(key)
+    return pending !== undefined ? pending.value : this.ms.get(key)
+  }
+}
+
+/** The `tx` a function runs with: reads see its own writes; writes are recorded as ops. */
+class Transaction implements Tx {
+  readonly ops: Op[] = []
+  readonly writes = new Map<string, Json | undefined>()
+
+  constructor(private readonly read: (key: string) => Json | undefined) {}
+
+  get<T extends Json = Json>(key: string): T | undefined {
+    return (this.writes.has(key) ? this.writes.get(key) : this.read(key)) as T | undefined
+  }
+
+  has(key: string): boolean {
+    return this.get(key) !== undefined
+  }
+
+  set(key: string, value: Json): void {
+    if (!isJson(value)) throw new TypeError(`tx.set(${JSON.stringify(key)}): value is not JSON`)
+    this.write({ op: 'set', key, value: deepFreeze(structuredCloneJson(value)) })
+  }
+
+  delete(key: string): void {
+    this.write({ op: 'delete', key })
+  }
+
+  splice(key: string, index: number, remove: number, insert: string): void {
+    const text = this.get(key) ?? ''
+    if (typeof text !== 'string') throw new TypeError(`tx.splice(${JSON.stringify(key)}): the value is not a string`)
+    checkIndex(index, text.length, 'index')
+    checkIndex(remove, text.length - index, 'remove')
+    this.write({ op: 'splice', key, index, remove, insert: String(insert) })
+  }
+
+  insert(key: string, index: number, value: Json): void {
+    const list = this.list(key, 'insert')
+    checkIndex(index, list.length, 'index')
+    if (!isJson(value)) throw new TypeError(`tx.insert(${JSON.stringify(key)}): value is not JSON`)
+    this.write({ op: 'insert', key, index, value: deepFreeze(structuredCloneJson(value)) })
+  }
+
+  remove(key: string, index: number): void {
+    const list = this.list(key, 'remove')
+    checkIndex(index, list.length - 1, 'index')
+    this.write({ op: 'remove', key, index })
+  }
+
+  move(key: string, from: number, to: number): void {
+    const list = this.list(key, 'move')
+    checkIndex(from, list.length - 1, 'from')
+    checkIndex(to, list.length - 1, 'to')
+    this.write({ op: 'move', key, from, to })
+  }
+
+  private list(key: string, what: string): readonly Json[] {
+    const list = this.get(key) ?? []
+    if (!Array.isArray(list)) throw new TypeError(`tx.${what}(${JSON.stringify(key)}): the value is not a list`)
+    return list
+  }
+
+  private write(op: Op): void {
+    if (typeof op.key !== 'string' || op.key.length === 0 || op.key.length > keyLengthMax) {
+      throw new TypeError(`key must be a string of 1..${keyLengthMax} characters`)
+    }
+    if (this.ops.length >= opsPerCommandMax) throw new RangeError(`a command holds at most ${opsPerCommandMax} ops`)
+    this.ops.push(op)
+    const value = applyOp(this.get(op.key), op)
+    this.writes.set(op.key, value === undefined ? undefined : deepFreeze(value))
+  }
+}
+
+function checkIndex(value: number, max: number, name: string): void {
+  if (!Number.isInteger(value) || value < 0 || value > max) throw new RangeError(`${name} ${value} is outside 0..${Math.max(max, 0)}`)
+}
+
+function structuredCloneJson(value: Json): Json {
+  return value !== null && typeof value === 'object' ? (JSON.parse(JSON.stringify(value)) as Json) : value
+}
+
+export function createMachine<F extends Functions>(definition: MachineDefinition<F>): MachineInstance<F> {
+  return new MachineInstance(definition)
+}

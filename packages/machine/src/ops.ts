@@ -1,0 +1,69 @@
+import { z } from 'zod'
+import { isJson, type Json } from './json.ts'
+
+/**
+ * A command's write-set: the deterministic ops the leader's function produced
+ * ("set A to 400", "splice text at 17"). Ops are applied in order; text and
+ * list ops are positional, which is deterministic because every command is
+ * applied to exactly the state its function saw (its precedent, [0051]).
+ */
+export const keyLengthMax = 256
+export const opsPerCommandMax = 4096
+export const textInsertLengthMax = 1 << 20
+
+const key = z.string().min(1).max(keyLengthMax)
+const index = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
+const json = z.custom<Json>((v) => isJson(v), 'not a JSON value')
+
+export const opSchema = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('set'), key, value: json }),
+  z.object({ op: z.literal('delete'), key }),
+  z.object({ op: z.literal('splice'), key, index, remove: index, insert: z.string().max(textInsertLengthMax) }),
+  z.object({ op: z.literal('insert'), key, index, value: json }),
+  z.object({ op: z.literal('remove'), key, index }),
+  z.object({ op: z.literal('move'), key, from: index, to: index }),
+])
+export type Op = z.infer<typeof opSchema>
+
+export const writeSetSchema = z.array(opSchema).max(opsPerCommandMax)
+export type WriteSet = Op[]
+
+/** Reads the current value of a key (MS, or LS over MS). */
+export type Read = (key: string) => Json | undefined
+
+/**
+ * The value `op` leaves at its key, given the value before. Total and
+ * deterministic: a positional op on a value of the wrong type, or out of
+ * range, is clamped the same way on every replica (a well-behaved leader
+ * never produces one, since it computed the op on the same value).
+ */
+export function applyOp(before: Json | undefined, op: Op): Json | undefined {
+  switch (op.op) {
+    case 'set':
+      return op.value
+    case 'delete':
+      return undefined
+    case 'splice': {
+      const text = typeof before === 'string' ? before : ''
+      const at = Math.min(op.index, text.length)
+      return text.slice(0, at) + op.insert + text.slice(Math.min(text.length, at + op.remove))
+    }
+    case 'insert': {
+      const list = Array.isArray(before) ? before.slice() : []
+      list.splice(Math.min(op.index, list.length), 0, op.value)
+      return list
+    }
+    case 'remove': {
+      const list = Array.isArray(before) ? before.slice() : []
+      if (op.index < list.length) list.splice(op.index, 1)
+      return list
+    }
+    case 'move': {
+      const list = Array.isArray(before) ? before.slice() : []
+      if (op.from >= list.length) return list
+      const [item] = list.splice(op.from, 1)
+      list.splice(Math.min(op.to, list.length), 0, item as Json)
+      return list
+    }
+  }
+}

@@ -1,0 +1,3 @@
+export { Harness, type MessageFilter } from './harness.ts'
+export { SimDisk } from './disk.ts'
+export * from './models.ts'
