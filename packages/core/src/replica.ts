@@ -22,7 +22,8 @@ import { initHistProc } from './history.ts'
 import type { MachinePort } from './machine-port.ts'
 import { Outbox } from './outbox.ts'
 import { randomInt, type Random } from './random.ts'
-import { Sessions, ticketKey } from './sessions.ts'
+import { z } from 'zod'
+import { Sessions, ticketKey, type CallOutcome } from './sessions.ts'
 import {
   callSchema,
   messageSchema,
@@ -164,10 +165,12 @@ type RoleState = { kind: 'follower' } | CandidateState | LeaderState
 interface PendingCall {
   call: Call
   sentTick: number
+  /** Whether an attempt has gone out (to a leader, or this replica's queue). */
+  sent?: boolean
 }
 
 /** A call as the local client hands it in: the origin is this replica. */
-const localCallSchema = callSchema.omit({ origin: true })
+const localCallSchema = callSchema.omit({ origin: true, attempt: true }).extend({ resubmit: z.boolean().optional() })
 
 const nullEntry: IssuedEntry = Object.freeze({
   instance: 0,
@@ -370,7 +373,10 @@ export class Replica {
     }
     const limit = this.issuedUpTo + instanceAheadMax
     for (const instance of instances) if (instance > limit) return 'instance-too-far'
-    for (const command of commands) if (this.machine.validatePayload(command.payload) !== null) return 'bad-payload'
+    for (const command of commands) {
+      const bad = command.rejected !== undefined ? command.payload !== null : this.machine.validatePayload(command.payload) !== null
+      if (bad) return 'bad-payload'
+    }
     return null
   }
 
@@ -597,15 +603,12 @@ export class Replica {
       this.issuedUpTo = m
       this.sparse.delete(m)
       const { command } = entry
-      this.machine.apply(m, command.payload)
-      this.sessions.record(command.ticket, command.result, m)
+      const outcome = outcomeOf(command)
+      if (command.rejected === undefined) this.machine.apply(m, command.payload)
+      this.sessions.record(command.ticket, outcome, m)
       this.readyIssued.push(entry)
       const key = ticketKey(command.ticket)
-      const pending = this.pendingCalls.get(key)
-      if (pending !== undefined) {
-        this.pendingCalls.delete(key)
-        this.readyReplies.push({ ticket: pending.call.ticket, ok: true, result: command.result, instance: m })
-      }
+      if (this.pendingCalls.has(key)) this.reply(command.ticket, outcome, m)
       if (this.role.kind === 'leader' && this.role.pendingTickets.get(key) === m) this.role.pendingTickets.delete(key)
     }
   }
@@ -748,7 +751,7 @@ export class Replica {
     for (let m = from; m < nextCommandNo; m++) {
       const command = this.log.get(m)?.command ?? h.get(m)
       assert(command !== undefined, `no command for LS at ${m}`)
-      this.machine.leaderApply(m, command.payload)
+      if (command.rejected === undefined) this.machine.leaderApply(m, command.payload)
     }
     // 3': re-propose every H entry in the current ballot.
     for (const { instance, command } of history) {
@@ -819,7 +822,7 @@ export class Replica {
     const seen = this.sessions.lookup(call.ticket)
     if (seen.kind === 'done') {
       // Already issued: the origin answers once it applies the command.
-      if (call.origin === this.id) this.replyDone(call.ticket, seen.result)
+      if (call.origin === this.id) this.reply(call.ticket, seen.outcome, seen.instance)
       return
     }
     if (seen.kind === 'stale') return this.rejectCall(call, 'stale-ticket', 'the caller acknowledged this ticket already')
@@ -829,13 +832,20 @@ export class Replica {
     }
     const m = leader.nextCommandNo
     const outcome = this.machine.execute(m, call.name, call.args, { tick: this.tickCount, random: this.random })
-    if (!outcome.ok) return this.rejectCall(call, outcome.code, outcome.reason)
+    // A first attempt's rejection sends nothing to anyone but its caller
+    // ([0078]). A re-sent call's rejection goes through the log: an earlier
+    // attempt may still be voted somewhere, and the caller must not hear
+    // "rejected" for a call that later takes effect. The logged rejection
+    // claims the ticket; the dependency chain lets at most one command per
+    // ticket be issued (a leader never executes a ticket its LS has claimed).
+    if (!outcome.ok && call.attempt === 1) return this.rejectCall(call, outcome.code, outcome.reason)
     const command: Command = {
       id: `${leader.ballot.round}.${m}.${leader.ballot.replica}`,
       prec: leader.lastCommandId,
-      payload: outcome.payload,
+      payload: outcome.ok ? outcome.payload : null,
       ticket: call.ticket,
-      result: outcome.result,
+      result: outcome.ok ? outcome.result : null,
+      ...(outcome.ok ? {} : { rejected: { code: outcome.code, reason: outcome.reason } }),
     }
     leader.lastCommandId = command.id
     leader.nextCommandNo = m + 1
@@ -870,11 +880,14 @@ export class Replica {
   private rejectCall(call: Call, code: RejectCode, reason: string): void {
     this.count(`rejected.${code}`)
     if (call.origin === this.id) {
-      const key = ticketKey(call.ticket)
-      if (this.pendingCalls.delete(key)) this.readyReplies.push({ ticket: call.ticket, ok: false, code, reason })
+      const pending = this.pendingCalls.get(ticketKey(call.ticket))
+      if (pending === undefined || pending.call.attempt !== call.attempt) return
+      // As for a remote origin (onCallRejected): a full queue is retried later.
+      if (code === 'overloaded' && call.attempt > 1) return
+      this.reply(call.ticket, { ok: false, code, reason }, -1)
       return
     }
-    const rejection = { ticket: call.ticket, code, reason }
+    const rejection = { ticket: call.ticket, attempt: call.attempt, code, reason }
     this.outbox.merge(
       `CallRejected|${call.origin}`,
       0,
@@ -884,10 +897,17 @@ export class Replica {
     )
   }
 
-  private replyDone(ticket: Ticket, result: unknown): void {
+  /** Answer a call made at this replica (once). */
+  private reply(ticket: Ticket, outcome: CallOutcome, instance: Instance): void {
     const key = ticketKey(ticket)
-    if (!this.pendingCalls.delete(key)) return
-    this.readyReplies.push({ ticket, ok: true, result, instance: -1 })
+    const pending = this.pendingCalls.get(key)
+    if (pending === undefined) return
+    this.pendingCalls.delete(key)
+    this.readyReplies.push(
+      outcome.ok
+        ? { ticket: pending.call.ticket, ok: true, result: outcome.result, instance }
+        : { ticket: pending.call.ticket, ok: false, code: outcome.code as RejectCode, reason: outcome.reason },
+    )
   }
 
   // ------------------------------------------------------------- calls
@@ -895,12 +915,16 @@ export class Replica {
   private onLocalCall(raw: unknown): StepResult {
     const parsed = localCallSchema.safeParse(raw)
     if (!parsed.success) return this.drop('bad-call')
-    const call: Call = { ...parsed.data, origin: this.id }
+    const { resubmit, ...rest } = parsed.data
+    // A client that may have sent this call before (through another replica)
+    // says so: its rejections must then go through the log (executeCall).
+    const call: Call = { ...rest, origin: this.id, attempt: resubmit === true ? 2 : 1 }
     const key = ticketKey(call.ticket)
     if (this.pendingCalls.has(key)) return { ok: true } // the same call again: one answer
     const seen = this.sessions.lookup(call.ticket)
     if (seen.kind === 'done') {
-      this.readyReplies.push({ ticket: call.ticket, ok: true, result: seen.result, instance: -1 })
+      this.pendingCalls.set(key, { call, sentTick: this.tickCount })
+      this.reply(call.ticket, seen.outcome, seen.instance)
       return { ok: true }
     }
     if (seen.kind === 'stale' || this.pendingCalls.size >= pendingCallsMax) {
@@ -913,10 +937,15 @@ export class Replica {
     return { ok: true }
   }
 
-  /** ExecuteFunction to the leader ([0055]); held here while none is known. */
+  /** ExecuteFunction to the leader ([0055]); held here while none is known.
+   *  Every send after the first is a new attempt. */
   private dispatchCall(call: Call): void {
     const pending = this.pendingCalls.get(ticketKey(call.ticket))
-    if (pending !== undefined) pending.sentTick = this.tickCount
+    if (pending !== undefined) {
+      if (pending.sent) pending.call = call = { ...call, attempt: call.attempt + 1 }
+      pending.sent = true
+      pending.sentTick = this.tickCount
+    }
     if (this.role.kind !== 'follower') return this.enqueueAtLeader(call)
     const leader = this.leaderHint
     if (leader === null || leader === this.id) return
@@ -953,9 +982,14 @@ export class Replica {
   }
 
   private onCallRejected(message: MessageOf<'CallRejected'>): void {
-    for (const { ticket, code, reason } of message.rejections) {
-      const key = ticketKey(ticket)
-      if (this.pendingCalls.delete(key)) this.readyReplies.push({ ticket, ok: false, code: code as RejectCode, reason })
+    for (const { ticket, attempt, code, reason } of message.rejections) {
+      const pending = this.pendingCalls.get(ticketKey(ticket))
+      // Only the latest attempt's answer is final: an earlier one may have
+      // been overtaken by a re-send that the leader executes.
+      if (pending === undefined || pending.call.attempt !== attempt) continue
+      // A full leader queue is not the call's fault: try again later.
+      if (code === 'overloaded') continue
+      this.reply(ticket, { ok: false, code, reason }, -1)
     }
   }
 
@@ -1113,4 +1147,10 @@ export class Replica {
   private count(name: string): void {
     this.counters[name] = (this.counters[name] ?? 0) + 1
   }
+}
+
+function outcomeOf(command: Command): CallOutcome {
+  return command.rejected === undefined
+    ? { ok: true, result: command.result }
+    : { ok: false, code: command.rejected.code, reason: command.rejected.reason }
 }

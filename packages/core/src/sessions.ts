@@ -18,11 +18,14 @@ import type { Instance, Ticket } from './types.ts'
  */
 interface Session {
   acked: number
-  results: Map<number, unknown>
+  results: Map<number, { outcome: CallOutcome; instance: Instance }>
   lastInstance: Instance
 }
 
-export type TicketLookup = { kind: 'new' } | { kind: 'done'; result: unknown } | { kind: 'stale' }
+/** How a call ended, as the log recorded it. */
+export type CallOutcome = { ok: true; result: unknown } | { ok: false; code: string; reason: string }
+
+export type TicketLookup = { kind: 'new' } | { kind: 'done'; outcome: CallOutcome; instance: Instance } | { kind: 'stale' }
 
 export class Sessions {
   private readonly sessions = new Map<string, Session>()
@@ -30,7 +33,8 @@ export class Sessions {
   lookup(ticket: Ticket): TicketLookup {
     const session = this.sessions.get(ticket.client)
     if (session === undefined) return { kind: 'new' }
-    if (session.results.has(ticket.seq)) return { kind: 'done', result: session.results.get(ticket.seq) }
+    const done = session.results.get(ticket.seq)
+    if (done !== undefined) return { kind: 'done', ...done }
     if (ticket.seq < session.acked) return { kind: 'stale' }
     return { kind: 'new' }
   }
@@ -40,7 +44,7 @@ export class Sessions {
     return ticket.seq - Math.max(ticket.acked, this.sessions.get(ticket.client)?.acked ?? 0) < sessionResultsMax
   }
 
-  record(ticket: Ticket, result: unknown, instance: Instance): void {
+  record(ticket: Ticket, outcome: CallOutcome, instance: Instance): void {
     let session = this.sessions.get(ticket.client)
     if (session === undefined) {
       if (this.sessions.size >= sessionsMax) this.evictOldest()
@@ -56,7 +60,7 @@ export class Sessions {
       session.acked = ticket.acked
       for (const seq of session.results.keys()) if (seq < session.acked) session.results.delete(seq)
     }
-    session.results.set(ticket.seq, result)
+    session.results.set(ticket.seq, { outcome, instance })
     // The leader refuses calls beyond the window (hasRoom), so this can only
     // trip on a client that broke its own acked promise; stay bounded anyway.
     while (session.results.size > sessionResultsMax) {

@@ -52,6 +52,10 @@ export const commandSchema = z.object({
   payload: z.unknown(),
   ticket: ticketSchema,
   result: z.unknown(),
+  /** A logged rejection (ours): a re-sent call that the function rejected.
+   *  It claims the ticket so that no earlier attempt can take effect after
+   *  the caller heard "rejected". Its payload is null and changes nothing. */
+  rejected: z.object({ code: z.string().max(64), reason: z.string().max(reasonLengthMax) }).optional(),
 })
 export type Command = z.infer<typeof commandSchema>
 
@@ -62,6 +66,9 @@ export const nullCommandId: CommandId = '0'
 export const callSchema = z.object({
   ticket: ticketSchema,
   origin: replicaIdSchema,
+  /** 1 for the first send; more when re-sent (after a leader change, a timeout,
+   *  or by a client through another replica). */
+  attempt: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
   name: z.string().min(1).max(functionNameLengthMax),
   args: z.unknown(),
 })
@@ -147,7 +154,14 @@ export const messageSchema = z.discriminatedUnion('type', [
     type: z.literal('CallRejected'),
     ...header,
     rejections: z
-      .array(z.object({ ticket: ticketSchema, code: z.string().max(64), reason: z.string().max(reasonLengthMax) }))
+      .array(
+        z.object({
+          ticket: ticketSchema,
+          attempt: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+          code: z.string().max(64),
+          reason: z.string().max(reasonLengthMax),
+        }),
+      )
       .min(1)
       .max(callsPerMessageMax),
   }),
