@@ -53,5 +53,8 @@ export const pendingCallsMax = 4096
 export const leaderQueueMax = 8192
 /** Clients whose results the replicated ticket table keeps (seed 003, ours). */
 export const sessionsMax = 4096
+/** Tickets a leader remembers having rejected directly in its ballot; when
+ *  full, it logs rejections instead (they then claim the ticket). */
+export const rejectedDirectlyMax = 4096
 /** Unacknowledged calls per client; results kept per client. */
 export const sessionResultsMax = 256

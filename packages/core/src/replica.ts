@@ -15,6 +15,7 @@ import {
   membersMax,
   pendingCallsMax,
   pipelineDepthDefault,
+  rejectedDirectlyMax,
   pipelineDepthMax,
   retransmitTicks,
 } from './constants.ts'
@@ -141,6 +142,7 @@ interface CandidateState {
   n: Instance
   infos: Map<ReplicaId, MessageOf<'BallotInfo'>>
   queue: Call[]
+  rejectedDirectly: Set<string>
 }
 
 interface LeaderState {
@@ -154,6 +156,10 @@ interface LeaderState {
   lastCommandId: CommandId
   inflight: Map<Instance, Inflight>
   queue: Call[]
+  /** Tickets rejected in this ballot without the log (first attempts): a
+   *  network copy of the same attempt must not run again and succeed after the
+   *  caller heard "rejected". Copies under another ballot are refused. */
+  rejectedDirectly: Set<string>
   pendingTickets: Map<string, Instance>
   heartbeatElapsed: number
   retransmitElapsed: number
@@ -206,6 +212,8 @@ export class Replica {
   private readonly pendingCalls = new Map<string, PendingCall>()
   private role: RoleState = { kind: 'follower' }
   private leaderHint: ReplicaId | null = null
+  /** The ballot of the leader we believe in: calls are addressed to it. */
+  private leaderBallot: Ballot | null = null
   private highestBallotSeen: Ballot = ballotZero
   private tickCount = 0
   private electionElapsed = 0
@@ -397,7 +405,7 @@ export class Replica {
       // ballot: a leader or candidate of a lower ballot steps down.
       if (this.role.kind !== 'follower' && !ballotEquals(this.role.ballot, b)) this.becomeFollower()
     }
-    this.setLeaderHint(b.replica)
+    this.setLeaderHint(b.replica, b)
     this.electionElapsed = 0
     this.send(this.ballotInfo(message.from, b, message.n), this.recordSeq)
   }
@@ -447,7 +455,7 @@ export class Replica {
       }
       return
     }
-    this.setLeaderHint(message.from)
+    this.setLeaderHint(message.from, b)
     this.electionElapsed = 0
     const voted: Instance[] = []
     const alreadyIssued: IssuedEntry[] = []
@@ -671,7 +679,7 @@ export class Replica {
     this.noteBallot(ballot)
     this.record({ kind: 'lastTried', ballot })
     const n = this.issuedUpTo + 1
-    this.role = { kind: 'candidate', ballot, n, infos: new Map(), queue }
+    this.role = { kind: 'candidate', ballot, n, infos: new Map(), queue, rejectedDirectly: new Set() }
     this.electionElapsed = 0
     this.electionTimeout = this.randomElectionTimeout()
     this.count('campaigns')
@@ -738,13 +746,14 @@ export class Replica {
       lastCommandId,
       inflight: new Map(),
       queue: candidate.queue,
+      rejectedDirectly: candidate.rejectedDirectly,
       pendingTickets: new Map(),
       heartbeatElapsed: heartbeatTicks,
       retransmitElapsed: 0,
       lastHeard: new Map(),
     }
     this.role = leader
-    this.setLeaderHint(this.id)
+    this.setLeaderHint(this.id, ballot)
     this.count('elected')
     // Apply H (and issued commands beyond a gap) to LS in instance order.
     const h = new Map(history.map((p) => [p.instance, p.command]))
@@ -827,6 +836,7 @@ export class Replica {
     }
     if (seen.kind === 'stale') return this.rejectCall(call, 'stale-ticket', 'the caller acknowledged this ticket already')
     if (leader.pendingTickets.has(key)) return // proposed already, under this ticket
+    if (call.attempt === 1 && leader.rejectedDirectly.has(key)) return // a copy of a rejected attempt
     if (!this.sessions.hasRoom(call.ticket)) {
       return this.rejectCall(call, 'too-many-outstanding', 'too many unacknowledged calls from this client')
     }
@@ -838,7 +848,10 @@ export class Replica {
     // "rejected" for a call that later takes effect. The logged rejection
     // claims the ticket; the dependency chain lets at most one command per
     // ticket be issued (a leader never executes a ticket its LS has claimed).
-    if (!outcome.ok && call.attempt === 1) return this.rejectCall(call, outcome.code, outcome.reason)
+    if (!outcome.ok && call.attempt === 1 && leader.rejectedDirectly.size < rejectedDirectlyMax) {
+      leader.rejectedDirectly.add(key)
+      return this.rejectCall(call, outcome.code, outcome.reason)
+    }
     const command: Command = {
       id: `${leader.ballot.round}.${m}.${leader.ballot.replica}`,
       prec: leader.lastCommandId,
@@ -948,27 +961,25 @@ export class Replica {
     }
     if (this.role.kind !== 'follower') return this.enqueueAtLeader(call)
     const leader = this.leaderHint
-    if (leader === null || leader === this.id) return
+    const ballot = this.leaderBallot
+    if (leader === null || leader === this.id || ballot === null) return
     this.outbox.merge(
-      `ExecuteFunction|${leader}`,
+      `ExecuteFunction|${leader}|${ballot.round}`,
       0,
-      (): MessageOf<'ExecuteFunction'> => ({ type: 'ExecuteFunction', from: this.id, to: leader, calls: [] }),
+      (): MessageOf<'ExecuteFunction'> => ({ type: 'ExecuteFunction', from: this.id, to: leader, ballot, calls: [] }),
       (message) => message.calls.push(call) && 1,
       callsPerMessageMax,
     )
   }
 
   private onExecuteFunction(message: MessageOf<'ExecuteFunction'>): void {
+    if (this.role.kind === 'follower' || !ballotEquals(this.role.ballot, message.ballot)) {
+      this.count('dropped.call-not-leader')
+      return
+    }
     for (const call of message.calls) {
-      if (call.origin !== message.from) {
-        this.count('dropped.call-origin')
-        continue
-      }
-      if (this.role.kind === 'follower') {
-        this.count('dropped.not-leader')
-        continue
-      }
-      this.enqueueAtLeader(call)
+      if (call.origin !== message.from) this.count('dropped.call-origin')
+      else if (this.role.kind !== 'follower') this.enqueueAtLeader(call)
     }
   }
 
@@ -1068,7 +1079,7 @@ export class Replica {
       return
     }
     if (this.role.kind !== 'follower' && ballotLess(this.role.ballot, b)) this.becomeFollower()
-    this.setLeaderHint(message.from)
+    this.setLeaderHint(message.from, b)
     this.electionElapsed = 0
     this.issuedHint = Math.max(this.issuedHint, message.issuedUpTo)
     this.send({ type: 'HeartbeatAck', from: this.id, to: message.from, ballot: b, issuedUpTo: this.issuedUpTo }, 0)
@@ -1078,14 +1089,18 @@ export class Replica {
 
   private becomeFollower(): void {
     this.role = { kind: 'follower' }
-    if (this.leaderHint === this.id) this.leaderHint = null
+    if (this.leaderHint === this.id) {
+      this.leaderHint = null
+      this.leaderBallot = null
+    }
     this.electionElapsed = 0
     this.electionTimeout = this.randomElectionTimeout()
   }
 
-  private setLeaderHint(leader: ReplicaId): void {
-    if (this.leaderHint === leader) return
+  private setLeaderHint(leader: ReplicaId, ballot: Ballot): void {
+    if (this.leaderHint === leader && this.leaderBallot !== null && ballotEquals(this.leaderBallot, ballot)) return
     this.leaderHint = leader
+    this.leaderBallot = ballot
     // A call not answered before a leader change is re-sent to the new leader
     // ([0070]), or queued here if this replica is the one trying to lead.
     for (const pending of this.pendingCalls.values()) this.dispatchCall(pending.call)

@@ -148,7 +148,14 @@ export const messageSchema = z.discriminatedUnion('type', [
       .max(messageEntriesMax),
   }),
   /** [0055] ExecuteFunction(f), batched. */
-  z.object({ type: z.literal('ExecuteFunction'), ...header, calls: z.array(callSchema).min(1).max(callsPerMessageMax) }),
+  /** `ballot`: the leader's ballot the sender addresses; a copy that arrives
+   *  under another ballot is refused (see `rejectedDirectly` in replica.ts). */
+  z.object({
+    type: z.literal('ExecuteFunction'),
+    ...header,
+    ballot: ballotSchema,
+    calls: z.array(callSchema).min(1).max(callsPerMessageMax),
+  }),
   /** A failed function call sends nothing to anyone but its caller ([0078]). */
   z.object({
     type: z.literal('CallRejected'),

@@ -1,0 +1,521 @@
+import { AssertionError, createRandom, randomInt, Replica, type CallReply, type Message, type Random, type Ticket } from '@concord/core'
+import { createMachine, type Json, type MachineDefinition, type MachineInstance } from '@concord/machine'
+import { SafetyChecker, type Violation } from './checkers.ts'
+import { SimDisk } from './disk.ts'
+import { EventHeap } from './heap.ts'
+import { checkLinearizable, type LinearizabilityResult, type Operation } from './linearizability.ts'
+import { counter, counterModel, textDoc, textModel, warehouse, warehouseModel, type Model, type Output } from './models.ts'
+
+/**
+ * The deterministic simulator (DEVELOPERS.md non-negotiable 3): N replicas of
+ * the real core over a seeded network (loss, duplication, reordering, delay,
+ * partitions that heal) and seeded disks (a crash loses every write not yet
+ * flushed; restart recovers from what was), with clients calling against a
+ * model. A run has a safety phase with faults, then a liveness phase in which
+ * faults stop and the cluster must converge (TigerBeetle's VOPR). Everything
+ * random comes from the seed: a failure replays exactly from it.
+ */
+export type Workload = 'warehouse' | 'counter' | 'text'
+
+export interface SimConfig {
+  seed: number
+  replicas: number
+  pipelineDepth: number
+  workload: Workload
+  clients: number
+  /** Time units with faults on, then at most livenessTime to converge. */
+  safetyTime: number
+  livenessTime: number
+  /** Time units per replica tick. */
+  tickInterval: number
+  /** Calls each client makes at most. */
+  callsPerClient: number
+  loss: number
+  duplicate: number
+  delayMin: number
+  delayMax: number
+  /** Probability that a message is delayed ten times longer (reordering). */
+  delaySpike: number
+  diskLatencyMin: number
+  diskLatencyMax: number
+  /** Mean time between fault events (crash, restart, partition, heal, slow disk). */
+  chaosInterval: number
+  crashes: boolean
+  partitions: boolean
+}
+
+const workloads: Record<Workload, { machine: MachineDefinition; model: Model<unknown>; invariant: (s: Record<string, Json>) => string | null }> = {
+  warehouse: {
+    machine: warehouse,
+    model: warehouseModel as Model<unknown>,
+    invariant: (s) => {
+      for (const [k, v] of Object.entries(s)) if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) return `stock ${k} = ${v}`
+      return null
+    },
+  },
+  counter: {
+    machine: counter,
+    model: counterModel as Model<unknown>,
+    invariant: (s) => (s.n === undefined || (typeof s.n === 'number' && s.n >= 0) ? null : `n = ${s.n}`),
+  },
+  text: {
+    machine: textDoc,
+    model: textModel as Model<unknown>,
+    invariant: (s) => (s.doc === undefined || typeof s.doc === 'string' ? null : 'doc is not text'),
+  },
+}
+
+/** Every run's parameters follow from its seed, so `--seed N` replays it. */
+export function configForSeed(seed: number, overrides: Partial<SimConfig> = {}): SimConfig {
+  const r = createRandom(seed ^ 0x5eed)
+  const pick = <T>(items: readonly T[]): T => items[randomInt(r, 0, items.length)]!
+  const replicas = pick([3, 3, 3, 5, 5, 7])
+  return {
+    seed,
+    replicas,
+    pipelineDepth: pick([1, 2, 4, 8, 32]),
+    workload: pick(['warehouse', 'warehouse', 'counter', 'text'] as const),
+    clients: randomInt(r, 2, 6),
+    safetyTime: 4000,
+    livenessTime: 8000,
+    tickInterval: 10,
+    callsPerClient: 25,
+    loss: pick([0, 0.02, 0.05, 0.1, 0.2]),
+    duplicate: pick([0, 0.01, 0.05]),
+    delayMin: 1,
+    delayMax: pick([3, 8, 20]),
+    delaySpike: pick([0, 0.02, 0.1]),
+    diskLatencyMin: 1,
+    diskLatencyMax: pick([2, 5, 15]),
+    chaosInterval: pick([150, 300, 600]),
+    crashes: true,
+    partitions: true,
+    ...overrides,
+  }
+}
+
+type Event =
+  | { time: number; order: number; kind: 'deliver'; to: string; wire: string }
+  | { time: number; order: number; kind: 'self'; to: string; message: Message; incarnation: number }
+  | { time: number; order: number; kind: 'tick'; node: string }
+  | { time: number; order: number; kind: 'flush'; node: string; incarnation: number }
+  | { time: number; order: number; kind: 'client'; client: number }
+  | { time: number; order: number; kind: 'chaos' }
+  | { time: number; order: number; kind: 'restart'; node: string }
+  | { time: number; order: number; kind: 'heal' }
+
+interface Node {
+  id: string
+  replica: Replica | null
+  machine: MachineInstance
+  disk: SimDisk
+  incarnation: number
+  flushing: boolean
+  slowDiskUntil: number
+}
+
+interface Pending {
+  ticket: Ticket
+  name: string
+  args: Json
+  op: number
+  target: string
+  targetIncarnation: number
+}
+
+interface Client {
+  id: string
+  home: string
+  seq: number
+  calls: number
+  pending: Pending | null
+}
+
+export interface SimStats {
+  time: number
+  commands: number
+  calls: number
+  completed: number
+  messagesSent: number
+  messagesLost: number
+  crashes: number
+  partitions: number
+  elections: number
+  linearizability: LinearizabilityResult['ok'] | 'skipped'
+}
+
+export interface SimResult {
+  config: SimConfig
+  ok: boolean
+  violations: Violation[]
+  stats: SimStats
+}
+
+export class Simulation {
+  readonly config: SimConfig
+  readonly checker: SafetyChecker
+  private readonly random: Random
+  private readonly events = new EventHeap<Event>()
+  private readonly nodes = new Map<string, Node>()
+  private readonly ids: string[]
+  private readonly clients: Client[] = []
+  private readonly history: Operation[] = []
+  private readonly workload: (typeof workloads)[Workload]
+  private now = 0
+  private order = 0
+  private faultsOn = true
+  private partition: Set<string> | null = null
+  private aborted = false
+  private readonly stats: SimStats = {
+    time: 0, commands: 0, calls: 0, completed: 0, messagesSent: 0, messagesLost: 0, crashes: 0, partitions: 0, elections: 0, linearizability: 'skipped',
+  }
+
+  constructor(config: SimConfig) {
+    this.config = config
+    this.random = createRandom(config.seed)
+    this.workload = workloads[config.workload]
+    this.checker = new SafetyChecker(this.workload.invariant)
+    this.ids = Array.from({ length: config.replicas }, (_, i) => `r${i}`)
+    for (const id of this.ids) {
+      const node: Node = { id, replica: null, machine: createMachine(this.workload.machine), disk: new SimDisk(), incarnation: 0, flushing: false, slowDiskUntil: 0 }
+      this.nodes.set(id, node)
+      this.start(node)
+      this.schedule({ kind: 'tick', node: id }, randomInt(this.random, 1, config.tickInterval + 1))
+    }
+    for (let i = 0; i < config.clients; i++) {
+      this.clients.push({ id: `c${i}`, home: this.ids[i % this.ids.length]!, seq: 0, calls: 0, pending: null })
+      this.schedule({ kind: 'client', client: i }, randomInt(this.random, 1, 50))
+    }
+    this.schedule({ kind: 'chaos' }, this.chaosDelay())
+  }
+
+  run(): SimResult {
+    const { safetyTime, livenessTime } = this.config
+    this.runUntil(safetyTime)
+    if (!this.aborted) {
+      this.stopFaults()
+      const deadline = safetyTime + livenessTime
+      while (!this.aborted && this.now < deadline && !this.converged()) this.runUntil(this.now + 50)
+      if (!this.aborted && !this.converged()) this.checker.fail('liveness', this.livenessReport(), this.now)
+    }
+    if (!this.aborted) this.finalChecks()
+    this.stats.time = this.now
+    this.stats.commands = this.checker.logLength
+    return { config: this.config, ok: this.checker.ok, violations: this.checker.violations, stats: this.stats }
+  }
+
+  // ------------------------------------------------------------ event loop
+
+  private runUntil(time: number): void {
+    for (;;) {
+      const next = this.events.peekTime()
+      if (next === undefined || next > time || this.aborted) break
+      const event = this.events.pop()!
+      this.now = event.time
+      this.handle(event)
+    }
+    this.now = Math.max(this.now, time)
+  }
+
+  private schedule(event: DistributiveOmit<Event, 'time' | 'order'>, delay: number): void {
+    this.events.push({ ...event, time: this.now + delay, order: this.order++ } as Event)
+  }
+
+  private handle(event: Event): void {
+    switch (event.kind) {
+      case 'deliver': {
+        if (this.cut(JSON.parse(event.wire).from, event.to)) {
+          this.stats.messagesLost++
+          return
+        }
+        this.stepNode(event.to, { type: 'message', message: JSON.parse(event.wire) })
+        return
+      }
+      case 'self': {
+        const node = this.nodes.get(event.to)!
+        if (node.incarnation === event.incarnation) this.stepNode(event.to, { type: 'message', message: event.message })
+        return
+      }
+      case 'tick':
+        this.stepNode(event.node, { type: 'tick' })
+        this.schedule({ kind: 'tick', node: event.node }, this.config.tickInterval)
+        return
+      case 'flush':
+        return this.onFlush(event.node, event.incarnation)
+      case 'client':
+        return this.onClient(event.client)
+      case 'chaos':
+        return this.onChaos()
+      case 'restart':
+        return this.restart(event.node)
+      case 'heal':
+        this.partition = null
+        return
+    }
+  }
+
+  private stepNode(id: string, input: Parameters<Replica['step']>[0]): void {
+    const node = this.nodes.get(id)!
+    const replica = node.replica
+    if (replica === null) return
+    try {
+      const result = replica.step(input)
+      if (!result.ok) this.checker.fail('validation', `${id} dropped an honest ${input.type}: ${result.reason}`, this.now)
+      this.pump(node)
+    } catch (error) {
+      this.aborted = true
+      const detail = error instanceof AssertionError ? error.message : String(error instanceof Error ? error.stack : error)
+      this.checker.fail('assertion', `${id}: ${detail}`, this.now)
+    }
+  }
+
+  /** The host loop: persist, send, deliver outputs to the checkers and clients. */
+  private pump(node: Node): void {
+    const replica = node.replica!
+    const ready = replica.ready()
+    if (ready.persist.length > 0) {
+      node.disk.write(ready.persist, ready.persistSeq)
+      this.scheduleFlush(node)
+    }
+    for (const message of ready.send) this.send(node, message)
+    for (const entry of ready.issued) {
+      this.checker.onIssued(node.id, entry, () => node.machine.snapshot(), this.now)
+    }
+    for (const reply of ready.replies) this.onReply(node.id, reply)
+  }
+
+  // ------------------------------------------------------------ disk
+
+  private scheduleFlush(node: Node): void {
+    if (node.flushing || node.disk.pendingBatches === 0) return
+    node.flushing = true
+    let latency = randomInt(this.random, this.config.diskLatencyMin, this.config.diskLatencyMax + 1)
+    if (this.now < node.slowDiskUntil) latency *= 10
+    this.schedule({ kind: 'flush', node: node.id, incarnation: node.incarnation }, latency)
+  }
+
+  private onFlush(id: string, incarnation: number): void {
+    const node = this.nodes.get(id)!
+    if (node.incarnation !== incarnation || node.replica === null) return
+    node.flushing = false
+    const seq = node.disk.flushOne()
+    if (seq !== null) this.stepNode(id, { type: 'persisted', seq })
+    if (node.replica !== null) this.scheduleFlush(node)
+  }
+
+  // ------------------------------------------------------------ network
+
+  private send(node: Node, message: Message): void {
+    if (message.to === node.id) {
+      this.schedule({ kind: 'self', to: node.id, message, incarnation: node.incarnation }, 0)
+      return
+    }
+    this.stats.messagesSent++
+    const wire = JSON.stringify(message)
+    if (this.cut(message.from, message.to) || (this.faultsOn && this.random.next() < this.config.loss)) {
+      this.stats.messagesLost++
+      return
+    }
+    this.schedule({ kind: 'deliver', to: message.to, wire }, this.delay())
+    if (this.faultsOn && this.random.next() < this.config.duplicate) this.schedule({ kind: 'deliver', to: message.to, wire }, this.delay())
+  }
+
+  private delay(): number {
+    const { delayMin, delayMax, delaySpike } = this.config
+    const base = randomInt(this.random, delayMin, delayMax + 1)
+    return this.faultsOn && this.random.next() < delaySpike ? base * 10 : base
+  }
+
+  private cut(from: string, to: string): boolean {
+    return this.partition !== null && this.partition.has(from) !== this.partition.has(to)
+  }
+
+  // ------------------------------------------------------------ faults
+
+  private chaosDelay(): number {
+    return randomInt(this.random, this.config.chaosInterval / 2, (this.config.chaosInterval * 3) / 2)
+  }
+
+  private onChaos(): void {
+    if (!this.faultsOn) return
+    const roll = this.random.next()
+    const alive = this.ids.filter((id) => this.nodes.get(id)!.replica !== null)
+    if (roll < 0.35 && this.config.crashes && alive.length > 0) {
+      this.crash(alive[randomInt(this.random, 0, alive.length)]!)
+    } else if (roll < 0.6 && this.config.partitions && this.partition === null) {
+      const side = new Set(this.ids.filter(() => this.random.next() < 0.5))
+      if (side.size > 0 && side.size < this.ids.length) {
+        this.partition = side
+        this.stats.partitions++
+        this.schedule({ kind: 'heal' }, randomInt(this.random, 100, 1500))
+      }
+    } else if (roll < 0.75) {
+      const node = this.nodes.get(this.ids[randomInt(this.random, 0, this.ids.length)]!)!
+      node.slowDiskUntil = this.now + randomInt(this.random, 100, 800)
+    }
+    this.schedule({ kind: 'chaos' }, this.chaosDelay())
+  }
+
+  private crash(id: string): void {
+    const node = this.nodes.get(id)!
+    if (node.replica === null) return
+    node.replica = null
+    node.disk.crash()
+    node.incarnation++
+    node.flushing = false
+    this.stats.crashes++
+    this.schedule({ kind: 'restart', node: id }, randomInt(this.random, 50, 1500))
+  }
+
+  private restart(id: string): void {
+    const node = this.nodes.get(id)!
+    if (node.replica !== null) return
+    node.machine = createMachine(this.workload.machine)
+    this.checker.noteRestart(id)
+    this.start(node, true)
+  }
+
+  private start(node: Node, fromDisk = false): void {
+    node.replica = new Replica({
+      id: node.id,
+      members: this.ids,
+      machine: node.machine,
+      random: createRandom((this.config.seed * 7919 + this.ids.indexOf(node.id) * 104729 + node.incarnation * 31) | 0),
+      pipelineDepth: this.config.pipelineDepth,
+      ...(fromDisk ? { stable: node.disk.load() } : {}),
+    })
+    this.pump(node)
+  }
+
+  private stopFaults(): void {
+    this.faultsOn = false
+    this.partition = null
+    for (const node of this.nodes.values()) {
+      node.slowDiskUntil = 0
+      if (node.replica === null) this.restart(node.id)
+    }
+  }
+
+  // ------------------------------------------------------------ clients
+
+  private onClient(index: number): void {
+    const client = this.clients[index]!
+    const pending = client.pending
+    if (pending !== null) {
+      // The replica the call went through crashed (or restarted and forgot
+      // it): re-send under the same ticket through a live replica.
+      const target = this.nodes.get(pending.target)!
+      if (target.replica === null || target.incarnation !== pending.targetIncarnation) this.submit(client, pending, true)
+    } else if (this.faultsOn && client.calls < this.config.callsPerClient) {
+      this.newCall(client)
+    }
+    if (client.pending !== null || (this.faultsOn && client.calls < this.config.callsPerClient)) {
+      this.schedule({ kind: 'client', client: index }, randomInt(this.random, 5, 60))
+    }
+  }
+
+  private newCall(client: Client): void {
+    const { name, args } = this.generateCall()
+    client.calls++
+    client.seq++
+    const ticket: Ticket = { client: client.id, seq: client.seq, acked: client.seq }
+    this.checker.noteCall(ticket)
+    this.stats.calls++
+    const op = this.history.push({ client: client.id, name, args, output: undefined, call: this.now, ret: Infinity }) - 1
+    this.submit(client, { ticket, name, args, op, target: client.home, targetIncarnation: -1 }, false)
+  }
+
+  private submit(client: Client, pending: Pending, resubmit: boolean): void {
+    const alive = this.ids.filter((id) => this.nodes.get(id)!.replica !== null)
+    if (alive.length === 0) return
+    const home = this.nodes.get(client.home)!
+    const target = home.replica !== null && !resubmit ? client.home : alive[randomInt(this.random, 0, alive.length)]!
+    const node = this.nodes.get(target)!
+    client.pending = { ...pending, target, targetIncarnation: node.incarnation }
+    client.home = target
+    this.stepNode(target, { type: 'call', call: { ticket: pending.ticket, name: pending.name, args: pending.args, ...(resubmit ? { resubmit } : {}) } })
+  }
+
+  private onReply(node: string, reply: CallReply): void {
+    const client = this.clients.find((c) => c.id === reply.ticket.client)
+    const pending = client?.pending
+    if (client === undefined || pending == null || pending.ticket.seq !== reply.ticket.seq || pending.target !== node) return
+    client.pending = null
+    this.stats.completed++
+    const op = this.history[pending.op]!
+    let output: Output | undefined
+    if (reply.ok) output = { ok: true, result: reply.result as Json }
+    else if (reply.code === 'rejected') output = { ok: false, reason: reply.reason }
+    else if (reply.code === 'overloaded' || reply.code === 'too-many-outstanding') output = undefined
+    else this.checker.fail('validation', `call ${op.name} refused: ${reply.code} ${reply.reason}`, this.now)
+    if (output === undefined) return // indeterminate: ret stays Infinity
+    op.output = output
+    op.ret = this.now
+    const told = (output.ok ? { ok: true, result: output.result } : { ok: false }) as Json
+    this.checker.onAcknowledged(reply.ticket, reply.ok ? reply.instance : -1, told, this.now)
+  }
+
+  private generateCall(): { name: string; args: Json } {
+    const r = this.random
+    const roll = r.next()
+    const x = (['A', 'B', 'C'] as const)[randomInt(r, 0, 3)]!
+    switch (this.config.workload) {
+      case 'warehouse': {
+        const v = randomInt(r, 1, 101)
+        if (roll < 0.35) return { name: 'inbound', args: { x, v } }
+        if (roll < 0.5) return { name: 'outbound', args: { x, v } }
+        if (roll < 0.8) return { name: 'transfer', args: { x, y: (['A', 'B', 'C'] as const)[randomInt(r, 0, 3)]!, v } }
+        return { name: 'stock', args: { x } }
+      }
+      case 'counter':
+        return roll < 0.7 ? { name: 'add', args: { by: randomInt(r, 1, 6) } } : { name: 'read', args: {} }
+      case 'text': {
+        if (roll < 0.25) return { name: 'read', args: {} }
+        const letters = 'abcdefghij'
+        let insert = ''
+        for (let i = randomInt(r, 0, 4); i > 0; i--) insert += letters[randomInt(r, 0, letters.length)]
+        return { name: 'splice', args: { index: randomInt(r, 0, 30), remove: randomInt(r, 0, 3), insert } }
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ end of run
+
+  private converged(): boolean {
+    if (this.clients.some((c) => c.pending !== null)) return false
+    const nodes = [...this.nodes.values()]
+    if (nodes.some((n) => n.replica === null)) return false
+    const frontier = this.checker.logLength
+    return nodes.every((n) => n.replica!.status().issuedUpTo === frontier)
+  }
+
+  private livenessReport(): string {
+    const pending = this.clients.filter((c) => c.pending !== null).map((c) => `${c.id}→${c.pending!.target}`)
+    const replicas = [...this.nodes.values()].map((n) => {
+      const s = n.replica?.status()
+      return s === undefined ? `${n.id}:down` : `${n.id}:${s.role}@${s.lastTried.round}/${s.nextBal.round}.${s.nextBal.replica} issued ${s.issuedUpTo} leader ${s.leader}`
+    })
+    return `no convergence after ${this.config.livenessTime} time units without faults; log ${this.checker.logLength}; pending calls [${pending.join(' ')}]; ${replicas.join('; ')}`
+  }
+
+  private finalChecks(): void {
+    const replicas = [...this.nodes.values()].map((n) => ({ id: n.id, issuedUpTo: n.replica!.status().issuedUpTo, state: n.machine.snapshot() }))
+    this.checker.checkConvergence(replicas, this.now)
+    this.checker.checkDurability(this.now)
+    for (const node of this.nodes.values()) this.stats.elections += node.replica!.status().counters.elected ?? 0
+    const result = checkLinearizable(this.workload.model, this.history)
+    this.stats.linearizability = result.ok
+    if (result.ok === false) this.checker.fail('linearizability', result.reason, this.now)
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+
+export function runSeed(seed: number, overrides: Partial<SimConfig> = {}): SimResult {
+  return new Simulation(configForSeed(seed, overrides)).run()
+}
+
+/** The one-line command that replays a run. */
+export function replayCommand(config: SimConfig): string {
+  return `npm run sim -- --seed ${config.seed}`
+}
