@@ -979,7 +979,7 @@ export class Replica {
     }
     for (const call of message.calls) {
       if (call.origin !== message.from) this.count('dropped.call-origin')
-      else if (this.role.kind !== 'follower') this.enqueueAtLeader(call)
+      else this.enqueueAtLeader(call)
     }
   }
 
