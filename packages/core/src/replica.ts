@@ -592,8 +592,10 @@ export class Replica {
     const after = this.log.get(m + 1)
     assert(after === undefined || after.command.prec === entry.command.id,
       `dependency: ${after?.command.id} at ${m + 1} does not follow ${entry.command.id}`)
-    assert(before === undefined || compareBallots(before.lockBallot, entry.lockBallot) <= 0,
-      `lock ballots must not decrease along the log at ${m}`)
+    // No order is asserted between lock ballots here: an instance may be locked
+    // in several ballots, and entries learned from different peers carry the
+    // lock each of them saw. Any of them is a ballot in which the command is
+    // firmly locked, which is all tryIssue needs of the precedent's.
     this.log.set(m, entry)
     if (m > this.issuedUpTo + 1) this.sparse.add(m)
     this.maxIssued = Math.max(this.maxIssued, m)
@@ -756,17 +758,17 @@ export class Replica {
     this.setLeaderHint(this.id, ballot)
     this.count('elected')
     // Apply H (and issued commands beyond a gap) to LS in instance order.
+    // Their tickets are claimed in LS, like those of MS: a call already in LS
+    // is never executed again (at most one command per ticket in the chain).
     const h = new Map(history.map((p) => [p.instance, p.command]))
     for (let m = from; m < nextCommandNo; m++) {
       const command = this.log.get(m)?.command ?? h.get(m)
       assert(command !== undefined, `no command for LS at ${m}`)
       if (command.rejected === undefined) this.machine.leaderApply(m, command.payload)
+      leader.pendingTickets.set(ticketKey(command.ticket), m)
     }
     // 3': re-propose every H entry in the current ballot.
-    for (const { instance, command } of history) {
-      leader.pendingTickets.set(ticketKey(command.ticket), instance)
-      this.propose(leader, instance, command)
-    }
+    for (const { instance, command } of history) this.propose(leader, instance, command)
     this.sendHeartbeats(leader)
     // 3'': new calls take instances after H.
     this.processQueue(leader)
