@@ -340,8 +340,17 @@ export class Simulation {
     if (!this.faultsOn) return
     const roll = this.random.next()
     const alive = this.ids.filter((id) => this.nodes.get(id)!.replica !== null)
-    if (roll < 0.35 && this.config.crashes && alive.length > 0) {
+    // Faults aimed at the leader find the most bugs (leader changes are where
+    // Paxos variants go wrong), as in TigerBeetle's VOPR.
+    const leaders = alive.filter((id) => this.nodes.get(id)!.replica!.status().role === 'leader')
+    if (roll < 0.2 && this.config.crashes && leaders.length > 0) {
+      this.crash(leaders[randomInt(this.random, 0, leaders.length)]!)
+    } else if (roll < 0.35 && this.config.crashes && alive.length > 0) {
       this.crash(alive[randomInt(this.random, 0, alive.length)]!)
+    } else if (roll < 0.45 && this.config.partitions && this.partition === null && leaders.length > 0) {
+      this.partition = new Set([leaders[0]!])
+      this.stats.partitions++
+      this.schedule({ kind: 'heal' }, randomInt(this.random, 100, 1500))
     } else if (roll < 0.6 && this.config.partitions && this.partition === null) {
       const side = new Set(this.ids.filter(() => this.random.next() < 0.5))
       if (side.size > 0 && side.size < this.ids.length) {
