@@ -96,7 +96,7 @@ const repoDir = join(packagesDir, '..')
 
 /** A scratch copy of the packages with one mutant applied; returns its sim entry. */
 export function buildMutant(mutant: Mutant): string {
-  const root = join(tmpdir(), 'concord-mutants', mutant.name)
+  const root = join(tmpdir(), 'concord-mutants', `${mutant.name}-${process.pid}`)
   rmSync(root, { recursive: true, force: true })
   for (const pkg of ['core', 'machine', 'sim']) {
     cpSync(join(packagesDir, pkg), join(root, 'packages', pkg), { recursive: true, filter: (src) => !src.includes('node_modules') })

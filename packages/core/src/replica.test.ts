@@ -1,0 +1,197 @@
+import { describe, expect, it } from 'vitest'
+import { createMachine, defineMachine, fn, reject } from '@concord/machine'
+import { Harness } from '../../sim/src/harness.ts'
+import { counter } from '../../sim/src/models.ts'
+import { createRandom } from './random.ts'
+import { Replica } from './replica.ts'
+import type { Message, MessageOf } from './types.ts'
+
+const ballot = (round: number, replica: string) => ({ round, replica })
+
+function lone(id = 'a', members = ['a', 'b', 'c']) {
+  return new Replica({ id, members, machine: createMachine(counter), random: createRandom(1) })
+}
+
+describe('bad input is dropped and counted, never a crash or a state change', () => {
+  const bad: [string, unknown][] = [
+    ['not an object', 42],
+    ['unknown type', { type: 'Gossip', from: 'b', to: 'a' }],
+    ['missing fields', { type: 'NextBallot', from: 'b', to: 'a' }],
+    ['negative instance', { type: 'NextBallot', from: 'b', to: 'a', ballot: ballot(1, 'b'), n: -1 }],
+    ['fractional round', { type: 'NextBallot', from: 'b', to: 'a', ballot: ballot(1.5, 'b'), n: 1 }],
+    ['oversized id', { type: 'NextBallot', from: 'b'.repeat(1000), to: 'a', ballot: ballot(1, 'b'), n: 1 }],
+    ['empty BeginBallot', { type: 'BeginBallot', from: 'b', to: 'a', ballot: ballot(1, 'b'), proposals: [] }],
+  ]
+  for (const [what, message] of bad) {
+    it(`malformed: ${what}`, () => {
+      const r = lone()
+      const before = JSON.stringify(r.status())
+      expect(r.step({ type: 'message', message })).toEqual({ ok: false, reason: 'malformed' })
+      expect(r.status().counters['dropped.malformed']).toBe(1)
+      const after = r.status()
+      expect(JSON.stringify({ ...after, counters: {} })).toBe(JSON.stringify({ ...JSON.parse(before), counters: {} }))
+      expect(r.ready()).toMatchObject({ persist: [], send: [], issued: [], replies: [] })
+    })
+  }
+
+  it('misaddressed, unknown sender, bad payload and far-away instances have their own reasons', () => {
+    const r = lone()
+    const nb = { type: 'NextBallot', from: 'b', to: 'a', ballot: ballot(1, 'b'), n: 1 }
+    expect(r.step({ type: 'message', message: { ...nb, to: 'z' } })).toEqual({ ok: false, reason: 'misaddressed' })
+    expect(r.step({ type: 'message', message: { ...nb, from: 'mallory' } })).toEqual({ ok: false, reason: 'unknown-sender' })
+    const command = { id: 'x', prec: '0', payload: 'not a write-set', ticket: { client: 'c', seq: 1, acked: 0 }, result: null }
+    expect(r.step({ type: 'message', message: { type: 'BeginBallot', from: 'b', to: 'a', ballot: ballot(1, 'b'), proposals: [{ instance: 1, command }] } }))
+      .toEqual({ ok: false, reason: 'bad-payload' })
+    expect(r.step({ type: 'message', message: { type: 'Voted', from: 'b', to: 'a', ballot: ballot(1, 'b'), instances: [1e9] } }))
+      .toEqual({ ok: false, reason: 'instance-too-far' })
+    expect(r.step({ type: 'call', call: { name: 'add' } })).toEqual({ ok: false, reason: 'bad-call' })
+    expect(r.step({ type: 'campaign', round: -3 })).toEqual({ ok: false, reason: 'bad-input' })
+    expect(r.step({ type: 'persisted', seq: 99 })).toEqual({ ok: false, reason: 'bad-input' })
+    expect(r.status().nextBal).toEqual({ round: 0, replica: '' })
+    expect(r.ready().persist).toEqual([])
+  })
+})
+
+describe('durability order (seed 002 steps 1–6)', () => {
+  it('NextBallot waits for lastTried, BallotInfo for nextBal, Voted for prevVote', () => {
+    const r = lone()
+    r.step({ type: 'campaign' })
+    let ready = r.ready()
+    expect(ready.persist).toEqual([{ kind: 'lastTried', ballot: ballot(1, 'a') }])
+    expect(ready.send).toEqual([])
+    r.step({ type: 'persisted', seq: ready.persistSeq })
+    ready = r.ready()
+    expect(ready.send.map((m) => `${m.type}>${m.to}`).sort()).toEqual(['NextBallot>a', 'NextBallot>b', 'NextBallot>c'])
+
+    const f = lone('b')
+    f.step({ type: 'message', message: { type: 'NextBallot', from: 'a', to: 'b', ballot: ballot(1, 'a'), n: 1 } })
+    ready = f.ready()
+    expect(ready.persist).toEqual([{ kind: 'nextBal', ballot: ballot(1, 'a') }])
+    expect(ready.send).toEqual([])
+    f.step({ type: 'persisted', seq: ready.persistSeq })
+    expect(f.ready().send.map((m) => m.type)).toEqual(['BallotInfo'])
+
+    const command = { id: 'x', prec: '0', payload: [], ticket: { client: 'c', seq: 1, acked: 0 }, result: null }
+    f.step({ type: 'message', message: { type: 'BeginBallot', from: 'a', to: 'b', ballot: ballot(1, 'a'), proposals: [{ instance: 1, command }] } })
+    ready = f.ready()
+    expect(ready.persist).toMatchObject([{ kind: 'vote', vote: { instance: 1, ballot: ballot(1, 'a') } }])
+    expect(ready.send).toEqual([])
+    f.step({ type: 'persisted', seq: ready.persistSeq })
+    expect(f.ready().send.map((m) => `${m.type}>${m.to}`).sort()).toEqual(['Voted>a', 'Voted>b', 'Voted>c'])
+  })
+})
+
+function electA(h: Harness): void {
+  h.campaign('a')
+  h.deliverAll({ where: (m) => m.type === 'NextBallot' || m.type === 'BallotInfo' })
+  h.drop({ type: 'Heartbeat' })
+  expect(h.replica('a').status().role).toBe('leader')
+}
+
+describe('the leader', () => {
+  it('keeps at most α proposals beyond the issued frontier (bounded pipeline, claim 5)', () => {
+    const h = new Harness(['a', 'b', 'c'], counter, { pipelineDepth: 2 })
+    electA(h)
+    for (let i = 0; i < 5; i++) h.call('a', 'add', { by: 1 })
+    const proposed = () => new Set(h.pending({ type: 'BeginBallot' }).flatMap((m) => (m as MessageOf<'BeginBallot'>).proposals.map((p) => p.instance)))
+    expect([...proposed()].sort()).toEqual([1, 2])
+    expect(h.replica('a').status().nextCommandNo).toBe(3)
+    h.deliverAll({ where: (m) => m.type !== 'Heartbeat' })
+    expect(h.replica('a').status().issuedUpTo).toBe(5)
+    expect(h.state('b')).toEqual({ n: 5 })
+    expect(h.node('a').replies.map((r) => r.ok && r.result)).toEqual([1, 2, 3, 4, 5])
+  })
+
+  it('answers a duplicated ExecuteFunction of a rejected call with nothing new (simulator seed 133)', () => {
+    const strict = defineMachine({
+      name: 'strict',
+      functions: {
+        take: fn(counter.functions.add.args, (tx, { by }) => {
+          const n = tx.get<number>('n') ?? 0
+          if (n < by) throw reject('not enough')
+          tx.set('n', n - by)
+        }),
+        add: counter.functions.add,
+      },
+    })
+    const h = new Harness(['a', 'b', 'c'], strict)
+    electA(h)
+    h.call('b', 'take', { by: 1 }) // rejected: n = 0
+    const copy = h.pending({ type: 'ExecuteFunction' })[0]!
+    h.deliver({ type: 'ExecuteFunction' })
+    h.deliverAll({ type: 'CallRejected' })
+    expect(h.node('b').replies).toMatchObject([{ ok: false, code: 'rejected' }])
+    h.call('a', 'add', { by: 5 })
+    h.deliverAll({ where: (m) => m.type !== 'Heartbeat' })
+    h.deliverMessage(copy) // the network's duplicate arrives late: n = 5 now
+    h.deliverAll({ where: (m) => m.type !== 'Heartbeat' })
+    expect(h.state('a')).toEqual({ n: 5 })
+    expect(h.replica('a').status().issuedUpTo).toBe(1)
+  })
+
+  it('refuses a call copy addressed to another ballot', () => {
+    const h = new Harness(['a', 'b', 'c'], counter)
+    electA(h)
+    h.call('b', 'add', { by: 1 })
+    const stale = h.pending({ type: 'ExecuteFunction' })[0] as MessageOf<'ExecuteFunction'>
+    h.drop({})
+    h.deliverMessage({ ...stale, ballot: ballot(99, 'a') })
+    expect(h.replica('a').status().counters['dropped.call-not-leader']).toBe(1)
+    expect(h.pending({ type: 'BeginBallot' })).toEqual([])
+  })
+
+  it('never executes a call whose command it knows issued beyond a gap (simulator seed 2761)', () => {
+    const h = new Harness(['a', 'b', 'c'], counter)
+    electA(h)
+    h.call('b', 'add', { by: 1 })
+    h.call('b', 'add', { by: 2 })
+    h.deliverAll({ type: 'ExecuteFunction' })
+    h.deliverAll({ type: 'BeginBallot' }) // a and b vote for 1 and 2
+    h.deliver({ type: 'Voted', to: 'a' })
+    h.drop({ type: 'Voted' })
+    // c hears only of instance 2: it knows 2 is issued, not 1.
+    const toC = h.pending({ type: 'Success', to: 'c' }) as MessageOf<'Success'>[]
+    h.drop({})
+    for (const m of toC) {
+      const entries = m.entries.filter((e) => e.instance === 2)
+      if (entries.length > 0) h.deliverMessage({ ...m, entries })
+    }
+    expect(h.replica('c').issuedAt(2)).toBeDefined()
+    expect(h.replica('c').issuedAt(1)).toBeUndefined()
+    // c leads with b; b's second call is re-sent to c under its ticket.
+    h.crash('a')
+    h.campaign('c')
+    h.deliverAll({ where: (m) => m.to !== 'a' && (m.type === 'NextBallot' || m.type === 'BallotInfo') })
+    expect(h.replica('c').status()).toMatchObject({ role: 'leader', nextCommandNo: 3 })
+    h.deliverAll({ where: (m) => m.to !== 'a' && m.type !== 'Heartbeat' })
+    // b learns of instance 2 from c's heartbeat and catches up ([0067]); its
+    // re-sent call finds the ticket claimed and gets the first result.
+    h.tick('c', 2)
+    h.deliverAll({ type: 'Heartbeat', to: 'b' })
+    h.tick('b', 20)
+    h.deliverAll({ where: (m) => m.to !== 'a' && m.type !== 'Heartbeat' && m.type !== 'NextBallot' })
+    expect(h.state('c')).toEqual({ n: 3 })
+    expect(h.replica('c').issuedAt(3)).toBeUndefined()
+    expect(h.node('b').replies.map((r) => r.ok && r.result)).toEqual([1, 3])
+  })
+})
+
+describe('restart from stable storage', () => {
+  it('a replica rebuilt from its records has the same log and state, and does not lead', () => {
+    const h = new Harness(['a', 'b', 'c'], counter)
+    electA(h)
+    for (let i = 0; i < 3; i++) h.call('a', 'add', { by: 2 })
+    h.deliverAll({ where: (m) => m.type !== 'Heartbeat' })
+    expect(h.state('b')).toEqual({ n: 6 })
+    h.crash('b')
+    h.restart('b')
+    expect(h.state('b')).toEqual({ n: 6 })
+    expect(h.replica('b').status()).toMatchObject({ role: 'follower', issuedUpTo: 3, nextBal: ballot(1, 'a') })
+    h.crash('a')
+    h.restart('a')
+    expect(h.replica('a').status()).toMatchObject({ role: 'follower', lastTried: ballot(1, 'a') })
+    // Its next ballot is above the one it persisted.
+    h.campaign('a')
+    expect((h.pending({ type: 'NextBallot' })[0] as Message & { ballot: { round: number } }).ballot.round).toBe(2)
+  })
+})
