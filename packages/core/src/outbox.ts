@@ -1,4 +1,3 @@
-import { messageEntriesMax } from './constants.ts'
 import type { Message } from './types.ts'
 
 /**
@@ -9,12 +8,15 @@ import type { Message } from './types.ts'
  *
  * Messages of one kind to one peer are coalesced until the next `drain`
  * (one Voted for a batch of instances, one BeginBallot for a batch of
- * proposals): that is the group commit of the network side.
+ * proposals): that is the group commit of the network side. Callers find the
+ * open message for a key, or open one, then add entries to it.
  */
 interface Item {
   message: Message
   dep: number
   entries: number
+  entriesMax: number
+  key: string | null
 }
 
 export class Outbox {
@@ -22,27 +24,28 @@ export class Outbox {
   private readonly open = new Map<string, Item>()
 
   push(message: Message, dep: number): void {
-    this.items.push({ message, dep, entries: 1 })
+    this.items.push({ message, dep, entries: 1, entriesMax: 1, key: null })
   }
 
-  /** Add to the open message under `key`, or create one. `add` returns how
-   *  many entries it added; a message is closed at messageEntriesMax. */
-  merge<M extends Message>(
-    key: string,
-    dep: number,
-    create: () => M,
-    add: (message: M) => number,
-    entriesMax = messageEntriesMax,
-  ): void {
-    let item = this.open.get(key)
-    if (item === undefined) {
-      item = { message: create(), dep, entries: 0 }
-      this.items.push(item)
-      this.open.set(key, item)
-    }
-    item.dep = Math.max(item.dep, dep)
-    item.entries += add(item.message as M)
-    if (item.entries >= entriesMax) this.open.delete(key)
+  /** The open message under `key` with room for one more entry, if any. Raises its dep. */
+  find(key: string, dep: number): Message | undefined {
+    const item = this.open.get(key)
+    if (item === undefined) return undefined
+    if (item.dep < dep) item.dep = dep
+    return item.message
+  }
+
+  /** Open a new coalescing message under `key`. */
+  start(key: string, message: Message, dep: number, entriesMax: number): void {
+    const item: Item = { message, dep, entries: 0, entriesMax, key }
+    this.items.push(item)
+    this.open.set(key, item)
+  }
+
+  /** Count one entry added to the open message under `key`; close it when full. */
+  added(key: string): void {
+    const item = this.open.get(key)
+    if (item !== undefined && ++item.entries >= item.entriesMax) this.open.delete(key)
   }
 
   /** Messages whose records are durable, in the order they were made. */
@@ -50,21 +53,16 @@ export class Outbox {
     this.open.clear()
     if (this.items.length === 0) return []
     const ready: Message[] = []
-    const held: Item[] = []
+    let held: Item[] | null = null
     for (const item of this.items) {
       if (item.dep <= persistedSeq) ready.push(item.message)
-      else held.push(item)
+      else (held ??= []).push(item)
     }
-    this.items = held
+    this.items = held ?? []
     return ready
   }
 
   get length(): number {
     return this.items.length
-  }
-
-  clear(): void {
-    this.items = []
-    this.open.clear()
   }
 }

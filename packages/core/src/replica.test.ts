@@ -195,3 +195,21 @@ describe('restart from stable storage', () => {
     expect((h.pending({ type: 'NextBallot' })[0] as Message & { ballot: { round: number } }).ballot.round).toBe(2)
   })
 })
+
+describe('local calls', () => {
+  it('parseLocalCall agrees with localCallSchema', async () => {
+    const { localCallSchemaForTests } = await import('./replica.ts')
+    const fc = (await import('fast-check')).default
+    const anything = fc.oneof(fc.string({ maxLength: 3 }), fc.integer({ min: -2, max: 3 }), fc.double(), fc.boolean(), fc.constant(null), fc.constant(undefined))
+    const ticket = fc.oneof(anything, fc.record({ client: fc.oneof(anything, fc.string({ minLength: 120, maxLength: 130 })), seq: anything, acked: anything }, { requiredKeys: [] }))
+    const call = fc.record({ ticket, name: fc.oneof(anything, fc.constant('add')), args: anything, resubmit: anything }, { requiredKeys: [] })
+    fc.assert(
+      fc.property(call, (raw) => {
+        const r = lone()
+        const accepted = r.step({ type: 'call', call: raw }).ok
+        expect(accepted).toBe(localCallSchemaForTests.safeParse(raw).success)
+      }),
+      { numRuns: 3000 },
+    )
+  })
+})

@@ -5,6 +5,8 @@ import {
   ballotInfoMissingRangesMax,
   callRetryTicks,
   callsPerMessageMax,
+  clientIdLengthMax,
+  functionNameLengthMax,
   catchUpEntriesMax,
   catchUpRetryTicks,
   electionTicksMax,
@@ -13,6 +15,7 @@ import {
   instanceAheadMax,
   leaderQueueMax,
   membersMax,
+  messageEntriesMax,
   pendingCallsMax,
   pipelineDepthDefault,
   rejectedDirectlyMax,
@@ -84,6 +87,9 @@ export interface ReplicaConfig {
 
 export type Input =
   | { type: 'message'; message: unknown }
+  /** A message this replica sent to itself (ready().send with to = from = id),
+   *  handed back by the host: it never crossed a wire, so it is not parsed. */
+  | { type: 'loopback'; message: Message }
   | { type: 'tick' }
   | { type: 'call'; call: unknown }
   | { type: 'persisted'; seq: number }
@@ -178,6 +184,27 @@ interface PendingCall {
 /** A call as the local client hands it in: the origin is this replica. */
 const localCallSchema = callSchema.omit({ origin: true, attempt: true }).extend({ resubmit: z.boolean().optional() })
 
+/**
+ * `localCallSchema`'s check without zod's parsed copy: every call passes here
+ * (replica.test.ts keeps the two in agreement). The ticket is copied, so the
+ * caller cannot change it after the fact.
+ */
+function parseLocalCall(raw: unknown): { ticket: Ticket; name: string; args: unknown; resubmit: boolean } | null {
+  if (typeof raw !== 'object' || raw === null) return null
+  const { ticket, name, args, resubmit } = raw as Record<string, unknown>
+  if (typeof ticket !== 'object' || ticket === null) return null
+  const { client, seq, acked } = ticket as Record<string, unknown>
+  const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+  if (typeof client !== 'string' || client.length < 1 || client.length > clientIdLengthMax) return null
+  if (!isCount(seq) || !isCount(acked)) return null
+  if (typeof name !== 'string' || name.length < 1 || name.length > functionNameLengthMax) return null
+  if (resubmit !== undefined && typeof resubmit !== 'boolean') return null
+  if (args === undefined) return null // as zod 4's z.unknown() in an object: the key is required
+  return { ticket: { client, seq, acked }, name, args, resubmit: resubmit === true }
+}
+
+export const localCallSchemaForTests = localCallSchema
+
 const nullEntry: IssuedEntry = Object.freeze({
   instance: 0,
   lockBallot: ballotZero,
@@ -207,7 +234,8 @@ export class Replica {
   /** The highest-ballot proposal seen per unissued instance: what (m, b) names. */
   private readonly proposals = new Map<Instance, { ballot: Ballot; command: Command }>()
   /** Voted messages counted per unissued instance, highest ballot only. */
-  private readonly tallies = new Map<Instance, { ballot: Ballot; voters: Set<ReplicaId> }>()
+  /** (A few voters: an array is cheaper than a Set on this path.) */
+  private readonly tallies = new Map<Instance, { ballot: Ballot; voters: ReplicaId[] }>()
   private readonly sessions = new Sessions()
   private readonly pendingCalls = new Map<string, PendingCall>()
   private role: RoleState = { kind: 'follower' }
@@ -269,6 +297,9 @@ export class Replica {
         return { ok: true }
       case 'message':
         return this.onMessage(input.message)
+      case 'loopback':
+        if (input.message.from !== this.id || input.message.to !== this.id) return this.drop('bad-input')
+        return this.dispatch(input.message)
       default:
         return this.drop('bad-input')
     }
@@ -337,7 +368,11 @@ export class Replica {
     if (!this.members.includes(message.from)) return this.drop('unknown-sender')
     const check = this.checkContent(message)
     if (check !== null) return this.drop(check)
-    this.count(`received.${message.type}`)
+    return this.dispatch(message)
+  }
+
+  private dispatch(message: Message): StepResult {
+    this.count(receivedCounter[message.type])
     if (this.role.kind === 'leader' && message.from !== this.id) this.role.lastHeard.set(message.from, this.tickCount)
     switch (message.type) {
       case 'NextBallot': return this.ok(this.onNextBallot(message))
@@ -357,31 +392,29 @@ export class Replica {
 
   /** Semantic checks the schema cannot make: payloads and instance bounds. */
   private checkContent(message: Message): DropReason | null {
-    const commands: Command[] = []
-    const instances: Instance[] = []
     switch (message.type) {
       case 'BallotInfo':
-        for (const e of message.issued) { commands.push(e.command); instances.push(e.instance) }
-        for (const v of message.votes) { commands.push(v.command); instances.push(v.instance) }
-        break
+        return this.checkEntries(message.issued) ?? this.checkEntries(message.votes)
       case 'BeginBallot':
-        for (const p of message.proposals) { commands.push(p.command); instances.push(p.instance) }
-        break
+        return this.checkEntries(message.proposals)
       case 'Success':
-        for (const e of message.entries) { if (e.command !== undefined) commands.push(e.command); instances.push(e.instance) }
-        break
       case 'CatchUpReply':
-        for (const e of message.entries) { commands.push(e.command); instances.push(e.instance) }
-        break
-      case 'Voted':
-        instances.push(...message.instances)
-        break
+        return this.checkEntries(message.entries)
+      case 'Voted': {
+        const limit = this.issuedUpTo + instanceAheadMax
+        for (const instance of message.instances) if (instance > limit) return 'instance-too-far'
+        return null
+      }
       default:
-        break
+        return null
     }
+  }
+
+  private checkEntries(entries: readonly { instance: Instance; command?: Command }[]): DropReason | null {
     const limit = this.issuedUpTo + instanceAheadMax
-    for (const instance of instances) if (instance > limit) return 'instance-too-far'
-    for (const command of commands) {
+    for (const { instance, command } of entries) {
+      if (instance > limit) return 'instance-too-far'
+      if (command === undefined) continue
       const bad = command.rejected !== undefined ? command.payload !== null : this.machine.validatePayload(command.payload) !== null
       if (bad) return 'bad-payload'
     }
@@ -496,9 +529,9 @@ export class Replica {
       if (this.log.has(instance) || instance <= this.issuedUpTo) continue
       const tally = this.tallies.get(instance)
       if (tally === undefined || ballotLess(tally.ballot, message.ballot)) {
-        this.tallies.set(instance, { ballot: message.ballot, voters: new Set([message.from]) })
+        this.tallies.set(instance, { ballot: message.ballot, voters: [message.from] })
       } else if (ballotEquals(tally.ballot, message.ballot)) {
-        tally.voters.add(message.from)
+        if (!tally.voters.includes(message.from)) tally.voters.push(message.from)
       }
       this.tryIssue(instance)
     }
@@ -526,7 +559,7 @@ export class Replica {
     for (let m = from; ; m++) {
       if (this.log.has(m) || m <= this.issuedUpTo) return
       const tally = this.tallies.get(m)
-      if (tally === undefined || tally.voters.size < this.majority) return
+      if (tally === undefined || tally.voters.length < this.majority) return
       const proposal = this.proposals.get(m)
       if (proposal === undefined || !ballotEquals(proposal.ballot, tally.ballot)) return
       const precedent = this.issuedAt(m - 1)
@@ -868,7 +901,7 @@ export class Replica {
     this.propose(leader, m, command)
   }
 
-  private leaderLearned(leader: LeaderState, entry: IssuedEntry, voters: Set<ReplicaId> | undefined): void {
+  private leaderLearned(leader: LeaderState, entry: IssuedEntry, voters: readonly ReplicaId[] | undefined): void {
     if (entry.instance >= leader.nextCommandNo) {
       // Issued beyond our LS by a later leader: our ballot is dead.
       this.count('stepDown.overtaken')
@@ -888,7 +921,7 @@ export class Replica {
     // Step 5: the issued command is recorded before Success leaves (dep).
     for (const to of this.members) {
       if (to === this.id) continue
-      this.sendSuccess(to, [entry], !(voters?.has(to) ?? false))
+      this.sendSuccess(to, [entry], !(voters?.includes(to) ?? false))
     }
   }
 
@@ -902,14 +935,10 @@ export class Replica {
       this.reply(call.ticket, { ok: false, code, reason }, -1)
       return
     }
-    const rejection = { ticket: call.ticket, attempt: call.attempt, code, reason }
-    this.outbox.merge(
-      `CallRejected|${call.origin}`,
-      0,
-      (): MessageOf<'CallRejected'> => ({ type: 'CallRejected', from: this.id, to: call.origin, rejections: [] }),
-      (message) => message.rejections.push(rejection) && 1,
-      callsPerMessageMax,
-    )
+    const key = `CallRejected|${call.origin}`
+    const message = this.coalesce(key, 0, callsPerMessageMax, (): MessageOf<'CallRejected'> => ({ type: 'CallRejected', from: this.id, to: call.origin, rejections: [] }))
+    message.rejections.push({ ticket: call.ticket, attempt: call.attempt, code, reason })
+    this.outbox.added(key)
   }
 
   /** Answer a call made at this replica (once). */
@@ -928,12 +957,11 @@ export class Replica {
   // ------------------------------------------------------------- calls
 
   private onLocalCall(raw: unknown): StepResult {
-    const parsed = localCallSchema.safeParse(raw)
-    if (!parsed.success) return this.drop('bad-call')
-    const { resubmit, ...rest } = parsed.data
+    const local = parseLocalCall(raw)
+    if (local === null) return this.drop('bad-call')
     // A client that may have sent this call before (through another replica)
     // says so: its rejections must then go through the log (executeCall).
-    const call: Call = { ...rest, origin: this.id, attempt: resubmit === true ? 2 : 1 }
+    const call: Call = { ticket: local.ticket, name: local.name, args: local.args, origin: this.id, attempt: local.resubmit ? 2 : 1 }
     const key = ticketKey(call.ticket)
     if (this.pendingCalls.has(key)) return { ok: true } // the same call again: one answer
     const seen = this.sessions.lookup(call.ticket)
@@ -965,13 +993,10 @@ export class Replica {
     const leader = this.leaderHint
     const ballot = this.leaderBallot
     if (leader === null || leader === this.id || ballot === null) return
-    this.outbox.merge(
-      `ExecuteFunction|${leader}|${ballot.round}`,
-      0,
-      (): MessageOf<'ExecuteFunction'> => ({ type: 'ExecuteFunction', from: this.id, to: leader, ballot, calls: [] }),
-      (message) => message.calls.push(call) && 1,
-      callsPerMessageMax,
-    )
+    const key = `ExecuteFunction|${leader}|${ballot.round}`
+    const message = this.coalesce(key, 0, callsPerMessageMax, (): MessageOf<'ExecuteFunction'> => ({ type: 'ExecuteFunction', from: this.id, to: leader, ballot, calls: [] }))
+    message.calls.push(call)
+    this.outbox.added(key)
   }
 
   private onExecuteFunction(message: MessageOf<'ExecuteFunction'>): void {
@@ -1060,7 +1085,7 @@ export class Replica {
       const tally = this.tallies.get(instance)
       const voted = tally !== undefined && ballotEquals(tally.ballot, leader.ballot) ? tally.voters : undefined
       for (const to of leader.responders) {
-        if (voted?.has(to)) continue
+        if (voted?.includes(to)) continue
         this.sendBeginBallot(to, leader.ballot, { instance, command: inflight.command })
       }
     }
@@ -1125,30 +1150,52 @@ export class Replica {
     this.outbox.push(message, dep)
   }
 
+  /** The open coalescing message under `key`, or a new one made by `create`. */
+  private coalesce<M extends Message>(key: string, dep: number, entriesMax: number, create: () => M): M {
+    const open = this.outbox.find(key, dep)
+    if (open !== undefined) return open as M
+    const message = create()
+    this.outbox.start(key, message, dep, entriesMax)
+    return message
+  }
+
   private sendMyNextBal(to: ReplicaId, ballot: Ballot): void {
     this.send({ type: 'MyNextBal', from: this.id, to, ballot, nextBal: this.nextBal }, 0)
   }
 
   private sendBeginBallot(to: ReplicaId, ballot: Ballot, proposal: Proposal): void {
-    this.outbox.merge(
-      `BeginBallot|${to}|${ballot.round}|${ballot.replica}`,
-      0,
-      (): MessageOf<'BeginBallot'> => ({ type: 'BeginBallot', from: this.id, to, ballot, proposals: [] }),
-      (message) => message.proposals.push(proposal) && 1,
-    )
+    // One leader has one ballot at a time; a stale open message of an older
+    // ballot is closed by the next drain, so the key need not name the ballot.
+    const key = `BeginBallot|${to}`
+    const message = this.coalesce(key, 0, messageEntriesMax, (): MessageOf<'BeginBallot'> => ({ type: 'BeginBallot', from: this.id, to, ballot, proposals: [] }))
+    if (!ballotEquals(message.ballot, ballot)) return this.sendBeginBallotFresh(to, ballot, proposal)
+    message.proposals.push(proposal)
+    this.outbox.added(key)
+  }
+
+  private sendBeginBallotFresh(to: ReplicaId, ballot: Ballot, proposal: Proposal): void {
+    this.outbox.push({ type: 'BeginBallot', from: this.id, to, ballot, proposals: [proposal] }, 0)
   }
 
   private sendVoted(to: ReplicaId, ballot: Ballot, instances: Instance[]): void {
     const key = `Voted|${to}|${ballot.round}|${ballot.replica}`
-    const create = (): MessageOf<'Voted'> => ({ type: 'Voted', from: this.id, to, ballot, instances: [] })
-    for (const instance of instances) this.outbox.merge(key, this.recordSeq, create, (message) => message.instances.push(instance) && 1)
+    for (const instance of instances) {
+      const message = this.coalesce(key, this.recordSeq, messageEntriesMax, (): MessageOf<'Voted'> => ({ type: 'Voted', from: this.id, to, ballot, instances: [] }))
+      message.instances.push(instance)
+      this.outbox.added(key)
+    }
   }
 
   private sendSuccess(to: ReplicaId, entries: IssuedEntry[], withCommand: boolean): void {
-    const create = (): MessageOf<'Success'> => ({ type: 'Success', from: this.id, to, entries: [] })
+    const key = `Success|${to}`
     for (const e of entries) {
-      const entry = { instance: e.instance, lockBallot: e.lockBallot, commandId: e.command.id, ...(withCommand ? { command: e.command } : {}) }
-      this.outbox.merge(`Success|${to}`, this.recordSeq, create, (message) => message.entries.push(entry) && 1)
+      const message = this.coalesce(key, this.recordSeq, messageEntriesMax, (): MessageOf<'Success'> => ({ type: 'Success', from: this.id, to, entries: [] }))
+      message.entries.push(
+        withCommand
+          ? { instance: e.instance, lockBallot: e.lockBallot, commandId: e.command.id, command: e.command }
+          : { instance: e.instance, lockBallot: e.lockBallot, commandId: e.command.id },
+      )
+      this.outbox.added(key)
     }
   }
 
@@ -1165,6 +1212,10 @@ export class Replica {
     this.counters[name] = (this.counters[name] ?? 0) + 1
   }
 }
+
+const receivedCounter = Object.fromEntries(
+  messageSchema.options.map((o) => [o.shape.type.value, `received.${o.shape.type.value}`]),
+) as Record<Message['type'], string>
 
 function outcomeOf(command: Command): CallOutcome {
   return command.rejected === undefined

@@ -13,8 +13,9 @@ import type { Instance, Ticket } from './types.ts'
  *
  * Bounded: per client the results of unacknowledged calls only (the ticket's
  * `acked` lets us forget the rest), and at most `sessionsMax` clients; the
- * client applied least recently is forgotten first. Every replica evicts the
- * same client at the same instance, so the table stays identical.
+ * client applied least recently is forgotten first (found by a scan, which
+ * only a new client in a full table pays). Every replica evicts the same
+ * client at the same instance, so the table stays identical.
  */
 interface Session {
   acked: number
@@ -50,15 +51,15 @@ export class Sessions {
       if (this.sessions.size >= sessionsMax) this.evictOldest()
       session = { acked: 0, results: new Map(), lastInstance: instance }
       this.sessions.set(ticket.client, session)
-    } else {
-      // Map order is insertion order: re-insert to keep least-recent first.
-      this.sessions.delete(ticket.client)
-      this.sessions.set(ticket.client, session)
     }
     session.lastInstance = instance
     if (ticket.acked > session.acked) {
       session.acked = ticket.acked
-      for (const seq of session.results.keys()) if (seq < session.acked) session.results.delete(seq)
+      // Results are inserted in about seq order: drop from the front.
+      for (const seq of session.results.keys()) {
+        if (seq >= session.acked) break
+        session.results.delete(seq)
+      }
     }
     session.results.set(ticket.seq, { outcome, instance })
     // The leader refuses calls beyond the window (hasRoom), so this can only
@@ -75,9 +76,16 @@ export class Sessions {
   }
 
   private evictOldest(): void {
-    const oldest = this.sessions.keys().next()
-    assert(!oldest.done, 'evicting from an empty session table')
-    this.sessions.delete(oldest.value)
+    let oldest: string | undefined
+    let oldestInstance = Infinity
+    for (const [client, session] of this.sessions) {
+      if (session.lastInstance < oldestInstance) {
+        oldest = client
+        oldestInstance = session.lastInstance
+      }
+    }
+    assert(oldest !== undefined, 'evicting from an empty session table')
+    this.sessions.delete(oldest)
   }
 }
 

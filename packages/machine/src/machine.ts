@@ -1,7 +1,7 @@
 import type { ExecEnv, ExecOutcome, Instance, MachinePort } from '@concord/core'
 import { Rejection, type FnContext, type Functions, type MachineDefinition, type Tx } from './define.ts'
 import { deepFreeze, isJson, type Json } from './json.ts'
-import { applyOp, keyLengthMax, opsPerCommandMax, writeSetSchema, type Op, type WriteSet } from './ops.ts'
+import { applyOp, checkWriteSet, keyLengthMax, opsPerCommandMax, type Op, type WriteSet } from './ops.ts'
 
 /**
  * A running machine: the machine state MS (a map of JSON values changed only
@@ -79,8 +79,7 @@ export class MachineInstance<F extends Functions = Functions> implements Machine
   }
 
   validatePayload(payload: unknown): string | null {
-    const parsed = writeSetSchema.safeParse(payload)
-    return parsed.success ? null : parsed.error.message
+    return checkWriteSet(payload)
   }
 
   private readLeader(key: string): Json | undefined {

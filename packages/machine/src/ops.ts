@@ -67,3 +67,44 @@ export function applyOp(before: Json | undefined, op: Op): Json | undefined {
     }
   }
 }
+
+const isKey = (v: unknown): v is string => typeof v === 'string' && v.length >= 1 && v.length <= keyLengthMax
+const isIndex = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+
+/**
+ * The same check as `writeSetSchema`, without building a parsed copy: every
+ * replica checks every command that arrives, so this runs on the hot path.
+ * A property test keeps it equal to the zod schema (ops.test.ts).
+ * Returns null if `payload` is a valid write-set, else why not.
+ */
+export function checkWriteSet(payload: unknown): string | null {
+  if (!Array.isArray(payload)) return 'a write-set is an array of ops'
+  if (payload.length > opsPerCommandMax) return `a write-set holds at most ${opsPerCommandMax} ops`
+  for (let i = 0; i < payload.length; i++) {
+    const op = payload[i] as Record<string, unknown> | null
+    if (typeof op !== 'object' || op === null || Array.isArray(op)) return `op ${i} is not an object`
+    if (!isKey(op.key)) return `op ${i}: key must be a string of 1..${keyLengthMax} characters`
+    switch (op.op) {
+      case 'set':
+      case 'insert':
+        if (!(op.op === 'set' || isIndex(op.index))) return `op ${i}: bad index`
+        if (!('value' in op) || !isJson(op.value)) return `op ${i}: value is not JSON`
+        break
+      case 'delete':
+        break
+      case 'splice':
+        if (!isIndex(op.index) || !isIndex(op.remove)) return `op ${i}: bad index or remove`
+        if (typeof op.insert !== 'string' || op.insert.length > textInsertLengthMax) return `op ${i}: bad insert`
+        break
+      case 'remove':
+        if (!isIndex(op.index)) return `op ${i}: bad index`
+        break
+      case 'move':
+        if (!isIndex(op.from) || !isIndex(op.to)) return `op ${i}: bad from or to`
+        break
+      default:
+        return `op ${i}: unknown op ${JSON.stringify(op.op)}`
+    }
+  }
+  return null
+}

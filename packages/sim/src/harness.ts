@@ -165,8 +165,11 @@ export class Harness<F extends Functions = Functions> {
   private deliverOne(message: Message): void {
     const node = this.nodes.get(message.to)
     if (node?.replica == null) return
-    // The wire: what arrives is a copy, never a shared object.
-    const result = node.replica.step({ type: 'message', message: JSON.parse(JSON.stringify(message)) })
+    // The wire: what arrives is a copy, never a shared object. A message to
+    // itself never crosses a wire.
+    const result = message.from === message.to
+      ? node.replica.step({ type: 'loopback', message })
+      : node.replica.step({ type: 'message', message: JSON.parse(JSON.stringify(message)) })
     if (!result.ok) throw new Error(`${message.to} dropped ${message.type}: ${result.reason}`)
     this.pump(message.to)
   }

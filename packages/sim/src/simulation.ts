@@ -186,7 +186,7 @@ export class Simulation {
       this.clients.push({ id: `c${i}`, home: this.ids[i % this.ids.length]!, seq: 0, calls: 0, pending: null })
       this.schedule({ kind: 'client', client: i }, randomInt(this.random, 1, 50))
     }
-    this.schedule({ kind: 'chaos' }, this.chaosDelay())
+    if (config.chaosInterval !== Infinity) this.schedule({ kind: 'chaos' }, this.chaosDelay())
   }
 
   run(): SimResult {
@@ -202,6 +202,41 @@ export class Simulation {
     this.stats.time = this.now
     this.stats.commands = this.checker.logLength
     return { config: this.config, ok: this.checker.ok, violations: this.checker.violations, stats: this.stats }
+  }
+
+  // ------------------------------------------------------------ live use (npm start)
+
+  /** Run the event loop up to `time` (for a host that paces it in real time). */
+  advanceTo(time: number): void {
+    this.runUntil(time)
+  }
+
+  get time(): number {
+    return this.now
+  }
+
+  /** Each replica's role, ballot, progress and machine state. */
+  view(): { id: string; up: boolean; role: string; ballot: string; leader: string | null; issuedUpTo: number; state: Record<string, Json> }[] {
+    return this.ids.map((id) => {
+      const node = this.nodes.get(id)!
+      const status = node.replica?.status()
+      return {
+        id,
+        up: status !== undefined,
+        role: status?.role ?? 'down',
+        ballot: status === undefined || status.nextBal.round === 0 ? '-' : `${status.nextBal.round}.${status.nextBal.replica}`,
+        leader: status?.leader ?? null,
+        issuedUpTo: status?.issuedUpTo ?? 0,
+        state: node.machine.snapshot(),
+      }
+    })
+  }
+
+  /** Crash the current leader (it restarts from its disk after a while). */
+  crashLeader(): string | null {
+    const leader = this.ids.find((id) => this.nodes.get(id)!.replica?.status().role === 'leader')
+    if (leader !== undefined) this.crash(leader)
+    return leader ?? null
   }
 
   // ------------------------------------------------------------ event loop
@@ -233,7 +268,7 @@ export class Simulation {
       }
       case 'self': {
         const node = this.nodes.get(event.to)!
-        if (node.incarnation === event.incarnation) this.stepNode(event.to, { type: 'message', message: event.message })
+        if (node.incarnation === event.incarnation) this.stepNode(event.to, { type: 'loopback', message: event.message })
         return
       }
       case 'tick':
@@ -337,7 +372,7 @@ export class Simulation {
   }
 
   private onChaos(): void {
-    if (!this.faultsOn) return
+    if (!this.faultsOn || this.config.chaosInterval === Infinity) return
     const roll = this.random.next()
     const alive = this.ids.filter((id) => this.nodes.get(id)!.replica !== null)
     // Faults aimed at the leader find the most bugs (leader changes are where

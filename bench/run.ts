@@ -1,0 +1,17 @@
+import { execFileSync } from 'node:child_process'
+import { mkdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+/**
+ * `npm run bench [-- --quick]`: every benchmark; a table, and
+ * bench/results/<area>.json. The code is bundled by esbuild first and run by
+ * plain Node, as a production build would run it (no TypeScript loader in
+ * the measured process).
+ */
+const root = join(import.meta.dirname, '..')
+const out = join(tmpdir(), 'concord-bench')
+mkdirSync(out, { recursive: true })
+const bundle = join(out, 'bench.mjs')
+execFileSync(join(root, 'node_modules', '.bin', 'esbuild'), [join(root, 'bench', 'main.ts'), '--bundle', '--platform=node', '--format=esm', `--outfile=${bundle}`, '--log-level=warning'], { stdio: 'inherit' })
+execFileSync(process.execPath, ['--expose-gc', bundle, ...process.argv.slice(2)], { stdio: 'inherit', cwd: root })
