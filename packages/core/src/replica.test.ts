@@ -119,7 +119,7 @@ describe('the leader', () => {
     h.call('b', 'take', { by: 1 }) // rejected: n = 0
     const copy = h.pending({ type: 'ExecuteFunction' })[0]!
     h.deliver({ type: 'ExecuteFunction' })
-    h.deliverAll({ type: 'CallRejected' })
+    h.deliverAll({ where: (m) => m.type === 'Heartbeat' || m.type === 'HeartbeatAck' || m.type === 'CallRejected' })
     expect(h.node('b').replies).toMatchObject([{ ok: false, code: 'rejected' }])
     h.call('a', 'add', { by: 5 })
     h.deliverAll({ where: (m) => m.type !== 'Heartbeat' })
@@ -127,6 +127,44 @@ describe('the leader', () => {
     h.deliverAll({ where: (m) => m.type !== 'Heartbeat' })
     expect(h.state('a')).toEqual({ n: 5 })
     expect(h.replica('a').status().issuedUpTo).toBe(1)
+  })
+
+  it('a deposed leader does not answer "rejected" from its stale state (simulator seed 3531)', () => {
+    const strict = defineMachine({
+      name: 'strict',
+      functions: {
+        take: fn(counter.functions.add.args, (tx, { by }) => {
+          const n = tx.get<number>('n') ?? 0
+          if (n < by) throw reject(`not enough: ${n} < ${by}`)
+          tx.set('n', n - by)
+        }),
+        add: counter.functions.add,
+      },
+    })
+    const h = new Harness(['a', 'b', 'c'], strict)
+    electA(h)
+    h.drop({})
+    // b takes over with c; a hears nothing of it. n becomes 5 and the caller is told.
+    h.campaign('b')
+    h.deliverAll({ where: (m) => m.to !== 'a' && m.from !== 'a' && (m.type === 'NextBallot' || m.type === 'BallotInfo') })
+    h.drop({ to: 'a' })
+    h.call('b', 'add', { by: 5 })
+    h.deliverAll({ where: (m) => m.to !== 'a' && m.from !== 'a' && m.type !== 'Heartbeat' })
+    expect(h.node('b').replies).toMatchObject([{ ok: true, result: 5 }])
+    // Now a, still leader in its own eyes, runs take(3) on its stale LS (n = 0).
+    h.drop({ to: 'a' })
+    h.call('a', 'take', { by: 3 })
+    expect(h.replica('a').status().role).toBe('leader')
+    expect(h.node('a').replies).toEqual([]) // held: not confirmed by a majority
+    // Its confirmation round meets b's ballot: a steps down, re-sends the call, and it succeeds.
+    h.deliverAll({ where: (m) => m.type !== 'NextBallot' })
+    h.tick('b', 2)
+    h.deliverAll({ where: (m) => m.type !== 'NextBallot' })
+    h.tick('a', 10)
+    h.deliverAll({ where: (m) => m.type !== 'NextBallot' })
+    expect(h.replica('a').status().role).toBe('follower')
+    expect(h.node('a').replies).toMatchObject([{ ok: true }])
+    expect(h.state('b')).toEqual({ n: 2 })
   })
 
   it('refuses a call copy addressed to another ballot', () => {

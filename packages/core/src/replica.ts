@@ -170,6 +170,22 @@ interface LeaderState {
   heartbeatElapsed: number
   retransmitElapsed: number
   lastHeard: Map<ReplicaId, number>
+  /** The last heartbeat round sent, and the latest round each peer acked. */
+  heartbeatRound: number
+  ackedRound: Map<ReplicaId, number>
+  /** A direct rejection is a read of LS: held until it is known to be current. */
+  heldRejections: HeldRejection[]
+  roundWanted: boolean
+}
+
+interface HeldRejection {
+  call: Call
+  code: RejectCode
+  reason: string
+  /** Released once a majority acked a heartbeat round ≥ this one… */
+  round: number
+  /** …and every command LS reflected when the call ran is issued. */
+  frontier: Instance
 }
 
 type RoleState = { kind: 'follower' } | CandidateState | LeaderState
@@ -281,6 +297,14 @@ export class Replica {
   // ---------------------------------------------------------------- inputs
 
   step(input: Input): StepResult {
+    const result = this.stepInput(input)
+    const role = this.role
+    // Held rejections want a heartbeat round that starts after them.
+    if (role.kind === 'leader' && role.roundWanted) this.sendHeartbeats(role)
+    return result
+  }
+
+  private stepInput(input: Input): StepResult {
     switch (input.type) {
       case 'tick':
         this.onTick()
@@ -384,7 +408,7 @@ export class Replica {
       case 'ExecuteFunction': return this.ok(this.onExecuteFunction(message))
       case 'CallRejected': return this.ok(this.onCallRejected(message))
       case 'Heartbeat': return this.ok(this.onHeartbeat(message))
-      case 'HeartbeatAck': return this.ok(undefined)
+      case 'HeartbeatAck': return this.ok(this.onHeartbeatAck(message))
       case 'CatchUpRequest': return this.ok(this.onCatchUpRequest(message))
       case 'CatchUpReply': return this.ok(this.onCatchUpReply(message))
     }
@@ -606,7 +630,10 @@ export class Replica {
     this.record({ kind: 'issued', entry })
     if (this.role.kind === 'leader') this.leaderLearned(this.role, entry, voters)
     this.applyContiguous()
-    if (this.role.kind === 'leader') this.processQueue(this.role)
+    if (this.role.kind === 'leader') {
+      this.processQueue(this.role)
+      this.releaseRejections(this.role)
+    }
   }
 
   /** Learn an issued command from a peer, then whatever it unblocks. */
@@ -786,6 +813,10 @@ export class Replica {
       heartbeatElapsed: heartbeatTicks,
       retransmitElapsed: 0,
       lastHeard: new Map(),
+      heartbeatRound: 0,
+      ackedRound: new Map(),
+      heldRejections: [],
+      roundWanted: false,
     }
     this.role = leader
     this.setLeaderHint(this.id, ballot)
@@ -885,7 +916,14 @@ export class Replica {
     // ticket be issued (a leader never executes a ticket its LS has claimed).
     if (!outcome.ok && call.attempt === 1 && leader.rejectedDirectly.size < rejectedDirectlyMax) {
       leader.rejectedDirectly.add(key)
-      return this.rejectCall(call, outcome.code, outcome.reason)
+      if (outcome.code === 'invalid-args' || outcome.code === 'unknown-function') return this.rejectCall(call, outcome.code, outcome.reason)
+      // A rejection reports what LS held, like a read: a deposed leader's LS
+      // may be stale, and LS may hold commands that are never issued. So it
+      // waits until those are issued and a majority has confirmed this
+      // ballot after the decision (Raft's ReadIndex, for rejections).
+      leader.heldRejections.push({ call, code: outcome.code, reason: outcome.reason, round: leader.heartbeatRound + 1, frontier: m - 1 })
+      leader.roundWanted = true
+      return
     }
     const command: Command = {
       id: `${leader.ballot.round}.${m}.${leader.ballot.replica}`,
@@ -1066,8 +1104,38 @@ export class Replica {
 
   private sendHeartbeats(leader: LeaderState): void {
     leader.heartbeatElapsed = 0
+    leader.roundWanted = false
+    const round = ++leader.heartbeatRound
     for (const to of this.members) {
-      if (to !== this.id) this.send({ type: 'Heartbeat', from: this.id, to, ballot: leader.ballot, issuedUpTo: this.issuedUpTo }, 0)
+      if (to !== this.id) this.send({ type: 'Heartbeat', from: this.id, to, ballot: leader.ballot, issuedUpTo: this.issuedUpTo, round }, 0)
+    }
+    this.releaseRejections(leader)
+  }
+
+  private onHeartbeatAck(message: MessageOf<'HeartbeatAck'>): void {
+    const leader = this.role
+    if (leader.kind !== 'leader' || !ballotEquals(message.ballot, leader.ballot)) return
+    if (message.round > (leader.ackedRound.get(message.from) ?? 0)) leader.ackedRound.set(message.from, message.round)
+    this.releaseRejections(leader)
+  }
+
+  /** The highest round a majority (this replica included) has acknowledged. */
+  private confirmedRound(leader: LeaderState): number {
+    const rounds = [leader.heartbeatRound]
+    for (const [peer, round] of leader.ackedRound) if (peer !== this.id) rounds.push(round)
+    if (rounds.length < this.majority) return 0
+    rounds.sort((a, b) => b - a)
+    return rounds[this.majority - 1]!
+  }
+
+  private releaseRejections(leader: LeaderState): void {
+    if (leader.heldRejections.length === 0) return
+    const confirmed = this.confirmedRound(leader)
+    const held = leader.heldRejections
+    leader.heldRejections = []
+    for (const r of held) {
+      if (r.round <= confirmed && r.frontier <= this.issuedUpTo) this.rejectCall(r.call, r.code, r.reason)
+      else leader.heldRejections.push(r)
     }
   }
 
@@ -1109,7 +1177,7 @@ export class Replica {
     this.setLeaderHint(message.from, b)
     this.electionElapsed = 0
     this.issuedHint = Math.max(this.issuedHint, message.issuedUpTo)
-    this.send({ type: 'HeartbeatAck', from: this.id, to: message.from, ballot: b, issuedUpTo: this.issuedUpTo }, 0)
+    this.send({ type: 'HeartbeatAck', from: this.id, to: message.from, ballot: b, issuedUpTo: this.issuedUpTo, round: message.round }, 0)
   }
 
   // ------------------------------------------------------------- helpers

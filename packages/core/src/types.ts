@@ -173,8 +173,10 @@ export const messageSchema = z.discriminatedUnion('type', [
       .max(callsPerMessageMax),
   }),
   /** [0054] failure detection; `issuedUpTo` lets laggards notice a gap. */
-  z.object({ type: z.literal('Heartbeat'), ...header, ballot: ballotSchema, issuedUpTo: z.number().int().min(0) }),
-  z.object({ type: z.literal('HeartbeatAck'), ...header, ballot: ballotSchema, issuedUpTo: z.number().int().min(0) }),
+  /** `round` numbers the leader's heartbeats; an ack of round r by a majority
+   *  proves the ballot was still the highest promised after r was sent. */
+  z.object({ type: z.literal('Heartbeat'), ...header, ballot: ballotSchema, issuedUpTo: z.number().int().min(0), round: z.number().int().min(0) }),
+  z.object({ type: z.literal('HeartbeatAck'), ...header, ballot: ballotSchema, issuedUpTo: z.number().int().min(0), round: z.number().int().min(0) }),
   /** [0067] catch-up from any peer. */
   z.object({ type: z.literal('CatchUpRequest'), ...header, range: rangeSchema }),
   z.object({

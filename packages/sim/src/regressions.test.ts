@@ -11,6 +11,7 @@ const found: [seed: number, bug: string][] = [
   [417, 'assertion on lock-ballot order between entries learned from different peers was too strong'],
   [2761, 'a new leader did not claim the tickets of issued-but-unapplied commands in LS (at-most-once)'],
   [2889, 'same as 2761, text workload'],
+  [3531, 'a deposed leader answered "rejected" from its stale LS (not linearizable); rejections now wait for a majority to confirm the ballot'],
 ]
 
 describe('simulator regressions', () => {

@@ -393,9 +393,13 @@ export class Simulation {
         this.stats.partitions++
         this.schedule({ kind: 'heal' }, randomInt(this.random, 100, 1500))
       }
-    } else if (roll < 0.75) {
+    } else if (roll < 0.7) {
       const node = this.nodes.get(this.ids[randomInt(this.random, 0, this.ids.length)]!)!
       node.slowDiskUntil = this.now + randomInt(this.random, 100, 800)
+    } else if (roll < 0.85 && alive.length > 0) {
+      // A failure detector's mistake ([0054]): a replica that wrongly thinks
+      // the leader is gone starts a ballot at once — dueling leaders.
+      this.stepNode(alive[randomInt(this.random, 0, alive.length)]!, { type: 'campaign' })
     }
     this.schedule({ kind: 'chaos' }, this.chaosDelay())
   }

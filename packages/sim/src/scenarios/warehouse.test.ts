@@ -264,7 +264,12 @@ describe('scenario W: the warehouse run of seed 002 [0076]', () => {
     h.call('p', 'transfer', { x: 'A', y: 'C', v: 500 })
     h.call('q', 'transfer', { x: 'B', y: 'A', v: 200 })
     h.deliver({ type: 'ExecuteFunction', from: 'p' })
-    // k fails on LS (A = 300): no command, no BeginBallot; only p hears of it.
+    // k fails on LS (A = 300): no command, no BeginBallot; only p hears of it —
+    // once a majority has confirmed r's ballot (ours: a rejection is a read of
+    // LS and must not come from a deposed leader; see replica.ts executeCall).
+    expect(h.pending({ type: 'BeginBallot' })).toHaveLength(0)
+    expect(h.pending({ type: 'CallRejected', to: 'p' })).toHaveLength(0)
+    h.deliverAll({ where: (m) => m.type === 'Heartbeat' || m.type === 'HeartbeatAck' })
     expect(h.pending({ type: 'BeginBallot' })).toHaveLength(0)
     expect(h.pending({ type: 'CallRejected', to: 'p' })).toHaveLength(1)
     h.deliver({ type: 'CallRejected' })
