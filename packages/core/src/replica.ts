@@ -301,7 +301,28 @@ export class Replica {
     const role = this.role
     // Held rejections want a heartbeat round that starts after them.
     if (role.kind === 'leader' && role.roundWanted) this.sendHeartbeats(role)
+    this.checkInvariants()
     return result
+  }
+
+  /** Invariants that hold between any two steps (TigerBeetle's invariants()):
+   *  constant-time checks, kept on in production. */
+  private checkInvariants(): void {
+    assert(this.issuedUpTo <= this.maxIssued, 'issuedUpTo beyond the highest issued instance')
+    assert(this.issuedUpTo === 0 || this.log.has(this.issuedUpTo), 'the issued prefix has a hole')
+    assert(!this.log.has(this.issuedUpTo + 1), 'an issued command waits unapplied right after the prefix')
+    assert(compareBallots(this.nextBal, this.highestBallotSeen) <= 0 && compareBallots(this.lastTried, this.highestBallotSeen) <= 0, 'a ballot above the highest seen')
+    assert(this.persistedSeq <= this.recordSeq, 'more persisted than recorded')
+    assert(this.pendingCalls.size <= pendingCallsMax, 'pending calls beyond their bound')
+    const role = this.role
+    if (role.kind === 'follower') return
+    assert(role.ballot.replica === this.id && ballotEquals(role.ballot, this.lastTried), 'leading a ballot that is not our lastTried')
+    assert(role.queue.length <= leaderQueueMax, 'leader queue beyond its bound')
+    if (role.kind === 'leader') {
+      assert(role.nextCommandNo > this.issuedUpTo, 'nextCommandNo at or below the issued prefix')
+      assert(role.inflight.size <= role.nextCommandNo - 1 - this.issuedUpTo + this.sparse.size, 'more in flight than unissued instances')
+      assert(role.quorum.length === this.majority, 'Q is not a majority')
+    }
   }
 
   private stepInput(input: Input): StepResult {
