@@ -23,6 +23,7 @@ import {
   retransmitTicks,
 } from './constants.ts'
 import { initHistProc } from './history.ts'
+import { IssuedLog } from './log.ts'
 import type { MachinePort } from './machine-port.ts'
 import { Outbox } from './outbox.ts'
 import { randomInt, type Random } from './random.ts'
@@ -239,14 +240,11 @@ export class Replica {
   private lastTried: Ballot = ballotZero
   private nextBal: Ballot = ballotZero
   private readonly votes = new Map<Instance, Vote>()
-  private readonly log = new Map<Instance, IssuedEntry>()
+  private readonly log = new IssuedLog()
 
   // Volatile state.
   /** Invariant: every instance ≤ issuedUpTo is in `log` and applied to MS. */
   private issuedUpTo: Instance = 0
-  /** Issued instances above issuedUpTo (learned out of order). */
-  private readonly sparse = new Set<Instance>()
-  private maxIssued: Instance = 0
   /** The highest-ballot proposal seen per unissued instance: what (m, b) names. */
   private readonly proposals = new Map<Instance, { ballot: Ballot; command: Command }>()
   /** Voted messages counted per unissued instance, highest ballot only. */
@@ -308,9 +306,7 @@ export class Replica {
   /** Invariants that hold between any two steps (TigerBeetle's invariants()):
    *  constant-time checks, kept on in production. */
   private checkInvariants(): void {
-    assert(this.issuedUpTo <= this.maxIssued, 'issuedUpTo beyond the highest issued instance')
-    assert(this.issuedUpTo === 0 || this.log.has(this.issuedUpTo), 'the issued prefix has a hole')
-    assert(!this.log.has(this.issuedUpTo + 1), 'an issued command waits unapplied right after the prefix')
+    assert(this.issuedUpTo === this.log.upTo, 'the applied prefix differs from the issued prefix')
     assert(compareBallots(this.nextBal, this.highestBallotSeen) <= 0 && compareBallots(this.lastTried, this.highestBallotSeen) <= 0, 'a ballot above the highest seen')
     assert(this.persistedSeq <= this.recordSeq, 'more persisted than recorded')
     assert(this.pendingCalls.size <= pendingCallsMax, 'pending calls beyond their bound')
@@ -320,7 +316,7 @@ export class Replica {
     assert(role.queue.length <= leaderQueueMax, 'leader queue beyond its bound')
     if (role.kind === 'leader') {
       assert(role.nextCommandNo > this.issuedUpTo, 'nextCommandNo at or below the issued prefix')
-      assert(role.inflight.size <= role.nextCommandNo - 1 - this.issuedUpTo + this.sparse.size, 'more in flight than unissued instances')
+      assert(role.inflight.size <= role.nextCommandNo - 1 - this.issuedUpTo, 'more in flight than unissued instances')
       assert(role.quorum.length === this.majority, 'Q is not a majority')
     }
   }
@@ -491,7 +487,7 @@ export class Replica {
   private ballotInfo(to: ReplicaId, ballot: Ballot, n: Instance): MessageOf<'BallotInfo'> {
     const issued: IssuedEntry[] = []
     let truncated = false
-    for (let m = Math.max(n, 1); m <= this.maxIssued; m++) {
+    for (let m = Math.max(n, 1); m <= this.log.max; m++) {
       const entry = this.log.get(m)
       if (entry === undefined) continue
       if (issued.length >= ballotInfoIssuedMax) {
@@ -509,7 +505,7 @@ export class Replica {
   private missingBelow(n: Instance): [Instance, Instance][] {
     const ranges: [Instance, Instance][] = []
     let start = this.issuedUpTo + 1
-    const known = [...this.sparse].filter((m) => m < n).sort((a, b) => a - b)
+    const known = [...this.log.aboveGap].filter((m) => m < n).sort((a, b) => a - b)
     for (const m of known) {
       if (m > start) ranges.push([start, m - 1])
       start = m + 1
@@ -571,7 +567,7 @@ export class Replica {
 
   private onVoted(message: MessageOf<'Voted'>): void {
     for (const instance of message.instances) {
-      if (this.log.has(instance) || instance <= this.issuedUpTo) continue
+      if (this.log.has(instance)) continue
       const tally = this.tallies.get(instance)
       if (tally === undefined || ballotLess(tally.ballot, message.ballot)) {
         this.tallies.set(instance, { ballot: message.ballot, voters: [message.from] })
@@ -602,7 +598,7 @@ export class Replica {
    */
   private tryIssue(from: Instance): void {
     for (let m = from; ; m++) {
-      if (this.log.has(m) || m <= this.issuedUpTo) return
+      if (this.log.has(m)) return
       const tally = this.tallies.get(m)
       if (tally === undefined || tally.voters.length < this.majority) return
       const proposal = this.proposals.get(m)
@@ -677,9 +673,7 @@ export class Replica {
     // in several ballots, and entries learned from different peers carry the
     // lock each of them saw. Any of them is a ballot in which the command is
     // firmly locked, which is all tryIssue needs of the precedent's.
-    this.log.set(m, entry)
-    if (m > this.issuedUpTo + 1) this.sparse.add(m)
-    this.maxIssued = Math.max(this.maxIssued, m)
+    this.log.insert(entry)
     this.votes.delete(m)
     this.tallies.delete(m)
     this.proposals.delete(m)
@@ -687,12 +681,10 @@ export class Replica {
 
   /** Issued commands are applied to MS in instance order, without gaps. */
   private applyContiguous(): void {
-    for (;;) {
+    while (this.issuedUpTo < this.log.upTo) {
       const m = this.issuedUpTo + 1
-      const entry = this.log.get(m)
-      if (entry === undefined) return
+      const entry = this.log.get(m)!
       this.issuedUpTo = m
-      this.sparse.delete(m)
       const { command } = entry
       const outcome = outcomeOf(command)
       if (command.rejected === undefined) this.machine.apply(m, command.payload)
@@ -736,7 +728,7 @@ export class Replica {
   private onCatchUpRequest(message: MessageOf<'CatchUpRequest'>): void {
     const [start, end] = message.range
     const entries: IssuedEntry[] = []
-    for (let m = start; m <= Math.min(end, this.maxIssued) && entries.length < catchUpEntriesMax; m++) {
+    for (let m = start; m <= Math.min(end, this.log.max) && entries.length < catchUpEntriesMax; m++) {
       const entry = this.log.get(m)
       if (entry !== undefined) entries.push(entry)
     }
@@ -818,7 +810,7 @@ export class Replica {
     })
     // Every known issued command lies below nextCommandNo: the chain under an
     // issued command is firm, so the majority reported a vote at each gap.
-    assert(this.maxIssued < nextCommandNo, `InitHistProc stopped at ${nextCommandNo} below issued ${this.maxIssued}`)
+    assert(this.log.max < nextCommandNo, `InitHistProc stopped at ${nextCommandNo} below issued ${this.log.max}`)
     const quorum = this.chooseQuorum(candidate.infos)
     const leader: LeaderState = {
       kind: 'leader',
