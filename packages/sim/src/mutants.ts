@@ -30,8 +30,8 @@ export const mutants: Mutant[] = [
     name: 'voted-before-durable',
     what: 'Voted leaves before prevVote is durable',
     file: 'core/src/replica.ts',
-    find: 'for (const instance of instances) this.outbox.merge(key, this.recordSeq, create',
-    replace: 'for (const instance of instances) this.outbox.merge(key, 0, create',
+    find: "this.coalesce(key, this.recordSeq, messageEntriesMax, (): MessageOf<'Voted'>",
+    replace: "this.coalesce(key, 0, messageEntriesMax, (): MessageOf<'Voted'>",
   },
   {
     name: 'lowest-ballot',
@@ -115,6 +115,11 @@ export function buildMutant(mutant: Mutant): string {
   return join(root, 'packages', 'sim', 'src', 'first-failure.ts')
 }
 
+/** Delete the scratch copy that `buildMutant` made (given the path it returned). */
+export function removeMutant(entry: string): void {
+  rmSync(join(entry, '..', '..', '..', '..'), { recursive: true, force: true })
+}
+
 export interface MutantResult {
   name: string
   caughtAtSeed: number | null
@@ -128,6 +133,7 @@ export function runMutant(mutant: Mutant, seedsMax: number): MutantResult {
   const tsx = join(repoDir, 'node_modules', '.bin', 'tsx')
   if (!existsSync(tsx)) throw new Error('tsx is not installed')
   const run = spawnSync(tsx, [entry, String(seedsMax)], { encoding: 'utf8', maxBuffer: 1 << 24 })
+  removeMutant(entry)
   const line = run.stdout.trim().split('\n').at(-1) ?? ''
   try {
     const parsed = JSON.parse(line) as { seed: number | null; seedsRun: number; property: string | null }

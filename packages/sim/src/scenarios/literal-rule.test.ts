@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { buildMutant, mutants } from '../mutants.ts'
+import { buildMutant, mutants, removeMutant } from '../mutants.ts'
 import { literalRuleScenario } from './literal-rule.ts'
 
 describe("the seed's literal issue rule is unsafe; the lock-ballot rule is not", () => {
@@ -21,6 +21,7 @@ describe("the seed's literal issue rule is unsafe; the lock-ballot rule is not",
     const script = join(dirname(simEntry), 'scenarios', 'literal-rule-cli.ts')
     const tsx = join(process.cwd(), 'node_modules', '.bin', 'tsx')
     const run = spawnSync(tsx, [script], { encoding: 'utf8' })
+    removeMutant(simEntry)
     const outcome = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { r1At2?: string; r3At2?: string; dId?: string; error?: string }
     // R3 issues d while R1 issued e: agreement is broken (the core's own
     // dependency assertions may catch it first).
