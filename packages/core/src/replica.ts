@@ -216,7 +216,7 @@ function parseLocalCall(raw: unknown): { ticket: Ticket; name: string; args: unk
   if (!isCount(seq) || !isCount(acked)) return null
   if (typeof name !== 'string' || name.length < 1 || name.length > functionNameLengthMax) return null
   if (resubmit !== undefined && typeof resubmit !== 'boolean') return null
-  if (args === undefined) return null // as zod 4's z.unknown() in an object: the key is required
+  if (!('args' in raw)) return null // as zod 4's z.unknown() in an object: the key must be present
   return { ticket: { client, seq, acked }, name, args, resubmit: resubmit === true }
 }
 

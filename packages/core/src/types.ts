@@ -33,7 +33,7 @@ export type Ballot = z.infer<typeof ballotSchema>
 /** A call's ticket (seed 003, ours): the caller's id and sequence number, plus
  *  `acked`: every seq below it has been answered to the caller, so the
  *  replicated ticket table may forget those results. */
-export const ticketSchema = z.object({
+export const ticketSchema = z.strictObject({
   client: z.string().min(1).max(clientIdLengthMax),
   seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   acked: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
@@ -46,7 +46,7 @@ export type Ticket = z.infer<typeof ticketSchema>
  * `payload` is the write-set, opaque to the core and validated by the machine;
  * `ticket` and `result` let every replica answer the caller and deduplicate.
  */
-export const commandSchema = z.object({
+export const commandShape = z.strictObject({
   id: z.string().min(1).max(commandIdLengthMax),
   prec: z.string().min(1).max(commandIdLengthMax),
   payload: z.unknown(),
@@ -55,9 +55,38 @@ export const commandSchema = z.object({
   /** A logged rejection (ours): a re-sent call that the function rejected.
    *  It claims the ticket so that no earlier attempt can take effect after
    *  the caller heard "rejected". Its payload is null and changes nothing. */
-  rejected: z.object({ code: z.string().max(64), reason: z.string().max(reasonLengthMax) }).optional(),
+  rejected: z.strictObject({ code: z.string().max(64), reason: z.string().max(reasonLengthMax) }).optional(),
 })
-export type Command = z.infer<typeof commandSchema>
+export type Command = z.infer<typeof commandShape>
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+const isText = (v: unknown, min: number, max: number): v is string => typeof v === 'string' && v.length >= min && v.length <= max
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+const commandKeys = new Set(['id', 'prec', 'payload', 'ticket', 'result', 'rejected'])
+
+/**
+ * `commandShape`'s check, without zod's parsed copy: commands are most of
+ * what crosses the wire, and every replica checks every one (types.test.ts
+ * keeps the two equal on random inputs). Commands are then kept as they
+ * arrived, so the check is strict: no unknown keys.
+ */
+export function isCommand(v: unknown): v is Command {
+  if (!isRecord(v)) return false
+  for (const key in v) if (!commandKeys.has(key)) return false
+  if (!isText(v.id, 1, commandIdLengthMax) || !isText(v.prec, 1, commandIdLengthMax)) return false
+  if (!('payload' in v) || !('result' in v)) return false // zod 4: an unknown() key must be present
+  const t = v.ticket
+  if (!isRecord(t) || !isText(t.client, 1, clientIdLengthMax) || !isCount(t.seq) || !isCount(t.acked)) return false
+  for (const key in t) if (key !== 'client' && key !== 'seq' && key !== 'acked') return false
+  const r = v.rejected
+  if (r === undefined) return true
+  if (!isRecord(r) || !isText(r.code, 0, 64) || !isText(r.reason, 0, reasonLengthMax)) return false
+  for (const key in r) if (key !== 'code' && key !== 'reason') return false
+  return true
+}
+
+/** Commands inside messages: checked by `isCommand`, kept without a copy. */
+export const commandSchema = z.custom<Command>(isCommand, 'malformed command')
 
 /** The id of the null command at instance 0 ([0055]). */
 export const nullCommandId: CommandId = '0'
