@@ -214,6 +214,43 @@ describe('the leader', () => {
   })
 })
 
+describe('a candidate far behind', () => {
+  it('gets a truncated BallotInfo, catches up, and leads with the whole log on a later try', () => {
+    const h = new Harness(['a', 'b', 'c'], counter, { pipelineDepth: 64 })
+    h.campaign('b')
+    h.deliverAll({ where: (m) => m.to !== 'a' && (m.type === 'NextBallot' || m.type === 'BallotInfo') })
+    h.drop({})
+    const total = 1100 // more than ballotInfoIssuedMax (1024)
+    for (let i = 0; i < total; i++) {
+      h.call('b', 'add', { by: 1 }, `client-${Math.floor(i / 100)}`) // within a client's window
+      if (i % 64 === 63) {
+        h.deliverAll({ where: (m) => m.to !== 'a' && m.type !== 'Heartbeat' })
+        h.drop({ to: 'a' })
+      }
+    }
+    h.deliverAll({ where: (m) => m.to !== 'a' && m.type !== 'Heartbeat' })
+    h.drop({ to: 'a' })
+    expect(h.replica('b').status().issuedUpTo).toBe(total)
+    expect(h.replica('a').status().issuedUpTo).toBe(0)
+    // b goes away; a (empty) campaigns with c (above b's ballot, which it never saw).
+    h.crash('b')
+    h.campaign('a', 5)
+    h.deliverAll({ where: (m) => m.to !== 'b' && (m.type === 'NextBallot' || m.type === 'BallotInfo') })
+    const info = h.node('a').replica!.status()
+    expect(info.role).toBe('candidate') // c's answer was truncated: not counted
+    expect(info.issuedUpTo).toBe(1024) // but what it carried was learned
+    // Catch-up brings the rest; the next campaign (later n) completes.
+    h.deliverAll({ where: (m) => m.to !== 'b' && (m.type === 'CatchUpRequest' || m.type === 'CatchUpReply') })
+    expect(h.replica('a').status().issuedUpTo).toBe(total)
+    h.tick('a', 25)
+    h.deliverAll({ where: (m) => m.to !== 'b' && m.type !== 'Heartbeat' })
+    expect(h.replica('a').status()).toMatchObject({ role: 'leader', issuedUpTo: total, nextCommandNo: total + 1 })
+    h.call('a', 'add', { by: 1 })
+    h.deliverAll({ where: (m) => m.to !== 'b' && m.type !== 'Heartbeat' })
+    expect(h.state('c')).toEqual({ n: total + 1 })
+  })
+})
+
 describe('restart from stable storage', () => {
   it('a replica rebuilt from its records has the same log and state, and does not lead', () => {
     const h = new Harness(['a', 'b', 'c'], counter)

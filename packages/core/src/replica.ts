@@ -704,7 +704,7 @@ export class Replica {
    * gaps are Success messages still in flight); a reply that made progress
    * asks for the next chunk at once.
    */
-  private maybeCatchUp(chained = false): void {
+  private maybeCatchUp(chained = false, knownHolder: ReplicaId | null = null): void {
     if (this.issuedHint <= this.issuedUpTo) {
       this.catchUp = null
       this.gap = null
@@ -718,8 +718,10 @@ export class Replica {
     if (!chained && this.catchUp !== null && this.tickCount - this.catchUp.sentTick < catchUpRetryTicks) return
     const peers = this.members.filter((m) => m !== this.id)
     if (peers.length === 0) return
+    // Ask whoever just showed it has the commands, else the leader, else anyone.
     const leader = this.leaderHint !== null && this.leaderHint !== this.id ? this.leaderHint : null
-    const peer = this.catchUp === null && leader !== null ? leader : peers[randomInt(this.random, 0, peers.length)]!
+    const first = knownHolder ?? (this.catchUp === null ? leader : null)
+    const peer = first ?? peers[randomInt(this.random, 0, peers.length)]!
     const upTo = Math.min(this.issuedHint, this.issuedUpTo + catchUpEntriesMax)
     this.catchUp = { sentTick: this.tickCount, upTo }
     this.send({ type: 'CatchUpRequest', from: this.id, to: peer, range: [this.issuedUpTo + 1, upTo] }, 0)
@@ -740,7 +742,7 @@ export class Replica {
     this.issuedHint = Math.max(this.issuedHint, message.issuedUpTo)
     const progressed = this.gap !== null && this.issuedUpTo > this.gap.frontier
     this.catchUp = null
-    if (progressed) this.maybeCatchUp(true)
+    if (progressed) this.maybeCatchUp(true, message.from)
   }
 
   // --------------------------------------------- leader election ([0057] 1–3)
@@ -780,7 +782,7 @@ export class Replica {
     if (message.truncated) {
       // The sender knows more issued commands than one message carries; catch
       // up first, then try again with a later n (next election timeout).
-      this.maybeCatchUp(true)
+      this.maybeCatchUp(true, message.from)
       return
     }
     role.infos.set(message.from, message)

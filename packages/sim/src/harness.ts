@@ -36,7 +36,7 @@ interface Node<F extends Functions> {
 export class Harness<F extends Functions = Functions> {
   readonly pool: Message[] = []
   readonly nodes = new Map<string, Node<F>>()
-  private seq = 0
+  private readonly seqs = new Map<string, number>()
 
   constructor(
     readonly ids: readonly string[],
@@ -81,7 +81,9 @@ export class Harness<F extends Functions = Functions> {
   }
 
   call(id: string, name: string, args: Json, client = `client-${id}`): Ticket {
-    const ticket: Ticket = { client, seq: ++this.seq, acked: 0 }
+    const seq = (this.seqs.get(client) ?? 0) + 1
+    this.seqs.set(client, seq)
+    const ticket: Ticket = { client, seq, acked: 0 }
     this.replica(id).step({ type: 'call', call: { ticket, name, args } })
     this.pump(id)
     return ticket
