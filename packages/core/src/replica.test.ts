@@ -8,6 +8,19 @@ import type { Message, MessageOf } from './types.ts'
 
 const ballot = (round: number, replica: string) => ({ round, replica })
 
+/** A counter whose `take` rejects when n is too small: rejections depend on state. */
+const strict = defineMachine({
+  name: 'strict',
+  functions: {
+    take: fn(counter.functions.add.args, (tx, { by }) => {
+      const n = tx.get<number>('n') ?? 0
+      if (n < by) throw reject(`not enough: ${n} < ${by}`)
+      tx.set('n', n - by)
+    }),
+    add: counter.functions.add,
+  },
+})
+
 function lone(id = 'a', members = ['a', 'b', 'c']) {
   return new Replica({ id, members, machine: createMachine(counter), random: createRandom(1) })
 }
@@ -103,17 +116,6 @@ describe('the leader', () => {
   })
 
   it('answers a duplicated ExecuteFunction of a rejected call with nothing new (simulator seed 133)', () => {
-    const strict = defineMachine({
-      name: 'strict',
-      functions: {
-        take: fn(counter.functions.add.args, (tx, { by }) => {
-          const n = tx.get<number>('n') ?? 0
-          if (n < by) throw reject('not enough')
-          tx.set('n', n - by)
-        }),
-        add: counter.functions.add,
-      },
-    })
     const h = new Harness(['a', 'b', 'c'], strict)
     electA(h)
     h.call('b', 'take', { by: 1 }) // rejected: n = 0
@@ -130,17 +132,6 @@ describe('the leader', () => {
   })
 
   it('a deposed leader does not answer "rejected" from its stale state (simulator seed 3531)', () => {
-    const strict = defineMachine({
-      name: 'strict',
-      functions: {
-        take: fn(counter.functions.add.args, (tx, { by }) => {
-          const n = tx.get<number>('n') ?? 0
-          if (n < by) throw reject(`not enough: ${n} < ${by}`)
-          tx.set('n', n - by)
-        }),
-        add: counter.functions.add,
-      },
-    })
     const h = new Harness(['a', 'b', 'c'], strict)
     electA(h)
     h.drop({})

@@ -169,6 +169,25 @@ function phase4(h: H, df: Command, dg: Command, reorderVoted: boolean): Command 
   return dh
 }
 
+/** Steps 1–21 for the variants: p restarts and catches up (W-b), then p sends k and q sends l to r. */
+function throughStep21(): H {
+  const { h, df } = phases1and2()
+  const dg = phase3(h, df)
+  phase4(h, df, dg, false)
+  h.deliverAll({ where: (m) => m.to !== 'p' && m.type !== 'Heartbeat' && m.type !== 'NextBallot' })
+  h.drop({ to: 'p' })
+  h.restart('p')
+  h.tick('r', 2)
+  h.drop({ type: 'NextBallot' })
+  h.deliverAll({ type: 'Heartbeat' })
+  h.drop({ type: 'HeartbeatAck' })
+  h.tick('p', 6)
+  h.deliverAll({ where: (m) => m.type === 'CatchUpRequest' || m.type === 'CatchUpReply' })
+  h.call('p', 'transfer', { x: 'A', y: 'C', v: 500 })
+  h.call('q', 'transfer', { x: 'B', y: 'A', v: 200 })
+  return h
+}
+
 describe('scenario W: the warehouse run of seed 002 [0076]', () => {
   for (const variant of ['W-a', 'W-b'] as const) {
     it(`${variant}: steps 1–25 end with A=0, B=0, C=500 everywhere and no no-ops`, () => {
@@ -249,20 +268,7 @@ describe('scenario W: the warehouse run of seed 002 [0076]', () => {
   }
 
   it('W-c: with k delivered first, k fails (A = 300 < 500), nothing is sent; resubmitted, the end state is the same', () => {
-    const { h, df } = phases1and2()
-    const dg = phase3(h, df)
-    phase4(h, df, dg, false)
-    h.deliverAll({ where: (m) => m.to !== 'p' && m.type !== 'Heartbeat' && m.type !== 'NextBallot' })
-    h.drop({ to: 'p' })
-    h.restart('p')
-    h.tick('r', 2)
-    h.drop({ type: 'NextBallot' })
-    h.deliverAll({ type: 'Heartbeat' })
-    h.drop({ type: 'HeartbeatAck' })
-    h.tick('p', 6)
-    h.deliverAll({ where: (m) => m.type === 'CatchUpRequest' || m.type === 'CatchUpReply' })
-    h.call('p', 'transfer', { x: 'A', y: 'C', v: 500 })
-    h.call('q', 'transfer', { x: 'B', y: 'A', v: 200 })
+    const h = throughStep21()
     h.deliver({ type: 'ExecuteFunction', from: 'p' })
     // k fails on LS (A = 300): no command, no BeginBallot; only p hears of it —
     // once a majority has confirmed r's ballot (ours: a rejection is a read of
@@ -283,20 +289,7 @@ describe('scenario W: the warehouse run of seed 002 [0076]', () => {
   })
 
   it('W-x [0077]: the leader crashes between proposing dk and dl; dk is never issued and no no-op appears', () => {
-    const { h, df } = phases1and2()
-    const dg = phase3(h, df)
-    phase4(h, df, dg, false)
-    h.deliverAll({ where: (m) => m.to !== 'p' && m.type !== 'Heartbeat' && m.type !== 'NextBallot' })
-    h.drop({ to: 'p' })
-    h.restart('p')
-    h.tick('r', 2)
-    h.drop({ type: 'NextBallot' })
-    h.deliverAll({ type: 'Heartbeat' })
-    h.drop({ type: 'HeartbeatAck' })
-    h.tick('p', 6)
-    h.deliverAll({ where: (m) => m.type === 'CatchUpRequest' || m.type === 'CatchUpReply' })
-    h.call('p', 'transfer', { x: 'A', y: 'C', v: 500 })
-    h.call('q', 'transfer', { x: 'B', y: 'A', v: 200 })
+    const h = throughStep21()
     h.deliver({ type: 'ExecuteFunction', from: 'q' })
     h.deliver({ type: 'ExecuteFunction', from: 'p' })
     const dk = proposedAt(h, 5)
