@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config'
 // One config for the demo apps (served by Vite) and the test runner (Vitest).
 export default defineConfig({
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'bench/**/*.test.ts'],
+    include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'signaling/src/**/*.test.ts', 'bench/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 60_000,
     // The 2-core CI machine: two workers keep both cores busy without thrashing.

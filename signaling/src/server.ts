@@ -1,0 +1,230 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { WebSocketServer, type RawData, type WebSocket } from 'ws'
+import {
+  connectionsMax,
+  devTokenLifetimeMs,
+  frameBurstMax,
+  frameBytesMax,
+  framesPerSecondMax,
+  helloTimeoutMs,
+  peersPerRoomMax,
+  roomsMax,
+} from './limits.ts'
+import { clientFrameSchema, closeCodes, nameSchema, type ErrorCode, type ServerFrame } from './protocol.ts'
+import { developmentSecret, signToken, verifyToken } from './token.ts'
+
+/**
+ * The introduction server (issue 4): rooms of named peers; a joining peer
+ * gets the current peer list; presence (join/leave) is pushed to the room;
+ * WebRTC signals are relayed between named peers of one room. It holds
+ * nothing else and sees no application data (signals are checked against
+ * the shapes simple-peer emits). A room token (HMAC: room, peer, expiry) is
+ * checked in the hello frame. Over any limit the client gets a clear error
+ * frame and the connection is closed.
+ */
+export interface SignalingOptions {
+  port?: number
+  host?: string
+  /** The room secret; the embedded development secret when absent. */
+  secret?: string
+  /** Serve GET /dev-token (only allowed with the development secret). */
+  devTokens?: boolean
+  /** The clock (tests move it). */
+  now?: () => number
+  /** Time allowed before hello (default helloTimeoutMs). */
+  helloTimeoutMs?: number
+  log?: (line: string) => void
+}
+
+export interface SignalingStats {
+  connections: number
+  rooms: number
+  peers: number
+  framesRelayed: number
+  framesRejected: Record<string, number>
+}
+
+export interface SignalingServer {
+  /** ws://host:port */
+  url: string
+  /** http://host:port */
+  httpUrl: string
+  stats(): SignalingStats
+  close(): Promise<void>
+}
+
+interface Connection {
+  socket: WebSocket
+  room: string | null
+  peer: string | null
+  tokens: number
+  refilledAt: number
+  helloTimer: NodeJS.Timeout | null
+}
+
+export async function startSignalingServer(options: SignalingOptions = {}): Promise<SignalingServer> {
+  const secret = options.secret ?? developmentSecret
+  const now = options.now ?? Date.now
+  const log = options.log ?? (() => {})
+  const devTokens = options.devTokens ?? secret === developmentSecret
+  if (devTokens && secret !== developmentSecret) throw new Error('GET /dev-token is only served with the development secret')
+  const rooms = new Map<string, Map<string, Connection>>()
+  const connections = new Set<Connection>()
+  const stats = { framesRelayed: 0, framesRejected: {} as Record<string, number> }
+  const count = (code: string) => (stats.framesRejected[code] = (stats.framesRejected[code] ?? 0) + 1)
+
+  const http: Server = createServer((req, res) => handleHttp(req, res))
+  const wss = new WebSocketServer({ server: http, maxPayload: frameBytesMax })
+
+  function handleHttp(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    res.setHeader('access-control-allow-origin', '*')
+    if (req.method === 'GET' && url.pathname === '/healthz') {
+      const peers = [...rooms.values()].reduce((n, r) => n + r.size, 0)
+      return json(res, 200, { ok: true, rooms: rooms.size, peers, connections: connections.size })
+    }
+    if (req.method === 'GET' && url.pathname === '/dev-token' && devTokens) {
+      const room = nameSchema.safeParse(url.searchParams.get('room'))
+      const peer = nameSchema.safeParse(url.searchParams.get('peer'))
+      if (!room.success || !peer.success) return json(res, 400, { error: 'room and peer must be names of 1–64 letters, digits or . _ : -' })
+      return json(res, 200, { token: signToken({ room: room.data, peer: peer.data, exp: now() + devTokenLifetimeMs }, secret) })
+    }
+    json(res, 404, { error: 'not found' })
+  }
+
+  wss.on('connection', (socket) => {
+    const connection: Connection = { socket, room: null, peer: null, tokens: frameBurstMax, refilledAt: now(), helloTimer: null }
+    if (connections.size >= connectionsMax) return fail(connection, 'server-full', `this server holds at most ${connectionsMax} connections`)
+    connections.add(connection)
+    const helloWithin = options.helloTimeoutMs ?? helloTimeoutMs
+    connection.helloTimer = setTimeout(() => fail(connection, 'hello-timeout', `say hello within ${helloWithin} ms`), helloWithin)
+    socket.on('message', (data, isBinary) => onFrame(connection, data, isBinary))
+    socket.on('close', () => leave(connection))
+    socket.on('error', () => leave(connection))
+  })
+  // ws closes a connection whose frame exceeds maxPayload with 1009; the
+  // client sees that close code; we count it.
+  wss.on('wsClientError', () => count('frame-too-large'))
+
+  function onFrame(connection: Connection, data: RawData, isBinary: boolean): void {
+    if (!takeToken(connection)) return fail(connection, 'rate-limited', `at most ${framesPerSecondMax} frames per second`)
+    const bytes = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.byteLength
+    if (bytes > frameBytesMax) return fail(connection, 'frame-too-large', `a frame holds at most ${frameBytesMax} bytes`)
+    let frame: unknown
+    try {
+      frame = isBinary ? undefined : JSON.parse(data.toString())
+    } catch {
+      frame = undefined
+    }
+    const parsed = clientFrameSchema.safeParse(frame)
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]
+      return fail(connection, 'malformed-frame', `not a signaling frame: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim())
+    }
+    const message = parsed.data
+    if (message.type === 'hello') return hello(connection, message.room, message.peer, message.token)
+    if (connection.peer === null || connection.room === null) return fail(connection, 'hello-expected', 'the first frame must be a hello')
+    const target = rooms.get(connection.room)?.get(message.to)
+    if (target === undefined) {
+      count('unknown-peer')
+      return send(connection, { type: 'error', code: 'unknown-peer', message: `no peer ${message.to} in room ${connection.room}` })
+    }
+    stats.framesRelayed++
+    send(target, { type: 'signal', from: connection.peer, data: message.data })
+  }
+
+  function hello(connection: Connection, room: string, peer: string, token: string): void {
+    if (connection.peer !== null) return fail(connection, 'malformed-frame', 'hello was already said')
+    const check = verifyToken(token, secret, now())
+    if (!check.ok) return fail(connection, check.code, check.message)
+    if (check.claims.room !== room || check.claims.peer !== peer) {
+      return fail(connection, 'token-mismatch', `the token is for peer ${check.claims.peer} in room ${check.claims.room}`)
+    }
+    let members = rooms.get(room)
+    if (members === undefined) {
+      if (rooms.size >= roomsMax) return fail(connection, 'too-many-rooms', `this server holds at most ${roomsMax} rooms`)
+      members = new Map()
+      rooms.set(room, members)
+    }
+    const previous = members.get(peer)
+    if (previous === undefined && members.size >= peersPerRoomMax) return fail(connection, 'room-full', `a room holds at most ${peersPerRoomMax} peers`)
+    if (connection.helloTimer !== null) clearTimeout(connection.helloTimer)
+    connection.helloTimer = null
+    // The same peer again (a reloaded tab whose old socket is not closed yet): the new one wins.
+    if (previous !== undefined) {
+      members.delete(peer)
+      previous.room = null
+      fail(previous, 'replaced', 'this peer connected again elsewhere')
+    }
+    connection.room = room
+    connection.peer = peer
+    send(connection, { type: 'welcome', room, peer, peers: [...members.keys()] })
+    for (const other of members.values()) send(other, { type: 'peer-joined', peer })
+    members.set(peer, connection)
+    log(`${room}: ${peer} joined (${members.size} peers)`)
+  }
+
+  function leave(connection: Connection): void {
+    if (connection.helloTimer !== null) clearTimeout(connection.helloTimer)
+    connection.helloTimer = null
+    connections.delete(connection)
+    const { room, peer } = connection
+    if (room === null || peer === null) return
+    connection.room = null
+    const members = rooms.get(room)
+    if (members?.get(peer) !== connection) return
+    members.delete(peer)
+    if (members.size === 0) rooms.delete(room)
+    for (const other of members.values()) send(other, { type: 'peer-left', peer })
+    log(`${room}: ${peer} left (${members.size} peers)`)
+  }
+
+  function takeToken(connection: Connection): boolean {
+    const t = now()
+    connection.tokens = Math.min(frameBurstMax, connection.tokens + ((t - connection.refilledAt) / 1000) * framesPerSecondMax)
+    connection.refilledAt = t
+    if (connection.tokens < 1) return false
+    connection.tokens -= 1
+    return true
+  }
+
+  function send(connection: Connection, frame: ServerFrame): void {
+    if (connection.socket.readyState === connection.socket.OPEN) connection.socket.send(JSON.stringify(frame))
+  }
+
+  function fail(connection: Connection, code: ErrorCode, message: string): void {
+    count(code)
+    send(connection, { type: 'error', code, message })
+    leave(connection)
+    connection.socket.close(closeCodes[code], code)
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject)
+    http.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve())
+  })
+  const address = http.address() as AddressInfo
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  return {
+    url: `ws://${host}:${address.port}`,
+    httpUrl: `http://${host}:${address.port}`,
+    stats: () => ({
+      connections: connections.size,
+      rooms: rooms.size,
+      peers: [...rooms.values()].reduce((n, r) => n + r.size, 0),
+      framesRelayed: stats.framesRelayed,
+      framesRejected: { ...stats.framesRejected },
+    }),
+    close: async () => {
+      for (const connection of [...connections]) fail(connection, 'shutting-down', 'the server is shutting down')
+      await new Promise<void>((resolve) => wss.close(() => resolve()))
+      await new Promise<void>((resolve) => http.close(() => resolve()))
+    },
+  }
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' })
+  res.end(JSON.stringify(body))
+}
