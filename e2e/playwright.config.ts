@@ -1,0 +1,30 @@
+import { defineConfig } from '@playwright/test'
+
+/**
+ * Multi-tab tests in headless Debian Chromium (/usr/bin/chromium; Playwright's
+ * own browser download does not work here), against pages served by Vite.
+ */
+export const chromiumPath = process.env.CONCORD_CHROMIUM ?? '/usr/bin/chromium'
+const port = Number(process.env.CONCORD_E2E_PORT ?? 5179)
+
+export default defineConfig({
+  testDir: '.',
+  testMatch: '*.spec.ts',
+  timeout: 60_000,
+  workers: 2,
+  reporter: process.env.CI ? 'line' : 'list',
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    launchOptions: {
+      executablePath: chromiumPath,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    },
+  },
+  webServer: {
+    command: `npx vite --config e2e/vite.config.ts --port ${port}`,
+    cwd: '..',
+    url: `http://127.0.0.1:${port}/solo.html`,
+    reuseExistingServer: !process.env.CI,
+    timeout: 60_000,
+  },
+})

@@ -1,0 +1,1 @@
+export { IdbStorage, databaseName, storageVersion, type StableStorage } from './storage.ts'

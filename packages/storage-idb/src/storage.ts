@@ -1,0 +1,95 @@
+import type { Ballot, IssuedEntry, PersistRecord, StableState, Vote } from '@concord/core'
+import { deleteDB, openDB, type DBSchema, type IDBPDatabase } from 'idb'
+
+/**
+ * Stable storage of one browser replica in IndexedDB (issue 4 §3): one
+ * database per replica, named `<app>/<room>/<replicaId>`; every record of one
+ * Ready goes in one readwrite transaction with `durability: 'strict'` (group
+ * commit; Chromium's default has been 'relaxed' since 121, and a vote or an
+ * acknowledgement must not precede its record reaching the disk). The host
+ * steps `persisted` only once `write` has resolved, so that messages that
+ * depend on a record leave after it is durable.
+ */
+interface Schema extends DBSchema {
+  meta: { key: 'lastTried' | 'nextBal'; value: Ballot }
+  votes: { key: number; value: Vote }
+  issued: { key: number; value: IssuedEntry }
+}
+
+/** Bumped when the stores change shape. */
+export const storageVersion = 1
+
+export function databaseName(app: string, room: string, replicaId: string): string {
+  return `${app}/${room}/${replicaId}`
+}
+
+/** What a host needs of stable storage (DESIGN.md §3). */
+export interface StableStorage {
+  load(): Promise<StableState>
+  /** Make `records` durable, all or none, in order. */
+  write(records: readonly PersistRecord[]): Promise<void>
+  close(): void
+}
+
+export class IdbStorage implements StableStorage {
+  private constructor(private readonly db: IDBPDatabase<Schema>, readonly name: string) {}
+
+  static async open(name: string): Promise<IdbStorage> {
+    const db = await openDB<Schema>(name, storageVersion, {
+      upgrade(database) {
+        database.createObjectStore('meta')
+        database.createObjectStore('votes')
+        database.createObjectStore('issued')
+      },
+    })
+    return new IdbStorage(db, name)
+  }
+
+  /** Remove a replica's database (a replica removed from its room, tests). */
+  static async destroy(name: string): Promise<void> {
+    await deleteDB(name)
+  }
+
+  async load(): Promise<StableState> {
+    const tx = this.db.transaction(['meta', 'votes', 'issued'], 'readonly')
+    const [lastTried, nextBal, votes, issued] = await Promise.all([
+      tx.objectStore('meta').get('lastTried'),
+      tx.objectStore('meta').get('nextBal'),
+      tx.objectStore('votes').getAll(),
+      tx.objectStore('issued').getAll(),
+      tx.done,
+    ])
+    const zero: Ballot = { round: 0, replica: '' }
+    return { lastTried: lastTried ?? zero, nextBal: nextBal ?? zero, votes, issued }
+  }
+
+  async write(records: readonly PersistRecord[]): Promise<void> {
+    if (records.length === 0) return
+    const tx = this.db.transaction(['meta', 'votes', 'issued'], 'readwrite', { durability: 'strict' })
+    const meta = tx.objectStore('meta')
+    const votes = tx.objectStore('votes')
+    const issued = tx.objectStore('issued')
+    // Requests are queued in order; the transaction commits them all or none.
+    for (const record of records) {
+      switch (record.kind) {
+        case 'lastTried':
+        case 'nextBal':
+          void meta.put(record.ballot, record.kind)
+          break
+        case 'vote':
+          void votes.put(record.vote, record.vote.instance)
+          break
+        case 'issued':
+          void issued.put(record.entry, record.entry.instance)
+          // The vote at an issued instance is never needed again.
+          void votes.delete(record.entry.instance)
+          break
+      }
+    }
+    await tx.done
+  }
+
+  close(): void {
+    this.db.close()
+  }
+}
