@@ -36,7 +36,9 @@ const stable = await storage.load()
 const machine = createMachine(counter)
 const replica = new Replica({ id, members: [id], machine, random: createRandom(Date.now() & 0xffff), stable })
 const waiting = new Map<number, (reply: CallReply) => void>()
-let seq = Math.floor(Date.now() / 1000) * 1000
+// A client id per page load: ticket sequences restart with the page.
+const client = `${id}-${crypto.randomUUID()}`
+let seq = 0
 let writes = 0
 let pumping = false
 
@@ -66,7 +68,7 @@ setInterval(() => {
 
 const solo = {
   async call(by: number): Promise<CallReply> {
-    const ticket = { client: `${id}-page`, seq: ++seq, acked: seq - 1 }
+    const ticket = { client, seq: ++seq, acked: seq - 1 }
     const reply = new Promise<CallReply>((resolve) => waiting.set(ticket.seq, resolve))
     replica.step({ type: 'call', call: { ticket, name: 'add', args: { by } } })
     void pump()
