@@ -65,4 +65,10 @@ export class Outbox {
   get length(): number {
     return this.items.length
   }
+
+  /** Whether `drain(persistedSeq)` would release anything. */
+  hasReleasable(persistedSeq: number): boolean {
+    for (const item of this.items) if (item.dep <= persistedSeq) return true
+    return false
+  }
 }

@@ -360,9 +360,10 @@ export class Replica {
     return ready
   }
 
-  /** Whether `ready()` has anything (cheap; for host loops). */
+  /** Whether `ready()` would return anything (for host loops): records to
+   *  persist, messages that may leave now, commands applied, or replies. */
   hasReady(): boolean {
-    return this.records.length > 0 || this.outbox.length > 0 || this.readyIssued.length > 0 || this.readyReplies.length > 0
+    return this.records.length > 0 || this.readyIssued.length > 0 || this.readyReplies.length > 0 || this.outbox.hasReleasable(this.persistedSeq)
   }
 
   status(): ReplicaStatus {

@@ -1,1 +1,1 @@
-export { IdbStorage, databaseName, storageVersion, type StableStorage } from './storage.ts'
+export { IdbStorage, databaseName, storageVersion } from './storage.ts'

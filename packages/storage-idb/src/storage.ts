@@ -1,4 +1,5 @@
 import type { Ballot, IssuedEntry, PersistRecord, StableState, Vote } from '@concord/core'
+import type { StableStorage } from '@concord/host'
 import { deleteDB, openDB, type DBSchema, type IDBPDatabase } from 'idb'
 
 /**
@@ -21,14 +22,6 @@ export const storageVersion = 1
 
 export function databaseName(app: string, room: string, replicaId: string): string {
   return `${app}/${room}/${replicaId}`
-}
-
-/** What a host needs of stable storage (DESIGN.md §3). */
-export interface StableStorage {
-  load(): Promise<StableState>
-  /** Make `records` durable, all or none, in order. */
-  write(records: readonly PersistRecord[]): Promise<void>
-  close(): void
 }
 
 export class IdbStorage implements StableStorage {

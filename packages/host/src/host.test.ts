@@ -1,0 +1,81 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import type { CallReply } from '@concord/core'
+import { counter } from '../../sim/src/models.ts'
+import { ReplicaHost } from './host.ts'
+import { MemoryNetwork } from './memory-transport.ts'
+import { MemoryStorage, type StableStorage } from './ports.ts'
+
+const ids = ['a', 'b', 'c']
+const hosts: ReplicaHost[] = []
+afterEach(async () => {
+  for (const h of hosts.splice(0)) await h.close()
+})
+
+async function start(network: MemoryNetwork, id: string, storage: StableStorage = new MemoryStorage()): Promise<ReplicaHost> {
+  const host = await ReplicaHost.start({ id, members: ids, machine: counter, storage, transport: network.transport(id), tickMs: 2, seed: ids.indexOf(id) + 1 })
+  hosts.push(host)
+  return host
+}
+
+async function until(predicate: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('timed out')
+    await new Promise((r) => setTimeout(r, 5))
+  }
+}
+
+const leaderOf = (hs: ReplicaHost[]) => hs.find((h) => h.status().role === 'leader')
+
+describe('ReplicaHost (real timers, in-memory network and storage)', () => {
+  it('three hosts elect a leader, take calls from every replica, and converge', async () => {
+    const network = new MemoryNetwork()
+    const [a, b, c] = await Promise.all(ids.map((id) => start(network, id)))
+    await until(() => leaderOf([a!, b!, c!]) !== undefined)
+    const replies = await Promise.all([a!, b!, c!].flatMap((h) => Array.from({ length: 20 }, () => h.call('add', { by: 1 }))))
+    expect(replies.every((r) => r.ok)).toBe(true)
+    expect(new Set(replies.map((r) => (r as Extract<CallReply, { ok: true }>).result)).size).toBe(60) // each saw its own n
+    await until(() => [a!, b!, c!].every((h) => h.status().issuedUpTo === 60))
+    for (const h of [a!, b!, c!]) expect(h.state()).toEqual({ n: 60 })
+  })
+
+  it('a new leader takes over when the leader goes away; a restarted host recovers from its storage', async () => {
+    const network = new MemoryNetwork()
+    const storages = new Map(ids.map((id) => [id, new MemoryStorage()]))
+    const all = await Promise.all(ids.map((id) => start(network, id, storages.get(id))))
+    await until(() => leaderOf(all) !== undefined)
+    for (let i = 0; i < 10; i++) await all[0]!.call('add', { by: 1 })
+    const old = leaderOf(all)!
+    await old.close()
+    const rest = all.filter((h) => h !== old)
+    await until(() => leaderOf(rest) !== undefined, 10_000)
+    const after = await rest[0]!.call('add', { by: 5 })
+    expect(after).toMatchObject({ ok: true, result: 15 })
+    // The old leader comes back from its storage and catches up.
+    const back = await start(network, old.id, storages.get(old.id))
+    expect(back.state().n).toBeGreaterThanOrEqual(10)
+    await until(() => back.state().n === 15)
+    expect(back.status().role).not.toBe('leader')
+  })
+
+  it('a host whose storage fails stops and says why; its callers get an answer', async () => {
+    const network = new MemoryNetwork()
+    const broken: StableStorage = { load: () => new MemoryStorage().load(), write: () => Promise.reject(new Error('QuotaExceededError')), close: () => {} }
+    const host = await start(network, 'a', broken)
+    host.campaign()
+    const reply = await host.call('add', { by: 1 })
+    expect(reply).toMatchObject({ ok: false, reason: expect.stringContaining('QuotaExceededError') })
+    expect(host.status().failed).toMatch(/stable storage failed/)
+  })
+
+  it('drops frames that are not JSON or that name another sender, and counts them', async () => {
+    const network = new MemoryNetwork()
+    const a = await start(network, 'a')
+    const fake = network.transport('b')
+    fake.send('a', '{not json')
+    fake.send('a', JSON.stringify({ type: 'Heartbeat', from: 'c', to: 'a', ballot: { round: 9, replica: 'c' }, issuedUpTo: 0, round: 1 }))
+    fake.send('a', JSON.stringify({ type: 'Nonsense', from: 'b', to: 'a' }))
+    await until(() => a.status().framesDropped === 3)
+    expect(a.status().nextBal.round).toBe(0)
+  })
+})

@@ -1,0 +1,201 @@
+import { createRandom, Replica, type CallReply, type IssuedEntry, type Random, type ReplicaId, type ReplicaStatus } from '@concord/core'
+import { createMachine, type Functions, type Json, type MachineDefinition, type MachineInstance } from '@concord/machine'
+import type { StableStorage, Transport } from './ports.ts'
+
+/**
+ * A replica run for real (DESIGN.md §3: "hosts own the clocks, sockets and
+ * disks"): ticks from a timer, frames from a transport, records to stable
+ * storage. The loop is the persistence contract of the core: every Ready's
+ * records go to storage in order (one `write` each, the group commit), and
+ * `persisted` is stepped only when that write is durable, which releases the
+ * messages that depended on it. The same host runs in a browser worker and,
+ * later, at the edge.
+ */
+export interface HostOptions<F extends Functions> {
+  id: ReplicaId
+  members: readonly ReplicaId[]
+  machine: MachineDefinition<F>
+  storage: StableStorage
+  transport: Transport
+  /** Milliseconds per core tick (heartbeats every 2 ticks, elections after 10–20). */
+  tickMs?: number
+  pipelineDepth?: number
+  /** Seed of the replica's random source (defaults to a random one). */
+  seed?: number
+}
+
+/** Frames above this size are dropped unread (the transport chunks, this bounds memory). */
+export const frameBytesMax = 8 * 1024 * 1024
+export const tickMsDefault = 10
+
+export type HostEvent = { type: 'applied'; entries: IssuedEntry[] } | { type: 'failed'; error: string }
+
+export class ReplicaHost<F extends Functions = Functions> {
+  readonly id: ReplicaId
+  private readonly replica: Replica
+  private readonly machine: MachineInstance<F>
+  private readonly storage: StableStorage
+  private readonly listeners = new Set<(event: HostEvent) => void>()
+  private readonly waiting = new Map<number, (reply: CallReply) => void>()
+  private readonly client: string
+  private seq = 0
+  private writes: Promise<void> = Promise.resolve()
+  private scheduled = false
+  private closed = false
+  private failure: string | null = null
+  private readonly timer: ReturnType<typeof setInterval>
+  private readonly stopTransport: () => void
+  private readonly transport: Transport
+  private framesDropped = 0
+
+  private constructor(options: HostOptions<F>, replica: Replica, machine: MachineInstance<F>, random: Random) {
+    this.id = options.id
+    this.replica = replica
+    this.machine = machine
+    this.storage = options.storage
+    this.transport = options.transport
+    // A client id per host session: ticket sequences restart with the host.
+    this.client = `${options.id}/${Math.floor(random.next() * 2 ** 48).toString(36)}`
+    this.stopTransport = options.transport.onFrame((from, frame) => this.onFrame(from, frame))
+    this.timer = setInterval(() => this.input({ type: 'tick' }), options.tickMs ?? tickMsDefault)
+    this.schedule()
+  }
+
+  static async start<F extends Functions>(options: HostOptions<F>): Promise<ReplicaHost<F>> {
+    const stable = await options.storage.load()
+    const machine = createMachine(options.machine)
+    const random = createRandom(options.seed ?? Math.floor(Math.random() * 2 ** 31))
+    const replica = new Replica({
+      id: options.id,
+      members: options.members,
+      machine,
+      random,
+      ...(options.pipelineDepth !== undefined ? { pipelineDepth: options.pipelineDepth } : {}),
+      stable,
+    })
+    return new ReplicaHost(options, replica, machine, random)
+  }
+
+  /** Call an app function; resolves when its command is issued and applied here (or it is rejected). */
+  call(name: string, args: Json): Promise<CallReply> {
+    if (this.closed || this.failure !== null) return Promise.reject(new Error(this.failure ?? 'the replica is closed'))
+    const seq = ++this.seq
+    // Every seq below the lowest unanswered one has been answered.
+    let acked = seq
+    for (const s of this.waiting.keys()) if (s < acked) acked = s
+    const reply = new Promise<CallReply>((resolve) => this.waiting.set(seq, resolve))
+    this.input({ type: 'call', call: { ticket: { client: this.client, seq, acked }, name, args } })
+    return reply
+  }
+
+  /** Ask this replica to lead now (tests, "make this tab the leader"). */
+  campaign(): void {
+    this.input({ type: 'campaign' })
+  }
+
+  state(): Record<string, Json> {
+    return this.machine.snapshot()
+  }
+
+  status(): ReplicaStatus & { framesDropped: number; failed: string | null } {
+    return { ...this.replica.status(), framesDropped: this.framesDropped, failed: this.failure }
+  }
+
+  subscribe(listener: (event: HostEvent) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    clearInterval(this.timer)
+    this.stopTransport()
+    await this.writes.catch(() => {})
+    this.storage.close()
+  }
+
+  private onFrame(from: ReplicaId, frame: string): void {
+    if (frame.length > frameBytesMax) {
+      this.framesDropped++
+      return
+    }
+    let message: unknown
+    try {
+      message = JSON.parse(frame)
+    } catch {
+      this.framesDropped++
+      return
+    }
+    // The transport knows who sent the frame: a frame naming another sender is refused.
+    if (typeof message !== 'object' || message === null || (message as { from?: unknown }).from !== from) {
+      this.framesDropped++
+      return
+    }
+    const result = this.input({ type: 'message', message })
+    if (result !== null && !result.ok) this.framesDropped++
+  }
+
+  private input(input: Parameters<Replica['step']>[0]): ReturnType<Replica['step']> | null {
+    if (this.closed || this.failure !== null) return null
+    const result = this.replica.step(input)
+    this.schedule()
+    return result
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.closed) return
+    this.scheduled = true
+    queueMicrotask(() => {
+      this.scheduled = false
+      this.drain()
+    })
+  }
+
+  /** Take every Ready the core has: queue its records, send what may leave, deliver the rest. */
+  private drain(): void {
+    for (let guard = 0; guard < 10_000 && !this.closed && this.failure === null && this.replica.hasReady(); guard++) {
+      const ready = this.replica.ready()
+      if (ready.persist.length > 0) {
+        const { persist, persistSeq } = ready
+        this.writes = this.writes.then(async () => {
+          if (this.closed || this.failure !== null) return
+          try {
+            await this.storage.write(persist)
+          } catch (error) {
+            return this.fail(`stable storage failed: ${error instanceof Error ? error.message : String(error)}`)
+          }
+          if (this.closed) return
+          this.replica.step({ type: 'persisted', seq: persistSeq })
+          this.schedule()
+        })
+      }
+      for (const message of ready.send) {
+        if (message.to === this.id) this.replica.step({ type: 'loopback', message })
+        else this.transport.send(message.to, JSON.stringify(message))
+      }
+      if (ready.issued.length > 0) this.emit({ type: 'applied', entries: ready.issued })
+      for (const reply of ready.replies) {
+        if (reply.ticket.client !== this.client) continue
+        const resolve = this.waiting.get(reply.ticket.seq)
+        this.waiting.delete(reply.ticket.seq)
+        resolve?.(reply)
+      }
+    }
+  }
+
+  /** A replica whose writes fail cannot vote safely: it stops, and says why. */
+  private fail(error: string): void {
+    this.failure = error
+    clearInterval(this.timer)
+    this.emit({ type: 'failed', error })
+    for (const [seq, resolve] of this.waiting) {
+      resolve({ ticket: { client: this.client, seq, acked: 0 }, ok: false, code: 'overloaded', reason: error })
+    }
+    this.waiting.clear()
+  }
+
+  private emit(event: HostEvent): void {
+    for (const listener of this.listeners) listener(event)
+  }
+}
