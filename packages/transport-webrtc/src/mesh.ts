@@ -56,6 +56,8 @@ interface Link {
   queue: string[]
   reassembler: Reassembler
   flushTimer: ReturnType<typeof setTimeout> | null
+  /** An offer has been handed to this (answering) link. */
+  offered: boolean
 }
 
 export class Mesh implements Transport {
@@ -175,8 +177,11 @@ export class Mesh implements Transport {
     if (this.closed || from === this.options.peer) return
     let link = this.links.get(from)
     const isOffer = typeof data === 'object' && data !== null && (data as { type?: unknown }).type === 'offer'
-    // A fresh offer from the offering side means it started over (a reload).
-    if (isOffer && link !== undefined && this.options.peer > from && (link.open || link.sp.destroyed)) {
+    // We never renegotiate (data only), so a second offer on a link means the
+    // offering side started over (a reload, a rebuilt link): start over too.
+    // Feeding it to the old connection would answer in the wrong signaling
+    // state (node-datachannel aborts the process on that).
+    if (isOffer && link !== undefined && (link.offered || link.sp.destroyed)) {
       this.destroyLink(link)
       link = undefined
     }
@@ -185,6 +190,7 @@ export class Mesh implements Transport {
       this.present.add(from)
       link = this.createLink(from, false)
     }
+    if (isOffer) link.offered = true
     try {
       link.sp.signal(data as SimplePeer.SignalData)
     } catch (error) {
@@ -194,7 +200,7 @@ export class Mesh implements Transport {
 
   private createLink(peer: string, initiator: boolean): Link {
     const sp = new SimplePeer({ initiator, trickle: true, objectMode: true, config: { iceServers: this.options.iceServers ?? [] } })
-    const link: Link = { peer, sp, open: false, queue: [], reassembler: new Reassembler(), flushTimer: null }
+    const link: Link = { peer, sp, open: false, queue: [], reassembler: new Reassembler(), flushTimer: null, offered: false }
     this.links.set(peer, link)
     sp.on('signal', (data: unknown) => {
       this.signaling.send(peer, data)
