@@ -6,6 +6,7 @@ import { defineConfig } from '@playwright/test'
  */
 export const chromiumPath = process.env.CONCORD_CHROMIUM ?? '/usr/bin/chromium'
 const port = Number(process.env.CONCORD_E2E_PORT ?? 5179)
+export const signalingPort = Number(process.env.CONCORD_E2E_SIGNALING_PORT ?? 8797)
 
 export default defineConfig({
   testDir: '.',
@@ -20,11 +21,21 @@ export default defineConfig({
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     },
   },
-  webServer: {
-    command: `npx vite --config e2e/vite.config.ts --port ${port}`,
-    cwd: '..',
-    url: `http://127.0.0.1:${port}/solo.html`,
-    reuseExistingServer: !process.env.CI,
-    timeout: 60_000,
-  },
+  webServer: [
+    {
+      command: `npx vite --config e2e/vite.config.ts --port ${port}`,
+      cwd: '..',
+      url: `http://127.0.0.1:${port}/solo.html`,
+      reuseExistingServer: !process.env.CI,
+      timeout: 60_000,
+    },
+    {
+      // The real signaling server, with the development secret (GET /dev-token).
+      command: `node signaling/bin/concord-signaling.mjs --port ${signalingPort}`,
+      cwd: '..',
+      url: `http://127.0.0.1:${signalingPort}/healthz`,
+      reuseExistingServer: !process.env.CI,
+      timeout: 30_000,
+    },
+  ],
 })

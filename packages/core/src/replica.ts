@@ -132,6 +132,8 @@ export interface ReplicaStatus {
   leader: ReplicaId | null
   /** Every instance up to here is issued and applied to MS. */
   issuedUpTo: Instance
+  /** The highest instance a peer said is issued (issuedUpTo lags it while catching up). */
+  knownIssued: Instance
   /** The leader's next free instance (leaders only). */
   nextCommandNo: Instance | null
   pendingCalls: number
@@ -374,6 +376,7 @@ export class Replica {
       nextBal: this.nextBal,
       leader: this.role.kind === 'leader' ? this.id : this.leaderHint,
       issuedUpTo: this.issuedUpTo,
+      knownIssued: Math.max(this.issuedHint, this.issuedUpTo),
       nextCommandNo: this.role.kind === 'leader' ? this.role.nextCommandNo : null,
       pendingCalls: this.pendingCalls.size,
       counters: { ...this.counters },

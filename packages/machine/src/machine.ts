@@ -34,6 +34,14 @@ export class MachineInstance<F extends Functions = Functions> implements Machine
     return out
   }
 
+  /** Replace MS with a snapshot (a mirror of another replica's state, e.g. the
+   *  browser's main thread mirroring its worker). Clears LS. */
+  load(snapshot: Readonly<Record<string, Json>>): void {
+    this.ms.clear()
+    this.overlay.clear()
+    for (const [key, value] of Object.entries(snapshot)) this.ms.set(key, deepFreeze(structuredCloneJson(value)))
+  }
+
   apply(instance: Instance, payload: unknown): void {
     const ops = payload as WriteSet
     for (const op of ops) {

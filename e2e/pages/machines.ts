@@ -1,0 +1,25 @@
+import { z } from 'zod'
+import { defineMachine, fn, reject } from '@concord/machine'
+
+/** The machine the e2e room pages run: a counter and an append-only list. */
+export const e2eMachine = defineMachine({
+  name: 'e2e',
+  functions: {
+    add: fn(z.object({ by: z.number().int().min(1).max(1000) }), (tx, { by }) => {
+      const n = (tx.get<number>('n') ?? 0) + by
+      tx.set('n', n)
+      return n
+    }),
+    append: fn(z.object({ item: z.string().min(1).max(100) }), (tx, { item }) => {
+      const items = tx.get<string[]>('items') ?? []
+      tx.insert('items', items.length, item)
+      return items.length + 1
+    }),
+    take: fn(z.object({ by: z.number().int().min(1) }), (tx, { by }) => {
+      const n = tx.get<number>('n') ?? 0
+      if (n < by) throw reject(`only ${n} left`)
+      tx.set('n', n - by)
+      return n - by
+    }),
+  },
+})

@@ -1,0 +1,45 @@
+import { openStore, type Store } from '@concord/client'
+import { e2eMachine } from './machines.ts'
+
+/** A tab of a room, driven by the e2e tests through `window.room`. */
+const params = new URLSearchParams(location.search)
+const signaling = params.get('signaling') ?? 'ws://127.0.0.1:8797'
+const room = params.get('room') ?? 'e2e'
+const slots = Number(params.get('slots') ?? 3)
+const httpSignaling = signaling.replace(/^ws/, 'http')
+
+const store: Store<typeof e2eMachine.functions> = await openStore({
+  machine: e2eMachine,
+  worker: new Worker(new URL('./room.worker.ts', import.meta.url), { type: 'module' }),
+  room,
+  signaling,
+  slots,
+  // The development signaling server hands out tokens; a real app's server would.
+  token: async (peer) => {
+    const res = await fetch(`${httpSignaling}/dev-token?room=${encodeURIComponent(room)}&peer=${encodeURIComponent(peer)}`)
+    return ((await res.json()) as { token: string }).token
+  },
+})
+
+const api = {
+  store,
+  replicaId: store.replicaId,
+  state: () => store.state,
+  status: () => store.status,
+  add: (by: number) => store.call('add', { by }),
+  append: (item: string) => store.call('append', { item }),
+  take: (by: number) => store.call('take', { by }),
+  /** Calls that may fail: returns { ok, value | error name and message }. */
+  attempt: async (name: 'add' | 'append' | 'take', args: Record<string, unknown>) => {
+    try {
+      return { ok: true, value: await store.call(name, args as never) }
+    } catch (error) {
+      return { ok: false, error: (error as Error).name, message: (error as Error).message }
+    }
+  },
+}
+Object.assign(window, { room: api })
+setInterval(() => {
+  const s = store.status
+  document.getElementById('status')!.textContent = `${s.replicaId} ${s.role} ballot ${s.ballot} issued ${s.lastIssued} peers ${s.connected.join(',')}\n${JSON.stringify(store.state)}`
+}, 250)

@@ -1,0 +1,45 @@
+import { RoomFullError } from './errors.ts'
+
+/**
+ * Replica ids are the room's slots (s1…sN) until membership lands (issue 5).
+ * A tab claims a free slot with a Web Lock, held while it lives: the id
+ * survives a reload (sessionStorage remembers it and the lock is free again)
+ * and is never shared by two tabs (a duplicated tab copies sessionStorage,
+ * but the lock is held: it takes another slot).
+ */
+export interface SlotClaim {
+  id: string
+  release(): void
+}
+
+export function slotIds(slots: number): string[] {
+  return Array.from({ length: slots }, (_, i) => `s${i + 1}`)
+}
+
+export async function claimSlot(app: string, room: string, slots: number): Promise<SlotClaim> {
+  const remembered = `concord:${app}:${room}:slot`
+  const preferred = sessionStorage.getItem(remembered)
+  const ids = slotIds(slots)
+  const order = preferred !== null && ids.includes(preferred) ? [preferred, ...ids.filter((id) => id !== preferred)] : ids
+  for (const id of order) {
+    const release = await tryLock(`concord:${app}:${room}:${id}`)
+    if (release !== null) {
+      sessionStorage.setItem(remembered, id)
+      return { id, release }
+    }
+  }
+  throw new RoomFullError(slots)
+}
+
+function tryLock(name: string): Promise<(() => void) | null> {
+  return new Promise((resolve) => {
+    void navigator.locks.request(name, { ifAvailable: true }, (lock) => {
+      if (lock === null) {
+        resolve(null)
+        return undefined
+      }
+      // Held until released (or the tab goes away).
+      return new Promise<void>((release) => resolve(() => release()))
+    })
+  })
+}

@@ -1,0 +1,206 @@
+import { proxy, transfer, wrap, type Remote } from 'comlink'
+import type { CallReply } from '@concord/core'
+import { createMachine, type ArgsOf, type Functions, type Json, type MachineDefinition, type ResultOf } from '@concord/machine'
+import { Mesh, type IceServer } from '@concord/transport-webrtc'
+import type { OutboundFrame, ReplicaStatusView, ReplicaWorkerApi } from '@concord/worker'
+import { ClosedError, ConcordError, RejectedError, TimeoutError, ValidationError } from './errors.ts'
+import { claimSlot, slotIds } from './slots.ts'
+
+/**
+ * openStore() (DESIGN.md §7, issue 4 §5): a tab's replica of a room. The
+ * replica (core + IndexedDB) runs in the app's worker; the WebRTC mesh runs
+ * here, on the main thread (RTCPeerConnection does not exist in workers), and
+ * frames cross a MessagePort. Calls go to the leader from any tab; each
+ * carries a ticket, so a call re-sent after a leader change runs at most once.
+ */
+export interface OpenStoreOptions<F extends Functions> {
+  machine: MachineDefinition<F>
+  /** The app's replica worker: `new Worker(new URL('./replica.worker.ts', import.meta.url), { type: 'module' })`. */
+  worker: Worker
+  room: string
+  /** The signaling server, ws://… or wss://… */
+  signaling: string
+  /** The room token for this replica, or a function that fetches one (called again on reconnects). */
+  token: string | ((replicaId: string) => Promise<string>)
+  /** App name for storage and locks (defaults to the machine's name). */
+  app?: string
+  /** Voting replicas of the room (until membership lands): slots s1…sN. Default 3. */
+  slots?: number
+  /** Use this replica id instead of claiming a slot (it must be one of the slots). */
+  replicaId?: string
+  iceServers?: IceServer[]
+  tickMs?: number
+  /** Default time a call may take before a TimeoutError. */
+  callTimeoutMs?: number
+}
+
+export interface StoreStatus {
+  replicaId: string
+  role: 'follower' | 'candidate' | 'leader'
+  leader: string | null
+  ballot: string
+  members: string[]
+  /** Peers with an open data channel. */
+  connected: string[]
+  /** Every command up to here is applied to `state`. */
+  lastIssued: number
+  /** How far behind the highest issued instance a peer reported. */
+  lag: number
+  pendingCalls: number
+  framesDropped: number
+  signaling: string
+  failed: string | null
+}
+
+export interface Store<F extends Functions> {
+  readonly replicaId: string
+  call<K extends keyof F & string>(name: K, args: ArgsOf<F, K>, options?: { timeoutMs?: number }): Promise<ResultOf<F, K>>
+  /** The machine state as this replica has applied it (read-only). */
+  readonly state: Readonly<Record<string, Json>>
+  subscribe(listener: (state: Readonly<Record<string, Json>>) => void): () => void
+  readonly status: StoreStatus
+  /** Ask this tab to lead now (tests and tools). */
+  lead(): void
+  /** Cut the data channel to a peer (tests); it is rebuilt. */
+  cutLink(peer: string): void
+  close(): Promise<void>
+}
+
+export const callTimeoutMsDefault = 30_000
+export const statusRefreshMs = 200
+
+export async function openStore<F extends Functions>(options: OpenStoreOptions<F>): Promise<Store<F>> {
+  const app = options.app ?? options.machine.name
+  const slots = options.slots ?? 3
+  const members = slotIds(slots)
+  if (options.replicaId !== undefined && !members.includes(options.replicaId)) {
+    throw new ValidationError(`replicaId must be one of ${members.join(', ')}`, ['replicaId'])
+  }
+  const claim = options.replicaId !== undefined ? { id: options.replicaId, release: () => {} } : await claimSlot(app, options.room, slots)
+  const replicaId = claim.id
+  const token = options.token
+  const mesh = new Mesh({
+    signalingUrl: options.signaling,
+    room: options.room,
+    peer: replicaId,
+    token: typeof token === 'string' ? token : () => token(replicaId),
+    ...(options.iceServers !== undefined ? { iceServers: options.iceServers } : {}),
+  })
+  const worker: Remote<ReplicaWorkerApi> = wrap(options.worker)
+  const channel = new MessageChannel()
+  channel.port1.onmessage = (event: MessageEvent<OutboundFrame>) => mesh.send(event.data.to, event.data.frame)
+  const stopFrames = mesh.onFrame((from, frame) => channel.port1.postMessage({ from, frame }))
+
+  // The state as applied here: a mirror of the worker's MS, fed the same commands.
+  const mirror = createMachine(options.machine)
+  let mirrorUpTo = 0
+  let snapshot: Readonly<Record<string, Json>> = {}
+  const listeners = new Set<(state: Readonly<Record<string, Json>>) => void>()
+  const publish = () => {
+    snapshot = Object.freeze(mirror.snapshot())
+    for (const listener of listeners) listener(snapshot)
+  }
+  await worker.start(
+    { app, room: options.room, replicaId, members, ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}) },
+    transfer(channel.port2, [channel.port2]),
+  )
+  await worker.subscribe(
+    proxy((event) => {
+      if (event.type !== 'applied') return
+      for (const entry of event.entries) {
+        if (entry.instance <= mirrorUpTo) continue
+        if (entry.command.rejected === undefined) mirror.apply(entry.instance, entry.command.payload)
+        mirrorUpTo = entry.instance
+      }
+      publish()
+    }),
+  )
+  // Subscribed first, then one consistent (state, instance) pair: events up
+  // to that instance are skipped, later ones applied once.
+  const initial = await worker.snapshot()
+  if (mirrorUpTo < initial.issuedUpTo) {
+    mirror.load(initial.state)
+    mirrorUpTo = initial.issuedUpTo
+  }
+  publish()
+  const initialStatus = await worker.status()
+
+  let status = view(initialStatus)
+  let closed = false
+  const refresh = setInterval(() => {
+    worker.status().then((s) => (status = view(s)), () => {})
+  }, statusRefreshMs)
+
+  function view(s: ReplicaStatusView): StoreStatus {
+    return {
+      replicaId,
+      role: s.role,
+      leader: s.leader,
+      ballot: s.nextBal.round === 0 ? '-' : `${s.nextBal.round}.${s.nextBal.replica}`,
+      members,
+      connected: mesh.connectedPeers(),
+      lastIssued: s.issuedUpTo,
+      lag: Math.max(0, s.knownIssued - s.issuedUpTo),
+      pendingCalls: s.pendingCalls,
+      framesDropped: s.framesDropped,
+      signaling: mesh.signalingState,
+      failed: s.failed,
+    }
+  }
+
+  const store: Store<F> = {
+    replicaId,
+    get state() {
+      return snapshot
+    },
+    get status() {
+      return status
+    },
+    subscribe(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+    async call(name, args, callOptions) {
+      if (closed) throw new ClosedError()
+      const def = Object.hasOwn(options.machine.functions, name) ? options.machine.functions[name] : undefined
+      if (def === undefined) throw new ValidationError(`no function named ${JSON.stringify(name)}`, [])
+      const parsed = def.args.safeParse(args)
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!
+        throw new ValidationError(`${issue.path.length > 0 ? issue.path.join('.') : 'arguments'}: ${issue.message}`, issue.path as (string | number)[])
+      }
+      const timeoutMs = callOptions?.timeoutMs ?? options.callTimeoutMs ?? callTimeoutMsDefault
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new TimeoutError(timeoutMs)), timeoutMs)
+      })
+      try {
+        const reply = await Promise.race([worker.call(name, args as Json), timeout])
+        return outcome(reply) as ResultOf<F, typeof name>
+      } finally {
+        clearTimeout(timer)
+      }
+    },
+    lead: () => void worker.campaign(),
+    cutLink: (peer) => mesh.cutLink(peer),
+    async close() {
+      if (closed) return
+      closed = true
+      clearInterval(refresh)
+      stopFrames()
+      mesh.close()
+      await worker.close().catch(() => {})
+      options.worker.terminate()
+      channel.port1.close()
+      claim.release()
+    },
+  }
+  return store
+}
+
+function outcome(reply: CallReply): unknown {
+  if (reply.ok) return reply.result
+  if (reply.code === 'rejected') throw new RejectedError(reply.reason)
+  if (reply.code === 'invalid-args' || reply.code === 'unknown-function') throw new ValidationError(reply.reason, [])
+  throw new ConcordError(`${reply.code}: ${reply.reason}`, reply.code)
+}

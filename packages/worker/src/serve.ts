@@ -1,0 +1,76 @@
+import { expose, proxy } from 'comlink'
+import type { CallReply, ReplicaId } from '@concord/core'
+import { ReplicaHost, type HostEvent } from '@concord/host'
+import type { Functions, Json, MachineDefinition } from '@concord/machine'
+import { databaseName, IdbStorage } from '@concord/storage-idb'
+import { portTransport } from './port-transport.ts'
+
+/**
+ * The replica's worker (issue 4 §4): core + IndexedDB storage in a dedicated
+ * Web Worker, ticked by the worker's own timer, exposed with comlink. The
+ * app's worker file is two lines:
+ *
+ *   import { serveReplica } from '@concord/worker'
+ *   serveReplica(myMachine)
+ */
+export interface StartOptions {
+  app: string
+  room: string
+  replicaId: ReplicaId
+  members: ReplicaId[]
+  tickMs?: number
+  pipelineDepth?: number
+}
+
+export type ReplicaStatusView = ReturnType<ReplicaHost['status']>
+
+export interface ReplicaWorkerApi {
+  start(options: StartOptions, port: MessagePort): Promise<void>
+  call(name: string, args: Json): Promise<CallReply>
+  state(): Record<string, Json>
+  /** The state and the instance it reflects, taken together. */
+  snapshot(): { state: Record<string, Json>; issuedUpTo: number }
+  status(): ReplicaStatusView
+  /** `listener` must be wrapped with comlink's proxy(). */
+  subscribe(listener: (event: HostEvent) => void): void
+  campaign(): void
+  close(): Promise<void>
+}
+
+export function serveReplica<F extends Functions>(machine: MachineDefinition<F>): void {
+  let host: ReplicaHost<F> | null = null
+  const need = (): ReplicaHost<F> => {
+    if (host === null) throw new Error('the replica is not started')
+    return host
+  }
+  const api: ReplicaWorkerApi = {
+    async start(options, port) {
+      if (host !== null) throw new Error('the replica is already started')
+      const storage = await IdbStorage.open(databaseName(options.app, options.room, options.replicaId))
+      host = await ReplicaHost.start({
+        id: options.replicaId,
+        members: options.members,
+        machine,
+        storage,
+        transport: portTransport(port),
+        ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
+        ...(options.pipelineDepth !== undefined ? { pipelineDepth: options.pipelineDepth } : {}),
+      })
+    },
+    call: (name, args) => need().call(name, args),
+    state: () => need().state(),
+    snapshot: () => ({ state: need().state(), issuedUpTo: need().status().issuedUpTo }),
+    status: () => need().status(),
+    subscribe(listener) {
+      need().subscribe((event) => listener(event))
+    },
+    campaign: () => need().campaign(),
+    async close() {
+      await host?.close()
+      host = null
+    },
+  }
+  expose(api)
+}
+
+export { proxy }
