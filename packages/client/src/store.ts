@@ -63,6 +63,8 @@ export interface Store<F extends Functions> {
   lead(): void
   /** Cut the data channel to a peer (tests); it is rebuilt. */
   cutLink(peer: string): void
+  /** Send raw text to a peer over its data channel (tests of bad input). */
+  injectFrame(peer: string, frame: string): void
   close(): Promise<void>
 }
 
@@ -94,10 +96,13 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
   // The state as applied here: a mirror of the worker's MS, fed the same commands.
   const mirror = createMachine(options.machine)
   let mirrorUpTo = 0
+  let status: StoreStatus | undefined
   let snapshot: Readonly<Record<string, Json>> = {}
   const listeners = new Set<(state: Readonly<Record<string, Json>>) => void>()
   const publish = () => {
     snapshot = Object.freeze(mirror.snapshot())
+    // The status follows the state at once (the rest of it is refreshed on a timer).
+    if (status !== undefined && status.lastIssued < mirrorUpTo) status = { ...status, lastIssued: mirrorUpTo }
     for (const listener of listeners) listener(snapshot)
   }
   await worker.start(
@@ -125,7 +130,7 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
   publish()
   const initialStatus = await worker.status()
 
-  let status = view(initialStatus)
+  status = view(initialStatus)
   let closed = false
   const refresh = setInterval(() => {
     worker.status().then((s) => (status = view(s)), () => {})
@@ -154,7 +159,7 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
       return snapshot
     },
     get status() {
-      return status
+      return status!
     },
     subscribe(listener) {
       listeners.add(listener)
@@ -183,6 +188,7 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
     },
     lead: () => void worker.campaign(),
     cutLink: (peer) => mesh.cutLink(peer),
+    injectFrame: (peer, frame) => mesh.send(peer, frame),
     async close() {
       if (closed) return
       closed = true
