@@ -39,6 +39,15 @@ describe('ReplicaHost (real timers, in-memory network and storage)', () => {
     for (const h of [a!, b!, c!]) expect(h.state()).toEqual({ n: 60 })
   })
 
+  it('takes more concurrent calls than the ticket window holds, by queueing the excess', async () => {
+    const network = new MemoryNetwork()
+    const all = await Promise.all(ids.map((id) => start(network, id)))
+    await until(() => leaderOf(all) !== undefined)
+    const replies = await Promise.all(Array.from({ length: 600 }, () => all[1]!.call('add', { by: 1 })))
+    expect(replies.filter((r) => !r.ok)).toEqual([])
+    await until(() => all.every((h) => h.state().n === 600))
+  })
+
   it('a new leader takes over when the leader goes away; a restarted host recovers from its storage', async () => {
     const network = new MemoryNetwork()
     const storages = new Map(ids.map((id) => [id, new MemoryStorage()]))

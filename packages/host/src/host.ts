@@ -27,6 +27,8 @@ export interface HostOptions<F extends Functions> {
 /** Frames above this size are dropped unread (the transport chunks, this bounds memory). */
 export const frameBytesMax = 8 * 1024 * 1024
 export const tickMsDefault = 10
+/** Unanswered calls a host has in the core at once (below the core's sessionResultsMax). */
+export const callsInFlightMax = 128
 
 export type HostEvent = { type: 'applied'; entries: IssuedEntry[] } | { type: 'failed'; error: string }
 
@@ -37,6 +39,7 @@ export class ReplicaHost<F extends Functions = Functions> {
   private readonly storage: StableStorage
   private readonly listeners = new Set<(event: HostEvent) => void>()
   private readonly waiting = new Map<number, (reply: CallReply) => void>()
+  private readonly queued: { name: string; args: Json; resolve: (reply: CallReply) => void }[] = []
   private readonly client: string
   private seq = 0
   private writes: Promise<void> = Promise.resolve()
@@ -76,16 +79,27 @@ export class ReplicaHost<F extends Functions = Functions> {
     return new ReplicaHost(options, replica, machine, random)
   }
 
-  /** Call an app function; resolves when its command is issued and applied here (or it is rejected). */
+  /** Call an app function; resolves when its command is issued and applied here (or it is rejected).
+   *  Beyond callsInFlightMax unanswered calls, calls wait here (the ticket
+   *  table keeps a bounded window of unacknowledged calls per client). */
   call(name: string, args: Json): Promise<CallReply> {
     if (this.closed || this.failure !== null) return Promise.reject(new Error(this.failure ?? 'the replica is closed'))
-    const seq = ++this.seq
-    // Every seq below the lowest unanswered one has been answered.
-    let acked = seq
-    for (const s of this.waiting.keys()) if (s < acked) acked = s
-    const reply = new Promise<CallReply>((resolve) => this.waiting.set(seq, resolve))
-    this.input({ type: 'call', call: { ticket: { client: this.client, seq, acked }, name, args } })
-    return reply
+    return new Promise<CallReply>((resolve) => {
+      this.queued.push({ name, args, resolve })
+      this.submitQueued()
+    })
+  }
+
+  private submitQueued(): void {
+    while (this.queued.length > 0 && this.waiting.size < callsInFlightMax) {
+      const { name, args, resolve } = this.queued.shift()!
+      const seq = ++this.seq
+      // Every seq below the lowest unanswered one has been answered.
+      let acked = seq
+      for (const s of this.waiting.keys()) if (s < acked) acked = s
+      this.waiting.set(seq, resolve)
+      this.input({ type: 'call', call: { ticket: { client: this.client, seq, acked }, name, args } })
+    }
   }
 
   /** Ask this replica to lead now (tests, "make this tab the leader"). */
@@ -181,6 +195,7 @@ export class ReplicaHost<F extends Functions = Functions> {
         this.waiting.delete(reply.ticket.seq)
         resolve?.(reply)
       }
+      if (ready.replies.length > 0) this.submitQueued()
     }
   }
 
@@ -193,6 +208,7 @@ export class ReplicaHost<F extends Functions = Functions> {
       resolve({ ticket: { client: this.client, seq, acked: 0 }, ok: false, code: 'overloaded', reason: error })
     }
     this.waiting.clear()
+    for (const { resolve } of this.queued.splice(0)) resolve({ ticket: { client: this.client, seq: 0, acked: 0 }, ok: false, code: 'overloaded', reason: error })
   }
 
   private emit(event: HostEvent): void {
