@@ -15,3 +15,6 @@ mkdirSync(out, { recursive: true })
 const bundle = join(out, 'bench.mjs')
 execFileSync(join(root, 'node_modules', '.bin', 'esbuild'), [join(root, 'bench', 'main.ts'), '--bundle', '--platform=node', '--format=esm', `--outfile=${bundle}`, '--log-level=warning'], { stdio: 'inherit' })
 execFileSync(process.execPath, ['--expose-gc', bundle, ...process.argv.slice(2)], { stdio: 'inherit', cwd: root })
+// The browser benchmark drives real Chromium tabs (Vite + the signaling server in this process).
+execFileSync('node', [join(root, 'scripts', 'ensure-chromium.mjs')], { stdio: 'inherit', cwd: root })
+execFileSync(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'bench', 'browser-main.ts'), ...process.argv.slice(2)], { stdio: 'inherit', cwd: root })

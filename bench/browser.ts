@@ -1,0 +1,113 @@
+import { chromium, type Browser, type Page } from '@playwright/test'
+import { createServer } from 'vite'
+import { resolve } from 'node:path'
+import { startSignalingServer } from '@concord/signaling'
+import { developmentSecret } from '@concord/signaling'
+import type { BenchResult } from './results.ts'
+
+/**
+ * Browser figures (issue 4 acceptance), in three real Chromium tabs of one
+ * room over real WebRTC and IndexedDB: commit latency of a call from the
+ * leader tab and from a follower tab (one call at a time), calls/s with
+ * pipelining, failover time, and the physical floor measured in the same
+ * browser (one data-channel round trip + one strict IndexedDB commit).
+ */
+const chromiumPath = process.env.CONCORD_CHROMIUM ?? '/usr/bin/chromium'
+const args = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
+
+export async function benchBrowser(quick: boolean): Promise<BenchResult[]> {
+  const signaling = await startSignalingServer({ secret: developmentSecret })
+  const vite = await createServer({ configFile: resolve(import.meta.dirname, '..', 'e2e', 'vite.config.ts'), server: { port: 0, host: '127.0.0.1' }, logLevel: 'error' })
+  await vite.listen()
+  const base = vite.resolvedUrls!.local[0]!.replace(/\/$/, '')
+  const browser: Browser = await chromium.launch({ executablePath: chromiumPath, args })
+  try {
+    const context = await browser.newContext()
+    const results: BenchResult[] = []
+    // The floor.
+    const floorPage = await context.newPage()
+    await floorPage.goto(`${base}/floor.html`)
+    await floorPage.waitForFunction(() => 'floor' in window)
+    const n = quick ? 50 : 300
+    const rtt = await floorPage.evaluate((count) => (window as never as { floor: { roundTrips(n: number): Promise<number[]> } }).floor.roundTrips(count), n)
+    const idb = await floorPage.evaluate((count) => (window as never as { floor: { strictCommits(n: number): Promise<number[]> } }).floor.strictCommits(count), n)
+    const floorMs = percentile(rtt, 50) + percentile(idb, 50)
+    results.push({ name: 'browser.dataChannelRttMs.p50', value: round(percentile(rtt, 50)), unit: 'ms' })
+    results.push({ name: 'browser.idbStrictCommitMs.p50', value: round(percentile(idb, 50)), unit: 'ms' })
+    results.push({ name: 'browser.floorMs', value: round(floorMs), unit: 'ms' })
+    await floorPage.close()
+
+    // A three-tab room.
+    const room = `bench-${Date.now()}`
+    const url = `${base}/room.html?room=${room}&slots=3&signaling=${encodeURIComponent(signaling.url)}`
+    const tabs: Page[] = []
+    for (let i = 0; i < 3; i++) {
+      const page = await context.newPage()
+      await page.goto(url)
+      await page.waitForFunction(() => 'room' in window, undefined, { timeout: 30_000 })
+      tabs.push(page)
+    }
+    const leader = await leaderOf(tabs)
+    const follower = tabs.find((t) => t !== leader)!
+    await leader.evaluate(async () => { for (let i = 0; i < 20; i++) await (window as never as RoomWindow).room.add(1) }) // warm-up
+    const sequential = quick ? 100 : 500
+    const leaderMs = await timeCalls(leader, sequential)
+    const followerMs = await timeCalls(follower, sequential)
+    results.push({ name: 'browser.commitMs.leader.p50', value: round(percentile(leaderMs, 50)), unit: 'ms' })
+    results.push({ name: 'browser.commitMs.leader.p99', value: round(percentile(leaderMs, 99)), unit: 'ms' })
+    results.push({ name: 'browser.commitMs.follower.p50', value: round(percentile(followerMs, 50)), unit: 'ms' })
+    results.push({ name: 'browser.commitMs.follower.p99', value: round(percentile(followerMs, 99)), unit: 'ms' })
+    const burst = quick ? 1000 : 5000
+    const seconds = await leader.evaluate(async (count) => {
+      const started = performance.now()
+      await Promise.all(Array.from({ length: count }, () => (window as never as RoomWindow).room.add(1)))
+      return (performance.now() - started) / 1000
+    }, burst)
+    results.push({ name: 'browser.callsPerSec', value: Math.round(burst / seconds), unit: 'calls/s' })
+
+    // Failover: close the leader tab, call from a follower at once.
+    const survivors = tabs.filter((t) => t !== leader)
+    const closedAt = Date.now()
+    await leader.close()
+    await survivors[0]!.evaluate(() => (window as never as RoomWindow).room.add(1))
+    results.push({ name: 'browser.failoverMs', value: Date.now() - closedAt, unit: 'ms' })
+    return results
+  } finally {
+    await browser.close()
+    await vite.close()
+    await signaling.close()
+  }
+}
+
+/** What the e2e room page exposes (e2e/pages/room.ts). */
+interface RoomWindow {
+  room: { add(by: number): Promise<number>; status(): { role: string } }
+}
+
+async function leaderOf(tabs: Page[]): Promise<Page> {
+  for (let i = 0; i < 300; i++) {
+    for (const t of tabs) if ((await t.evaluate(() => (window as never as RoomWindow).room.status().role)) === 'leader') return t
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error('no leader')
+}
+
+function timeCalls(page: Page, count: number): Promise<number[]> {
+  return page.evaluate(async (n) => {
+    const api = (window as never as RoomWindow).room
+    const times: number[] = []
+    for (let i = 0; i < n; i++) {
+      const started = performance.now()
+      await api.add(1)
+      times.push(performance.now() - started)
+    }
+    return times
+  }, count)
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+}
+
+const round = (x: number) => Math.round(x * 100) / 100

@@ -1,0 +1,57 @@
+/**
+ * The physical floor of one command in a room, measured in this browser
+ * (issue 4 acceptance): one data-channel round trip between two peer
+ * connections on this host, and one strict IndexedDB commit.
+ */
+async function channelPair(): Promise<[RTCDataChannel, RTCDataChannel]> {
+  const a = new RTCPeerConnection()
+  const b = new RTCPeerConnection()
+  a.onicecandidate = (e) => e.candidate && void b.addIceCandidate(e.candidate)
+  b.onicecandidate = (e) => e.candidate && void a.addIceCandidate(e.candidate)
+  const ca = a.createDataChannel('floor', { negotiated: true, id: 0 })
+  const cb = b.createDataChannel('floor', { negotiated: true, id: 0 })
+  await a.setLocalDescription(await a.createOffer())
+  await b.setRemoteDescription(a.localDescription!)
+  await b.setLocalDescription(await b.createAnswer())
+  await a.setRemoteDescription(b.localDescription!)
+  await Promise.all([ca, cb].map((c) => new Promise((resolve) => (c.readyState === 'open' ? resolve(null) : (c.onopen = resolve)))))
+  return [ca, cb]
+}
+
+async function roundTrips(count: number): Promise<number[]> {
+  const [ca, cb] = await channelPair()
+  cb.onmessage = (e) => cb.send(e.data as string)
+  const times: number[] = []
+  for (let i = 0; i < count; i++) {
+    const started = performance.now()
+    await new Promise<void>((resolve) => {
+      ca.onmessage = () => resolve()
+      ca.send(`ping ${i}`)
+    })
+    times.push(performance.now() - started)
+  }
+  return times
+}
+
+async function strictCommits(count: number): Promise<number[]> {
+  const db = await new Promise<IDBDatabase>((resolve, reject) => {
+    const req = indexedDB.open(`floor-${Date.now()}`, 1)
+    req.onupgradeneeded = () => req.result.createObjectStore('s')
+    req.onsuccess = () => resolve(req.result)
+    req.onerror = () => reject(req.error)
+  })
+  const times: number[] = []
+  for (let i = 0; i < count; i++) {
+    const started = performance.now()
+    await new Promise<void>((resolve, reject) => {
+      const tx = db.transaction('s', 'readwrite', { durability: 'strict' })
+      tx.objectStore('s').put({ i, vote: 'x'.repeat(100) }, i)
+      tx.oncomplete = () => resolve()
+      tx.onerror = () => reject(tx.error)
+    })
+    times.push(performance.now() - started)
+  }
+  return times
+}
+
+Object.assign(window, { floor: { roundTrips, strictCommits } })
