@@ -31,6 +31,8 @@ export async function benchBrowser(quick: boolean): Promise<BenchResult[]> {
     const n = quick ? 50 : 300
     const rtt = await floorPage.evaluate((count) => (window as never as { floor: { roundTrips(n: number): Promise<number[]> } }).floor.roundTrips(count), n)
     const idb = await floorPage.evaluate((count) => (window as never as { floor: { strictCommits(n: number): Promise<number[]> } }).floor.strictCommits(count), n)
+    const viaStorage = await floorPage.evaluate((count) => (window as never as { floor: { storageCommits(n: number): Promise<number[]> } }).floor.storageCommits(count), n)
+    results.push({ name: 'browser.idbStorageCommitMs.p50', value: round(percentile(viaStorage, 50)), unit: 'ms' })
     const floorMs = percentile(rtt, 50) + percentile(idb, 50)
     results.push({ name: 'browser.dataChannelRttMs.p50', value: round(percentile(rtt, 50)), unit: 'ms' })
     results.push({ name: 'browser.idbStrictCommitMs.p50', value: round(percentile(idb, 50)), unit: 'ms' })
@@ -39,7 +41,7 @@ export async function benchBrowser(quick: boolean): Promise<BenchResult[]> {
 
     // A three-tab room.
     const room = `bench-${Date.now()}`
-    const url = `${base}/room.html?room=${room}&slots=3&signaling=${encodeURIComponent(signaling.url)}`
+    const url = `${base}/room.html?room=${room}&slots=3&signaling=${encodeURIComponent(signaling.url)}${process.env.BENCH_TICK ? `&tick=${process.env.BENCH_TICK}` : ''}`
     const tabs: Page[] = []
     for (let i = 0; i < 3; i++) {
       const page = await context.newPage()
@@ -53,6 +55,10 @@ export async function benchBrowser(quick: boolean): Promise<BenchResult[]> {
     const sequential = quick ? 100 : 500
     const leaderMs = await timeCalls(leader, sequential)
     const followerMs = await timeCalls(follower, sequential)
+    const w = await leader.evaluate(() => (window as never as { room: { store: { worker?: unknown }; status(): { writes: number; writeMsAverage: number } } }).room.status())
+    results.push({ name: 'browser.workerIdbWriteMs.average', value: round(w.writeMsAverage), unit: 'ms' })
+    const wc = await leader.evaluate(async () => (window as never as { room: { store: { debugWorkerStatus(): Promise<{ callMsAverage: number }> } } }).room.store.debugWorkerStatus())
+    results.push({ name: 'browser.workerCallMs.average', value: round(wc.callMsAverage), unit: 'ms' })
     results.push({ name: 'browser.commitMs.leader.p50', value: round(percentile(leaderMs, 50)), unit: 'ms' })
     results.push({ name: 'browser.commitMs.leader.p99', value: round(percentile(leaderMs, 99)), unit: 'ms' })
     results.push({ name: 'browser.commitMs.follower.p50', value: round(percentile(followerMs, 50)), unit: 'ms' })

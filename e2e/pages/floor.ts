@@ -54,4 +54,18 @@ async function strictCommits(count: number): Promise<number[]> {
   return times
 }
 
-Object.assign(window, { floor: { roundTrips, strictCommits } })
+/** The same commit through IdbStorage (three stores, as a replica writes). */
+async function storageCommits(count: number): Promise<number[]> {
+  const { IdbStorage } = await import('@concord/storage-idb')
+  const storage = await IdbStorage.open(`floor-storage-${Date.now()}`)
+  const times: number[] = []
+  for (let i = 1; i <= count; i++) {
+    const command = { id: `c${i}`, prec: `c${i - 1}`, payload: [{ op: 'set', key: 'n', value: i }], ticket: { client: 'x', seq: i, acked: i }, result: i }
+    const started = performance.now()
+    await storage.write([{ kind: 'vote', vote: { instance: i, ballot: { round: 1, replica: 'a' }, command } }])
+    times.push(performance.now() - started)
+  }
+  return times
+}
+
+Object.assign(window, { floor: { roundTrips, strictCommits, storageCommits } })

@@ -6,6 +6,7 @@ const params = new URLSearchParams(location.search)
 const signaling = params.get('signaling') ?? 'ws://127.0.0.1:8797'
 const room = params.get('room') ?? 'e2e'
 const slots = Number(params.get('slots') ?? 3)
+const tickMs = params.has('tick') ? Number(params.get('tick')) : undefined
 const httpSignaling = signaling.replace(/^ws/, 'http')
 
 const store: Store<typeof e2eMachine.functions> = await openStore({
@@ -14,6 +15,7 @@ const store: Store<typeof e2eMachine.functions> = await openStore({
   room,
   signaling,
   slots,
+  ...(tickMs !== undefined ? { tickMs } : {}),
   // The development signaling server hands out tokens; a real app's server would.
   token: async (peer) => {
     const res = await fetch(`${httpSignaling}/dev-token?room=${encodeURIComponent(room)}&peer=${encodeURIComponent(peer)}`)

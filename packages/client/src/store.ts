@@ -48,6 +48,9 @@ export interface StoreStatus {
   lag: number
   pendingCalls: number
   framesDropped: number
+  /** Storage writes (one per Ready) and their average time. */
+  writes: number
+  writeMsAverage: number
   signaling: string
   failed: string | null
 }
@@ -65,6 +68,8 @@ export interface Store<F extends Functions> {
   cutLink(peer: string): void
   /** Send raw text to a peer over its data channel (tests of bad input). */
   injectFrame(peer: string, frame: string): void
+  /** The worker's own status, fetched now (diagnostics). */
+  debugWorkerStatus(): Promise<ReplicaStatusView>
   close(): Promise<void>
 }
 
@@ -148,6 +153,8 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
       lag: Math.max(0, s.knownIssued - s.issuedUpTo),
       pendingCalls: s.pendingCalls,
       framesDropped: s.framesDropped,
+      writes: s.writes,
+      writeMsAverage: Math.round(s.writeMsAverage * 100) / 100,
       signaling: mesh.signalingState,
       failed: s.failed,
     }
@@ -189,6 +196,7 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
     lead: () => void worker.campaign(),
     cutLink: (peer) => mesh.cutLink(peer),
     injectFrame: (peer, frame) => mesh.send(peer, frame),
+    debugWorkerStatus: () => worker.status(),
     async close() {
       if (closed) return
       closed = true

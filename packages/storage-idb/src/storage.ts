@@ -24,6 +24,17 @@ export function databaseName(app: string, room: string, replicaId: string): stri
   return `${app}/${room}/${replicaId}`
 }
 
+/**
+ * 'strict' whenever the batch holds a promise or a vote (lastTried, nextBal,
+ * prevVote): those must be on disk before the message that reports them
+ * leaves. A batch of issued commands only may be 'relaxed': an issued
+ * command is already durable on the majority that voted for it, so losing
+ * the last few in a crash costs a catch-up from a peer, never safety.
+ */
+export function durabilityOf(records: readonly PersistRecord[]): IDBTransactionDurability {
+  return records.some((r) => r.kind !== 'issued') ? 'strict' : 'relaxed'
+}
+
 export class IdbStorage implements StableStorage {
   private constructor(private readonly db: IDBPDatabase<Schema>, readonly name: string) {}
 
@@ -58,7 +69,7 @@ export class IdbStorage implements StableStorage {
 
   async write(records: readonly PersistRecord[]): Promise<void> {
     if (records.length === 0) return
-    const tx = this.db.transaction(['meta', 'votes', 'issued'], 'readwrite', { durability: 'strict' })
+    const tx = this.db.transaction(['meta', 'votes', 'issued'], 'readwrite', { durability: durabilityOf(records) })
     const meta = tx.objectStore('meta')
     const votes = tx.objectStore('votes')
     const issued = tx.objectStore('issued')
