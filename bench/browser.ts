@@ -41,7 +41,7 @@ export async function benchBrowser(quick: boolean): Promise<BenchResult[]> {
 
     // A three-tab room.
     const room = `bench-${Date.now()}`
-    const url = `${base}/room.html?room=${room}&slots=3&signaling=${encodeURIComponent(signaling.url)}${process.env.BENCH_TICK ? `&tick=${process.env.BENCH_TICK}` : ''}`
+    const url = `${base}/room.html?room=${room}&slots=3&signaling=${encodeURIComponent(signaling.url)}${process.env.BENCH_TICK ? `&tick=${process.env.BENCH_TICK}` : ''}${process.env.BENCH_ALPHA ? `&alpha=${process.env.BENCH_ALPHA}` : ''}${process.env.BENCH_STORAGE ? `&storage=${process.env.BENCH_STORAGE}` : ''}`
     const tabs: Page[] = []
     for (let i = 0; i < 3; i++) {
       const page = await context.newPage()
@@ -70,6 +70,9 @@ export async function benchBrowser(quick: boolean): Promise<BenchResult[]> {
       return (performance.now() - started) / 1000
     }, burst)
     results.push({ name: 'browser.callsPerSec', value: Math.round(burst / seconds), unit: 'calls/s' })
+    if (process.env.BENCH_DEBUG) {
+      for (const t of tabs) console.log(JSON.stringify(await t.evaluate(async () => { const s = await (window as never as { room: { store: { debugWorkerStatus(): Promise<Record<string, unknown>> } } }).room.store.debugWorkerStatus(); return { role: s.role, writes: s.writes, writeMs: s.writeMsAverage, issued: s.issuedUpTo, counters: s.counters } })))
+    }
 
     // Failover: close the leader tab, call from a follower at once.
     const survivors = tabs.filter((t) => t !== leader)

@@ -7,6 +7,7 @@ const signaling = params.get('signaling') ?? 'ws://127.0.0.1:8797'
 const room = params.get('room') ?? 'e2e'
 const slots = Number(params.get('slots') ?? 3)
 const tickMs = params.has('tick') ? Number(params.get('tick')) : undefined
+const pipelineDepth = params.has('alpha') ? Number(params.get('alpha')) : undefined
 const httpSignaling = signaling.replace(/^ws/, 'http')
 
 const store: Store<typeof e2eMachine.functions> = await openStore({
@@ -16,6 +17,8 @@ const store: Store<typeof e2eMachine.functions> = await openStore({
   signaling,
   slots,
   ...(tickMs !== undefined ? { tickMs } : {}),
+  ...(pipelineDepth !== undefined ? { pipelineDepth } : {}),
+  ...(params.get('storage') === 'memory' ? { storage: 'memory' as const } : {}),
   // The development signaling server hands out tokens; a real app's server would.
   token: async (peer) => {
     const res = await fetch(`${httpSignaling}/dev-token?room=${encodeURIComponent(room)}&peer=${encodeURIComponent(peer)}`)

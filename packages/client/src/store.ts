@@ -30,6 +30,10 @@ export interface OpenStoreOptions<F extends Functions> {
   replicaId?: string
   iceServers?: IceServer[]
   tickMs?: number
+  /** α, proposals in flight beyond the issued prefix (default: the core's). */
+  pipelineDepth?: number
+  /** 'memory' keeps nothing across reloads (diagnostics, benchmarks). Default 'indexeddb'. */
+  storage?: 'indexeddb' | 'memory'
   /** Default time a call may take before a TimeoutError. */
   callTimeoutMs?: number
 }
@@ -111,7 +115,15 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
     for (const listener of listeners) listener(snapshot)
   }
   await worker.start(
-    { app, room: options.room, replicaId, members, ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}) },
+    {
+      app,
+      room: options.room,
+      replicaId,
+      members,
+      ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
+      ...(options.pipelineDepth !== undefined ? { pipelineDepth: options.pipelineDepth } : {}),
+      ...(options.storage !== undefined ? { storage: options.storage } : {}),
+    },
     transfer(channel.port2, [channel.port2]),
   )
   await worker.subscribe(

@@ -1,6 +1,6 @@
 import { expose, proxy } from 'comlink'
 import type { CallReply, ReplicaId } from '@concord/core'
-import { ReplicaHost, type HostEvent } from '@concord/host'
+import { MemoryStorage, ReplicaHost, type HostEvent } from '@concord/host'
 import type { Functions, Json, MachineDefinition } from '@concord/machine'
 import { databaseName, IdbStorage } from '@concord/storage-idb'
 import { portTransport } from './port-transport.ts'
@@ -20,6 +20,8 @@ export interface StartOptions {
   members: ReplicaId[]
   tickMs?: number
   pipelineDepth?: number
+  /** 'memory' keeps nothing across reloads: for diagnostics and benchmarks of the rest. */
+  storage?: 'indexeddb' | 'memory'
 }
 
 export type ReplicaStatusView = ReturnType<ReplicaHost['status']>
@@ -46,7 +48,7 @@ export function serveReplica<F extends Functions>(machine: MachineDefinition<F>)
   const api: ReplicaWorkerApi = {
     async start(options, port) {
       if (host !== null) throw new Error('the replica is already started')
-      const storage = await IdbStorage.open(databaseName(options.app, options.room, options.replicaId))
+      const storage = options.storage === 'memory' ? new MemoryStorage() : await IdbStorage.open(databaseName(options.app, options.room, options.replicaId))
       host = await ReplicaHost.start({
         id: options.replicaId,
         members: options.members,
