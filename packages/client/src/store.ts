@@ -90,7 +90,17 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
   const claim = options.replicaId !== undefined ? { id: options.replicaId, release: () => {} } : await claimSlot(app, options.room, slots)
   const replicaId = claim.id
   const token = options.token
+  const channel = new MessageChannel()
   const mesh = new Mesh({
+    // Each link's data channel goes to the worker before it opens: frames
+    // then travel worker to worker, not through this thread.
+    channelSink: (peer, dataChannel) => {
+      try {
+        channel.port1.postMessage({ attach: peer, channel: dataChannel }, [dataChannel as unknown as Transferable])
+      } catch {
+        dataChannel.close() // not transferable here: frames use the relay
+      }
+    },
     signalingUrl: options.signaling,
     room: options.room,
     peer: replicaId,
@@ -98,7 +108,6 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
     ...(options.iceServers !== undefined ? { iceServers: options.iceServers } : {}),
   })
   const worker: Remote<ReplicaWorkerApi> = wrap(options.worker)
-  const channel = new MessageChannel()
   channel.port1.onmessage = (event: MessageEvent<OutboundFrame>) => mesh.send(event.data.to, event.data.frame)
   const stopFrames = mesh.onFrame((from, frame) => channel.port1.postMessage({ from, frame }))
 

@@ -1,3 +1,3 @@
-export { Mesh, bufferedBytesHigh, queuedFramesMax, type MeshOptions, type MeshStats, type IceServer } from './mesh.ts'
+export { Mesh, bufferedBytesHigh, queuedFramesMax, dataChannelId, type MeshOptions, type MeshStats, type IceServer } from './mesh.ts'
 export { SignalingClient, type SignalingClientOptions, type SignalingState } from './signaling-client.ts'
 export { encodeFrames, Reassembler, chunkCharsMax, messageCharsMax } from './framing.ts'

@@ -23,6 +23,14 @@ export interface MeshOptions {
   iceServers?: IceServer[]
   /** WebSocket constructor for the signaling connection (`ws` in Node). */
   WebSocket?: new (url: string) => unknown
+  /**
+   * Receives, for every link, a second data channel (negotiated, id
+   * `dataChannelId`) created before the connection opens, so that it can be
+   * transferred to a worker and carry the replica's frames there with no
+   * main-thread hop. Without it (or where a channel cannot be made) frames
+   * go through `send` / `onFrame` here.
+   */
+  channelSink?: (peer: string, channel: RTCDataChannel) => void
   log?: (line: string) => void
 }
 
@@ -32,6 +40,9 @@ export interface IceServer {
   username?: string
   credential?: string
 }
+
+/** The id of the negotiated data channel handed to `channelSink`. */
+export const dataChannelId = 100
 
 /** Bytes buffered in a channel before sends wait (backpressure). */
 export const bufferedBytesHigh = 1024 * 1024
@@ -202,6 +213,16 @@ export class Mesh implements Transport {
     const sp = new SimplePeer({ initiator, trickle: true, objectMode: true, config: { iceServers: this.options.iceServers ?? [] } })
     const link: Link = { peer, sp, open: false, queue: [], reassembler: new Reassembler(), flushTimer: null, offered: false }
     this.links.set(peer, link)
+    if (this.options.channelSink !== undefined) {
+      // simple-peer keeps its RTCPeerConnection in _pc; a negotiated channel on
+      // it needs no extra signaling and exists before the connection opens.
+      const pc = (sp as unknown as { _pc?: RTCPeerConnection })._pc
+      try {
+        if (pc !== undefined) this.options.channelSink(peer, pc.createDataChannel('concord', { negotiated: true, id: dataChannelId }))
+      } catch (error) {
+        this.log(`no worker channel to ${peer}: ${String(error)}`)
+      }
+    }
     sp.on('signal', (data: unknown) => {
       this.signaling.send(peer, data)
     })

@@ -1,10 +1,15 @@
 import type { ReplicaId } from '@concord/core'
 import type { Transport } from '@concord/host'
+import { encodeFrames, Reassembler } from '@concord/transport-webrtc/framing'
 
 /**
- * The worker's side of the frame bridge. RTCPeerConnection is not available
- * in workers, so the mesh lives on the main thread and frames cross a
- * MessagePort: { from, frame } inbound, { to, frame } outbound.
+ * The worker's transport. RTCPeerConnection does not exist in workers, so
+ * the mesh lives on the main thread; for each peer it hands over a data
+ * channel transferred here before it opens (`{ attach, channel }` on the
+ * port), and frames then go straight between workers. Until a peer's
+ * channel is open — or where channels cannot be transferred — frames cross
+ * the MessagePort and the main thread relays them: { from, frame } inbound,
+ * { to, frame } outbound.
  */
 export interface InboundFrame {
   from: ReplicaId
@@ -14,21 +19,76 @@ export interface OutboundFrame {
   to: ReplicaId
   frame: string
 }
+export interface AttachChannel {
+  attach: ReplicaId
+  channel: RTCDataChannel
+}
 
-export function portTransport(port: MessagePort): Transport {
+/** Bytes buffered in a channel before sends wait. */
+export const channelBufferedBytesHigh = 1024 * 1024
+/** Frames waiting per channel while it is full; the oldest is dropped beyond. */
+export const channelQueueMax = 4096
+
+interface Channel {
+  channel: RTCDataChannel
+  reassembler: Reassembler
+  queue: string[]
+  timer: ReturnType<typeof setTimeout> | null
+}
+
+export function portTransport(port: MessagePort): Transport & { channels(): ReplicaId[] } {
   let handler: ((from: ReplicaId, frame: string) => void) | null = null
-  port.onmessage = (event: MessageEvent<InboundFrame>) => {
+  const channels = new Map<ReplicaId, Channel>()
+  let nextId = 0
+
+  const flush = (c: Channel) => {
+    if (c.timer !== null || c.channel.readyState !== 'open') return
+    while (c.queue.length > 0 && c.channel.bufferedAmount < channelBufferedBytesHigh) c.channel.send(c.queue.shift()!)
+    if (c.queue.length > 0) {
+      c.timer = setTimeout(() => {
+        c.timer = null
+        flush(c)
+      }, 5)
+    }
+  }
+
+  const attach = (peer: ReplicaId, channel: RTCDataChannel) => {
+    const c: Channel = { channel, reassembler: new Reassembler(), queue: [], timer: null }
+    channels.set(peer, c)
+    channel.onmessage = (event: MessageEvent) => {
+      if (typeof event.data !== 'string') return
+      const result = c.reassembler.push(event.data)
+      if (result.kind === 'message') handler?.(peer, result.message)
+    }
+    channel.onopen = () => flush(c)
+    channel.onclose = () => {
+      if (channels.get(peer) === c) channels.delete(peer)
+    }
+  }
+
+  port.onmessage = (event: MessageEvent<InboundFrame | AttachChannel>) => {
     const data = event.data
-    if (typeof data?.from === 'string' && typeof data.frame === 'string') handler?.(data.from, data.frame)
+    if ('attach' in data && typeof data.attach === 'string' && data.channel !== undefined) return attach(data.attach, data.channel)
+    if ('from' in data && typeof data.from === 'string' && typeof data.frame === 'string') handler?.(data.from, data.frame)
   }
   port.start()
   return {
-    send: (to, frame) => port.postMessage({ to, frame } satisfies OutboundFrame),
+    send: (to, frame) => {
+      const c = channels.get(to)
+      if (c === undefined || c.channel.readyState !== 'open') {
+        port.postMessage({ to, frame } satisfies OutboundFrame)
+        return
+      }
+      for (const f of encodeFrames(frame, nextId++)) c.queue.push(f)
+      while (c.queue.length > channelQueueMax) c.queue.shift()
+      flush(c)
+    },
     onFrame: (h) => {
       handler = h
       return () => {
         handler = null
       }
     },
+    channels: () => [...channels.entries()].filter(([, c]) => c.channel.readyState === 'open').map(([peer]) => peer),
   }
 }
