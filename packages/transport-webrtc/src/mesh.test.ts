@@ -21,7 +21,7 @@ afterEach(async () => {
   server = null
 })
 
-async function until(predicate: () => boolean, ms = 15_000): Promise<void> {
+async function until(predicate: () => boolean, ms = 45_000): Promise<void> {
   const deadline = Date.now() + ms
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error('timed out')

@@ -48,6 +48,8 @@ export const dataChannelId = 100
 export const bufferedBytesHigh = 1024 * 1024
 /** Frames waiting per link while the channel is full; the oldest is dropped beyond. */
 export const queuedFramesMax = 4096
+/** A link not open by then is failed and rebuilt (ICE or signaling can stall). */
+export const linkOpenTimeoutMs = 10_000
 export const linkRetryDelayMinMs = 200
 export const linkRetryDelayMaxMs = 5_000
 
@@ -67,6 +69,7 @@ interface Link {
   queue: string[]
   reassembler: Reassembler
   flushTimer: ReturnType<typeof setTimeout> | null
+  openTimer: ReturnType<typeof setTimeout> | null
   /** An offer has been handed to this (answering) link. */
   offered: boolean
 }
@@ -211,7 +214,7 @@ export class Mesh implements Transport {
 
   private createLink(peer: string, initiator: boolean): Link {
     const sp = new SimplePeer({ initiator, trickle: true, objectMode: true, config: { iceServers: this.options.iceServers ?? [] } })
-    const link: Link = { peer, sp, open: false, queue: [], reassembler: new Reassembler(), flushTimer: null, offered: false }
+    const link: Link = { peer, sp, open: false, queue: [], reassembler: new Reassembler(), flushTimer: null, openTimer: null, offered: false }
     this.links.set(peer, link)
     if (this.options.channelSink !== undefined) {
       // simple-peer keeps its RTCPeerConnection in _pc; a negotiated channel on
@@ -226,8 +229,14 @@ export class Mesh implements Transport {
     sp.on('signal', (data: unknown) => {
       this.signaling.send(peer, data)
     })
+    link.openTimer = setTimeout(() => {
+      link.openTimer = null
+      if (!link.open) this.failLink(link, `not open after ${linkOpenTimeoutMs} ms`)
+    }, linkOpenTimeoutMs)
     sp.on('connect', () => {
       if (this.links.get(peer) !== link) return
+      if (link.openTimer !== null) clearTimeout(link.openTimer)
+      link.openTimer = null
       link.open = true
       this.failures.delete(peer)
       this.log(`link to ${peer} open`)
@@ -293,6 +302,7 @@ export class Mesh implements Transport {
   private destroyLink(link: Link): void {
     if (this.links.get(link.peer) === link) this.links.delete(link.peer)
     if (link.flushTimer !== null) clearTimeout(link.flushTimer)
+    if (link.openTimer !== null) clearTimeout(link.openTimer)
     const wasOpen = link.open
     link.open = false
     link.queue = []
