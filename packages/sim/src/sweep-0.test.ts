@@ -1,7 +1,12 @@
-import { it } from 'vitest'
+import { expect, it } from 'vitest'
 import { sweep } from './sweep.ts'
 
 // One of four sweep files (seeds 0–3999 in all, split so the two CI cores
 // share them), every fault on: crashes (aimed at the leader too), restarts,
-// partitions, loss, duplication, reordering, slow disks.
-it('simulator sweep: seeds 0–999 keep every safety property, converge and are linearizable', () => sweep(0, 1000))
+// partitions, loss, duplication, reordering, slow disks, dueling leaders.
+it('simulator sweep: seeds 0–999 keep every safety property, converge and are linearizable', () => {
+  const summary = sweep(0, 1000)
+  expect(summary.failures).toEqual([])
+  expect(summary.linearizable).toBe(summary.seeds)
+  expect(summary.commands).toBeGreaterThan(summary.seeds * 10) // the runs did real work
+})
