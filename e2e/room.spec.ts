@@ -170,3 +170,15 @@ test('the API answers with typed errors: a rejection, bad arguments', async ({ c
   expect(await pages[1]!.evaluate(() => room.attempt('nope', {}))).toMatchObject({ ok: false, error: 'ValidationError' })
   expect(await pages[1]!.evaluate(() => room.attempt('take', { by: 2 }))).toMatchObject({ ok: true, value: 0 })
 })
+
+test('a tab without quorum reads its state and queues calls, which run when quorum returns', async ({ context }) => {
+  const name = newRoom()
+  const alone = await openTab(context, name)
+  expect(await alone.evaluate(() => room.state())).toEqual({}) // readable at once
+  const pending = alone.evaluate(() => room.add(5)) // 1 of 3 slots: no quorum, so it waits
+  await new Promise((r) => setTimeout(r, 1500))
+  expect((await status(alone)).lastIssued).toBe(0)
+  const second = await openTab(context, name) // quorum (2 of 3) returns
+  expect(await pending).toBe(5)
+  await expect.poll(() => second.evaluate(() => room.state().n), { timeout: 20_000 }).toBe(5)
+})
