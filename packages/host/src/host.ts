@@ -27,6 +27,8 @@ export interface HostOptions<F extends Functions> {
 /** Frames above this size are dropped unread (the transport chunks, this bounds memory). */
 export const frameBytesMax = 8 * 1024 * 1024
 export const tickMsDefault = 10
+/** How long issued commands alone may wait to share a transaction with what comes next. */
+export const issuedWriteDelayMs = 4
 /** Unanswered calls a host has in the core at once (below the core's sessionResultsMax). */
 export const callsInFlightMax = 128
 
@@ -46,6 +48,8 @@ export class ReplicaHost<F extends Functions = Functions> {
   /** Records of Readies not yet handed to storage, and the seq that covers them. */
   private unwritten: PersistRecord[] = []
   private unwrittenSeq = 0
+  private unwrittenUrgent = false
+  private writeTimer: ReturnType<typeof setTimeout> | null = null
   private writing = false
   private scheduled = false
   private closed = false
@@ -145,8 +149,16 @@ export class ReplicaHost<F extends Functions = Functions> {
     if (this.closed) return
     this.closed = true
     clearInterval(this.timer)
+    if (this.writeTimer !== null) clearTimeout(this.writeTimer)
+    this.writeTimer = null
     this.stopTransport()
     await this.writes.catch(() => {})
+    // A graceful close writes what waits (a crash would only lose issued
+    // commands, which the majority holds).
+    if (this.unwritten.length > 0 && this.failure === null) {
+      await this.storage.write(this.unwritten).catch(() => {})
+      this.unwritten = []
+    }
     this.storage.close()
   }
 
@@ -192,9 +204,14 @@ export class ReplicaHost<F extends Functions = Functions> {
     for (let guard = 0; guard < 10_000 && !this.closed && this.failure === null && this.replica.hasReady(); guard++) {
       const ready = this.replica.ready()
       if (ready.persist.length > 0) {
-        for (const record of ready.persist) this.unwritten.push(record)
+        let urgent = false
+        for (const record of ready.persist) {
+          this.unwritten.push(record)
+          if (record.kind !== 'issued') urgent = true
+        }
         this.unwrittenSeq = ready.persistSeq
-        if (!this.writing) this.writes = this.writeLoop()
+        this.unwrittenUrgent ||= urgent
+        this.kickWriter()
       }
       for (const message of ready.send) {
         if (message.to === this.id) this.replica.step({ type: 'loopback', message })
@@ -212,6 +229,27 @@ export class ReplicaHost<F extends Functions = Functions> {
   }
 
   /**
+   * Start a write now if a promise or a vote waits (a message waits for it),
+   * else within issuedWriteDelayMs: issued commands alone are not urgent
+   * (they are durable on the voting majority), and the next vote — a caller's
+   * next command, usually a moment away — then shares their transaction
+   * instead of queueing behind it.
+   */
+  private kickWriter(): void {
+    if (this.writing || this.unwritten.length === 0) return
+    if (this.unwrittenUrgent) {
+      if (this.writeTimer !== null) clearTimeout(this.writeTimer)
+      this.writeTimer = null
+      this.writes = this.writeLoop()
+    } else if (this.writeTimer === null) {
+      this.writeTimer = setTimeout(() => {
+        this.writeTimer = null
+        if (!this.writing && this.unwritten.length > 0) this.writes = this.writeLoop()
+      }, issuedWriteDelayMs)
+    }
+  }
+
+  /**
    * One write at a time; whatever Readies produced while it ran goes in the
    * next one, together (group commit: under load, one transaction carries
    * the records of many commands).
@@ -223,6 +261,7 @@ export class ReplicaHost<F extends Functions = Functions> {
         const records = this.unwritten
         const seq = this.unwrittenSeq
         this.unwritten = []
+        this.unwrittenUrgent = false
         const started = performance.now()
         try {
           await this.storage.write(records)
@@ -238,6 +277,7 @@ export class ReplicaHost<F extends Functions = Functions> {
     } finally {
       this.writing = false
     }
+    this.kickWriter()
   }
 
   /** A replica whose writes fail cannot vote safely: it stops, and says why. */
