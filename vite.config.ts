@@ -1,13 +1,16 @@
-import { defineConfig } from 'vitest/config'
+import { resolve } from 'node:path'
+import { defineConfig } from 'vite'
 
-// One config for the demo apps (served by Vite) and the test runner (Vitest).
+/** Serves and builds the demo apps (apps/<name>/index.html), workspace packages from source. */
+const apps = resolve(import.meta.dirname, 'apps')
+
 export default defineConfig({
-  test: {
-    include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'signaling/src/**/*.test.ts', 'bench/**/*.test.ts'],
-    testTimeout: 120_000,
-    hookTimeout: 60_000,
-    // The 2-core CI machine: two workers keep both cores busy without thrashing.
-    pool: 'forks',
-    maxWorkers: 2,
+  root: apps,
+  server: { host: '127.0.0.1', port: 5173 },
+  build: {
+    target: 'es2022',
+    outDir: resolve(import.meta.dirname, 'dist', 'apps'),
+    emptyOutDir: true,
+    rollupOptions: { input: { index: resolve(apps, 'index.html'), warehouse: resolve(apps, 'warehouse', 'index.html') } },
   },
 })

@@ -1,0 +1,4 @@
+import { serveReplica } from '@concord/worker'
+import { warehouse } from './machine.ts'
+
+serveReplica(warehouse)

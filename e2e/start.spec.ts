@@ -1,0 +1,49 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { resolve } from 'node:path'
+import { expect, test } from '@playwright/test'
+
+/**
+ * `npm start` as a user runs it: the process prints the URLs, and the
+ * warehouse demo replicates between two tabs through its signaling server.
+ */
+const root = resolve(import.meta.dirname, '..')
+let child: ChildProcess | null = null
+test.afterAll(() => {
+  child?.kill('SIGTERM')
+})
+
+test('npm start serves the warehouse demo; two tabs replicate; stock never goes negative', async ({ context }) => {
+  child = spawn(resolve(root, 'node_modules', '.bin', 'tsx'), ['scripts/start.ts'], {
+    cwd: root,
+    env: { ...process.env, CONCORD_SIGNALING_PORT: '8798', CONCORD_APPS_PORT: '5181' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    let out = ''
+    child!.stdout!.on('data', (d: Buffer) => {
+      out += String(d)
+      const m = /Warehouse[^:]*:\s+(http\S+)/.exec(out)
+      if (m) resolveUrl(m[1]!)
+    })
+    child!.on('exit', (code) => reject(new Error(`npm start exited ${code}: ${out}`)))
+    setTimeout(() => reject(new Error(`npm start printed no URL: ${out}`)), 30_000)
+  })
+  const room = `start-${Date.now()}`
+  const withRoom = `${url}${url.includes('?') ? '&' : '?'}room=${room}`
+  const one = await context.newPage()
+  const two = await context.newPage()
+  for (const page of [one, two]) {
+    await page.goto(withRoom)
+    await page.waitForFunction(() => 'warehouseStore' in window, undefined, { timeout: 30_000 })
+  }
+  await expect(one.locator('#status')).toContainText('leader', { timeout: 20_000 })
+  await one.locator('#inbound button').click()
+  await expect(two.locator('#stock-A')).toHaveText('500', { timeout: 20_000 })
+  await two.locator('#transfer input[name=v]').fill('600')
+  await two.locator('#transfer button').click()
+  await expect(two.locator('#log')).toContainText('insufficient stock in A: 500 < 600', { timeout: 20_000 })
+  await two.locator('#transfer input[name=v]').fill('200')
+  await two.locator('#transfer button').click()
+  await expect(one.locator('#stock-B')).toHaveText('200', { timeout: 20_000 })
+  await expect(one.locator('#stock-A')).toHaveText('300')
+})
