@@ -138,6 +138,8 @@ export interface ReplicaStatus {
   nextCommandNo: Instance | null
   pendingCalls: number
   counters: Readonly<Record<string, number>>
+  /** The last peer claim that contradicted this replica's log (see SECURITY.md). */
+  lastConflict: string | null
 }
 
 interface Inflight {
@@ -277,6 +279,8 @@ export class Replica {
   private readyIssued: IssuedEntry[] = []
   private readyReplies: CallReply[] = []
   private readonly counters: Record<string, number> = {}
+  /** The last claim of a peer that contradicted what this replica knows. */
+  private lastConflict: string | null = null
 
   constructor(config: ReplicaConfig) {
     assert(config.members.includes(config.id), 'a replica must be one of the members')
@@ -380,6 +384,7 @@ export class Replica {
       nextCommandNo: this.role.kind === 'leader' ? this.role.nextCommandNo : null,
       pendingCalls: this.pendingCalls.size,
       counters: { ...this.counters },
+      lastConflict: this.lastConflict,
     }
   }
 
@@ -621,7 +626,10 @@ export class Replica {
       this.issuedHint = Math.max(this.issuedHint, entry.instance)
       const known = this.issuedAt(entry.instance)
       if (known !== undefined) {
-        assert(known.command.id === entry.commandId, `agreement: ${entry.commandId} vs ${known.command.id} at ${entry.instance}`)
+        if (known.command.id !== entry.commandId) {
+          this.count('dropped.conflict')
+          this.lastConflict = `${entry.commandId} claimed at ${entry.instance}, where ${known.command.id} is issued`
+        }
         continue
       }
       const command = entry.command ?? this.commandWithId(entry.instance, entry.commandId)
@@ -658,9 +666,32 @@ export class Replica {
   }
 
   /** Learn an issued command from a peer, then whatever it unblocks. */
+  /**
+   * Learn an issued command a peer reports. An honest peer never contradicts
+   * what this replica knows; one that does (a bug, or a member that does not
+   * run the protocol honestly — see SECURITY.md) is not believed: the claim is
+   * dropped, counted and kept for the status, and the replica goes on.
+   */
   private learnFromPeer(entry: IssuedEntry): void {
+    const conflict = this.conflictWith(entry.instance, entry.command)
+    if (conflict !== null) {
+      this.count('dropped.conflict')
+      this.lastConflict = conflict
+      return
+    }
     this.learn(entry)
     this.tryIssue(entry.instance + 1)
+  }
+
+  /** Why a claimed issued command cannot be true given what is known here, or null. */
+  private conflictWith(instance: Instance, command: Command): string | null {
+    const known = this.issuedAt(instance)
+    if (known !== undefined) return known.command.id === command.id ? null : `${command.id} claimed at ${instance}, where ${known.command.id} is issued`
+    const before = this.issuedAt(instance - 1)
+    if (before !== undefined && before.command.id !== command.prec) return `${command.id} claimed at ${instance} follows ${command.prec}, not ${before.command.id}`
+    const after = this.log.get(instance + 1)
+    if (after !== undefined && after.command.prec !== command.id) return `${command.id} claimed at ${instance}, but ${after.command.id} follows ${after.command.prec}`
+    return null
   }
 
   private insertIssued(entry: IssuedEntry): void {
