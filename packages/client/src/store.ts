@@ -32,6 +32,9 @@ export interface OpenStoreOptions<F extends Functions> {
   tickMs?: number
   /** α, proposals in flight beyond the issued prefix (default: the core's). */
   pipelineDepth?: number
+  /** Applied commands between snapshots; the log behind a snapshot is cleared
+   *  once every live replica has applied it (seed 001). Default 4096. */
+  snapshotEvery?: number
   /** 'memory' keeps nothing across reloads (diagnostics, benchmarks). Default 'indexeddb'. */
   storage?: 'indexeddb' | 'memory'
   /** Default time a call may take before a TimeoutError. */
@@ -87,6 +90,9 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
   if (options.replicaId !== undefined && !members.includes(options.replicaId)) {
     throw new ValidationError(`replicaId must be one of ${members.join(', ')}`, ['replicaId'])
   }
+  if (options.snapshotEvery !== undefined && !(Number.isSafeInteger(options.snapshotEvery) && options.snapshotEvery >= 1)) {
+    throw new ValidationError('snapshotEvery must be a positive integer', ['snapshotEvery'])
+  }
   const claim = options.replicaId !== undefined ? { id: options.replicaId, release: () => {} } : await claimSlot(app, options.room, slots)
   const replicaId = claim.id
   const token = options.token
@@ -131,12 +137,22 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
       members,
       ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
       ...(options.pipelineDepth !== undefined ? { pipelineDepth: options.pipelineDepth } : {}),
+      ...(options.snapshotEvery !== undefined ? { snapshotEvery: options.snapshotEvery } : {}),
       ...(options.storage !== undefined ? { storage: options.storage } : {}),
     },
     transfer(channel.port2, [channel.port2]),
   )
   await worker.subscribe(
     proxy((event) => {
+      if (event.type === 'installed') {
+        // The worker replaced its state by a snapshot (it was far behind).
+        if (event.instance > mirrorUpTo) {
+          mirror.load(event.state)
+          mirrorUpTo = event.instance
+          publish()
+        }
+        return
+      }
       if (event.type !== 'applied') return
       for (const entry of event.entries) {
         if (entry.instance <= mirrorUpTo) continue

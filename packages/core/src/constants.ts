@@ -58,3 +58,18 @@ export const sessionsMax = 4096
 export const rejectedDirectlyMax = 4096
 /** Unacknowledged calls per client; results kept per client. */
 export const sessionResultsMax = 256
+
+/** A replica snapshots its machine state every this many applied commands
+ *  (seed 001, ours): the log behind a snapshot can then be cleared. */
+export const snapshotEveryDefault = 4096
+/** A member silent this long no longer holds log clearing back (until
+ *  membership removes it); when it returns it gets the snapshot. */
+export const clearSilentTicksDefault = 500
+/** Characters of a snapshot's JSON body per SnapshotChunk. */
+export const snapshotChunkCharsDefault = 256 * 1024
+export const snapshotChunkCharsMax = 1024 * 1024
+/** The largest snapshot body a replica sends or accepts (characters). */
+export const snapshotCharsMax = 64 * 1024 * 1024
+/** A snapshot transfer with no chunk for this many ticks is asked again;
+ *  after four times as long it is abandoned. */
+export const snapshotRetryTicks = 20

@@ -32,4 +32,12 @@ export interface MachinePort {
   execute(instance: Instance, name: string, args: unknown, env: ExecEnv): ExecOutcome
   /** Check a payload that arrived from a peer; null if well-formed, else why not. */
   validatePayload(payload: unknown): string | null
+  /** MS as JSON data (seed 001 snapshots). The core keeps and persists what
+   *  it gets, so later applies must not change it (MachineInstance hands out
+   *  a fresh object of frozen values). */
+  snapshot(): unknown
+  /** Check a snapshot's state that arrived from a peer; null if well-formed. */
+  validateSnapshot(state: unknown): string | null
+  /** Replace MS with a snapshot's state (validated); clears LS. */
+  restore(state: unknown): void
 }

@@ -9,6 +9,7 @@ import {
   functionNameLengthMax,
   catchUpEntriesMax,
   catchUpRetryTicks,
+  clearSilentTicksDefault,
   electionTicksMax,
   electionTicksMin,
   heartbeatTicks,
@@ -21,6 +22,11 @@ import {
   rejectedDirectlyMax,
   pipelineDepthMax,
   retransmitTicks,
+  snapshotCharsMax,
+  snapshotChunkCharsDefault,
+  snapshotChunkCharsMax,
+  snapshotEveryDefault,
+  snapshotRetryTicks,
 } from './constants.ts'
 import { initHistProc } from './history.ts'
 import { IssuedLog } from './log.ts'
@@ -33,6 +39,7 @@ import {
   callSchema,
   messageSchema,
   nullCommandId,
+  snapshotBodySchema,
   type Ballot,
   type Call,
   type CallReply,
@@ -46,6 +53,7 @@ import {
   type Proposal,
   type RejectCode,
   type ReplicaId,
+  type Snapshot,
   type StableState,
   type Ticket,
   type Vote,
@@ -84,6 +92,12 @@ export interface ReplicaConfig {
   pipelineDepth?: number
   /** What stable storage held, after a restart. */
   stable?: StableState
+  /** Applied commands between two snapshots (seed 001, ours). */
+  snapshotEvery?: number
+  /** Ticks of silence after which a member no longer holds clearing back. */
+  clearSilentTicks?: number
+  /** Characters per SnapshotChunk. */
+  snapshotChunkChars?: number
 }
 
 export type Input =
@@ -107,6 +121,7 @@ export type DropReason =
   | 'unknown-sender'
   | 'bad-payload'
   | 'instance-too-far'
+  | 'bad-snapshot'
   | 'bad-call'
   | 'bad-input'
 
@@ -120,6 +135,10 @@ export interface Ready {
   issued: IssuedEntry[]
   /** Answers to calls made at this replica. */
   replies: CallReply[]
+  /** MS was replaced by a snapshot's state at `instance` (a laggard's catch-up,
+   *  or a restart): hosts mirroring MS reload it from `state`, then apply
+   *  `issued`, which then holds only commands after it. */
+  installed: { instance: Instance; state: unknown } | null
 }
 
 export type Role = 'follower' | 'candidate' | 'leader'
@@ -136,6 +155,12 @@ export interface ReplicaStatus {
   knownIssued: Instance
   /** The leader's next free instance (leaders only). */
   nextCommandNo: Instance | null
+  /** Seed 001's start-of-log pointer: entries below it are cleared. */
+  logStart: Instance
+  /** Issued entries held in memory (and in stable storage). */
+  logSize: number
+  /** The instance of the latest snapshot (0: none). */
+  snapshotAt: Instance
   pendingCalls: number
   counters: Readonly<Record<string, number>>
   /** The last peer claim that contradicted this replica's log (see SECURITY.md). */
@@ -181,6 +206,9 @@ interface LeaderState {
   /** A direct rejection is a read of LS: held until it is known to be current. */
   heldRejections: HeldRejection[]
   roundWanted: boolean
+  /** Seed 001's received indicators: the issued prefix each member acknowledged. */
+  ackedIssued: Map<ReplicaId, Instance>
+  electedTick: number
 }
 
 interface HeldRejection {
@@ -239,6 +267,9 @@ export class Replica {
   private readonly machine: MachinePort
   private readonly random: Random
   private readonly pipelineDepth: number
+  private readonly snapshotEvery: number
+  private readonly clearSilentTicks: number
+  private readonly snapshotChunkChars: number
 
   // Stable state ([0068]): lastTried, nextBal, prevVote, the issued log L.
   private lastTried: Ballot = ballotZero
@@ -270,6 +301,14 @@ export class Replica {
   private catchUp: { sentTick: number; upTo: Instance } | null = null
   /** Since when the issued frontier has been stuck below issuedHint. */
   private gap: { since: number; frontier: Instance } | null = null
+  /** The latest snapshot (seed 001): taken here, or installed from a peer. */
+  private snapshot: Snapshot | null = null
+  /** Its body as sent to laggards, made on the first request. */
+  private snapshotBody: string | null = null
+  /** The leader's clearUpTo: every live member applied up to here. */
+  private clearHint: Instance = 0
+  /** A snapshot arriving in chunks. */
+  private transfer: { from: ReplicaId; anchor: IssuedEntry; total: number; parts: string[]; received: number; lastTick: number; startTick: number } | null = null
 
   // Output buffers.
   private records: PersistRecord[] = []
@@ -278,6 +317,7 @@ export class Replica {
   private readonly outbox = new Outbox()
   private readyIssued: IssuedEntry[] = []
   private readyReplies: CallReply[] = []
+  private readyInstalled: Ready['installed'] = null
   private readonly counters: Record<string, number> = {}
   /** The last claim of a peer that contradicted what this replica knows. */
   private lastConflict: string | null = null
@@ -294,6 +334,12 @@ export class Replica {
     this.machine = config.machine
     this.random = config.random
     this.pipelineDepth = depth
+    this.snapshotEvery = config.snapshotEvery ?? snapshotEveryDefault
+    assert(Number.isSafeInteger(this.snapshotEvery) && this.snapshotEvery >= 1, 'snapshotEvery out of range')
+    this.clearSilentTicks = config.clearSilentTicks ?? clearSilentTicksDefault
+    assert(Number.isSafeInteger(this.clearSilentTicks) && this.clearSilentTicks >= 1, 'clearSilentTicks out of range')
+    this.snapshotChunkChars = config.snapshotChunkChars ?? snapshotChunkCharsDefault
+    assert(Number.isSafeInteger(this.snapshotChunkChars) && this.snapshotChunkChars >= 1 && this.snapshotChunkChars <= snapshotChunkCharsMax, 'snapshotChunkChars out of range')
     this.electionTimeout = this.randomElectionTimeout()
     if (config.stable !== undefined) this.restore(config.stable)
   }
@@ -313,6 +359,8 @@ export class Replica {
    *  constant-time checks, kept on in production. */
   private checkInvariants(): void {
     assert(this.issuedUpTo === this.log.upTo, 'the applied prefix differs from the issued prefix')
+    const snapshotAt = this.snapshot?.anchor.instance ?? 0
+    assert(this.log.start <= Math.max(snapshotAt, 1) && snapshotAt <= this.issuedUpTo, 'the log is cleared beyond its snapshot')
     assert(compareBallots(this.nextBal, this.highestBallotSeen) <= 0 && compareBallots(this.lastTried, this.highestBallotSeen) <= 0, 'a ballot above the highest seen')
     assert(this.persistedSeq <= this.recordSeq, 'more persisted than recorded')
     assert(this.pendingCalls.size <= pendingCallsMax, 'pending calls beyond their bound')
@@ -359,17 +407,19 @@ export class Replica {
       send: this.outbox.drain(this.persistedSeq),
       issued: this.readyIssued,
       replies: this.readyReplies,
+      installed: this.readyInstalled,
     }
     this.records = []
     this.readyIssued = []
     this.readyReplies = []
+    this.readyInstalled = null
     return ready
   }
 
   /** Whether `ready()` would return anything (for host loops): records to
    *  persist, messages that may leave now, commands applied, or replies. */
   hasReady(): boolean {
-    return this.records.length > 0 || this.readyIssued.length > 0 || this.readyReplies.length > 0 || this.outbox.hasReleasable(this.persistedSeq)
+    return this.records.length > 0 || this.readyIssued.length > 0 || this.readyReplies.length > 0 || this.readyInstalled !== null || this.outbox.hasReleasable(this.persistedSeq)
   }
 
   status(): ReplicaStatus {
@@ -382,6 +432,9 @@ export class Replica {
       issuedUpTo: this.issuedUpTo,
       knownIssued: Math.max(this.issuedHint, this.issuedUpTo),
       nextCommandNo: this.role.kind === 'leader' ? this.role.nextCommandNo : null,
+      logStart: this.log.start,
+      logSize: this.log.size,
+      snapshotAt: this.snapshot?.anchor.instance ?? 0,
       pendingCalls: this.pendingCalls.size,
       counters: { ...this.counters },
       lastConflict: this.lastConflict,
@@ -397,14 +450,25 @@ export class Replica {
     return instance === 0 ? nullEntry : this.log.get(instance)
   }
 
+  /** Whether instance m is issued here (its entry may be cleared). */
+  private isIssued(m: Instance): boolean {
+    return m <= this.issuedUpTo || this.log.has(m)
+  }
+
   // ---------------------------------------------------------------- restart
 
   private restore(stable: StableState): void {
     this.lastTried = stable.lastTried
     this.nextBal = stable.nextBal
     this.highestBallotSeen = maxBallot(stable.lastTried, stable.nextBal)
-    for (const entry of stable.issued) this.insertIssued(entry)
-    for (const vote of stable.votes) if (!this.log.has(vote.instance)) this.votes.set(vote.instance, vote)
+    if (stable.snapshot !== undefined) {
+      this.installSnapshot(stable.snapshot)
+      // Entries below it may still be stored (clearing lags the snapshot).
+      if (stable.issued.some((e) => e.instance < this.issuedUpTo)) this.record({ kind: 'clear', before: this.issuedUpTo })
+    }
+    const entries = stable.issued.filter((e) => e.instance > this.issuedUpTo).sort((a, b) => a.instance - b.instance)
+    for (const entry of entries) this.insertIssued(entry)
+    for (const vote of stable.votes) if (!this.isIssued(vote.instance)) this.votes.set(vote.instance, vote)
     this.applyContiguous()
   }
 
@@ -437,6 +501,8 @@ export class Replica {
       case 'HeartbeatAck': return this.ok(this.onHeartbeatAck(message))
       case 'CatchUpRequest': return this.ok(this.onCatchUpRequest(message))
       case 'CatchUpReply': return this.ok(this.onCatchUpReply(message))
+      case 'SnapshotRequest': return this.ok(this.onSnapshotRequest(message))
+      case 'SnapshotChunk': return this.onSnapshotChunk(message)
     }
   }
 
@@ -450,6 +516,8 @@ export class Replica {
       case 'Success':
       case 'CatchUpReply':
         return this.checkEntries(message.entries)
+      case 'SnapshotChunk':
+        return message.offset + message.data.length > message.total ? 'bad-snapshot' : this.checkEntries([message.anchor])
       case 'Voted': {
         const limit = this.issuedUpTo + instanceAheadMax
         for (const instance of message.instances) if (instance > limit) return 'instance-too-far'
@@ -495,7 +563,9 @@ export class Replica {
 
   private ballotInfo(to: ReplicaId, ballot: Ballot, n: Instance): MessageOf<'BallotInfo'> {
     const issued: IssuedEntry[] = []
-    let truncated = false
+    // Below the start of the log D cannot be complete: the candidate is told
+    // to catch up (a snapshot) before it leads.
+    let truncated = n < this.log.start && this.log.max >= n
     for (let m = Math.max(n, 1); m <= this.log.max; m++) {
       const entry = this.log.get(m)
       if (entry === undefined) continue
@@ -543,6 +613,7 @@ export class Replica {
     const voted: Instance[] = []
     const alreadyIssued: IssuedEntry[] = []
     for (const { instance, command } of message.proposals) {
+      if (instance < this.log.start) continue // issued and cleared here: the leader catches up
       const issued = this.issuedAt(instance)
       if (issued !== undefined) {
         alreadyIssued.push(issued)
@@ -576,7 +647,7 @@ export class Replica {
 
   private onVoted(message: MessageOf<'Voted'>): void {
     for (const instance of message.instances) {
-      if (this.log.has(instance)) continue
+      if (this.isIssued(instance)) continue
       const tally = this.tallies.get(instance)
       if (tally === undefined || ballotLess(tally.ballot, message.ballot)) {
         this.tallies.set(instance, { ballot: message.ballot, voters: [message.from] })
@@ -607,7 +678,7 @@ export class Replica {
    */
   private tryIssue(from: Instance): void {
     for (let m = from; ; m++) {
-      if (this.log.has(m)) return
+      if (this.isIssued(m)) return
       const tally = this.tallies.get(m)
       if (tally === undefined || tally.voters.length < this.majority) return
       const proposal = this.proposals.get(m)
@@ -624,6 +695,7 @@ export class Replica {
     for (const entry of message.entries) {
       // A gap below an entry is fetched by catch-up if it persists (onTick).
       this.issuedHint = Math.max(this.issuedHint, entry.instance)
+      if (entry.instance < this.log.start) continue
       const known = this.issuedAt(entry.instance)
       if (known !== undefined) {
         if (known.command.id !== entry.commandId) {
@@ -649,6 +721,7 @@ export class Replica {
   /** Record an issued command ([0057] step 5/6): persist it, apply what is
    *  contiguous. Does not cascade to m+1 (callers loop; no deep recursion). */
   private learn(entry: IssuedEntry): void {
+    assert(entry.instance >= this.log.start, `learning ${entry.instance} below the start of the log`)
     const known = this.issuedAt(entry.instance)
     if (known !== undefined) {
       assert(known.command.id === entry.command.id, `agreement: ${entry.command.id} vs ${known.command.id} at ${entry.instance}`)
@@ -673,6 +746,7 @@ export class Replica {
    * dropped, counted and kept for the status, and the replica goes on.
    */
   private learnFromPeer(entry: IssuedEntry): void {
+    if (entry.instance < this.log.start) return // issued, and cleared behind the snapshot
     const conflict = this.conflictWith(entry.instance, entry.command)
     if (conflict !== null) {
       this.count('dropped.conflict')
@@ -740,6 +814,7 @@ export class Replica {
    * asks for the next chunk at once.
    */
   private maybeCatchUp(chained = false, knownHolder: ReplicaId | null = null): void {
+    if (this.transfer !== null) return this.continueTransfer()
     if (this.issuedHint <= this.issuedUpTo) {
       this.catchUp = null
       this.gap = null
@@ -764,6 +839,8 @@ export class Replica {
 
   private onCatchUpRequest(message: MessageOf<'CatchUpRequest'>): void {
     const [start, end] = message.range
+    // Seed 001 / [0068]: what was cleared here is sent as the snapshot.
+    if (start < this.log.start) return this.sendSnapshotChunk(message.from, 0)
     const entries: IssuedEntry[] = []
     for (let m = start; m <= Math.min(end, this.log.max) && entries.length < catchUpEntriesMax; m++) {
       const entry = this.log.get(m)
@@ -778,6 +855,162 @@ export class Replica {
     const progressed = this.gap !== null && this.issuedUpTo > this.gap.frontier
     this.catchUp = null
     if (progressed) this.maybeCatchUp(true, message.from)
+  }
+
+  // ------------------------------------------ log clearing (seed 001, ours)
+
+  /**
+   * Every snapshotEvery applied commands, snapshot MS and the ticket table at
+   * the issued prefix; then advance the start of the log to what the leader
+   * says every live member has applied (seed 001 claims 1–4), never beyond
+   * the snapshot.
+   */
+  private maybeCompact(): void {
+    const snapshotAt = this.snapshot?.anchor.instance ?? 0
+    if (this.issuedUpTo - snapshotAt >= this.snapshotEvery) this.takeSnapshot()
+    const clearTo = Math.min(this.clearHint, this.snapshot?.anchor.instance ?? 0)
+    if (clearTo > this.log.start) {
+      this.log.clearBefore(clearTo)
+      this.record({ kind: 'clear', before: clearTo })
+      this.count('log.cleared')
+    }
+  }
+
+  private takeSnapshot(): void {
+    const anchor = this.log.get(this.issuedUpTo)
+    assert(anchor !== undefined, 'no issued entry at the issued prefix')
+    this.snapshot = { anchor, state: this.machine.snapshot(), sessions: this.sessions.toData() }
+    this.snapshotBody = null
+    this.record({ kind: 'snapshot', snapshot: this.snapshot })
+    this.count('snapshots')
+  }
+
+  /**
+   * Replace MS, the ticket table and the log below the snapshot's instance
+   * with the snapshot (a restart, or a laggard's catch-up). LS is gone, so a
+   * leader or candidate steps down; local calls the snapshot answers are
+   * answered.
+   */
+  private installSnapshot(snapshot: Snapshot): void {
+    const s = snapshot.anchor.instance
+    assert(s > this.issuedUpTo, 'installing a snapshot that is not ahead')
+    if (this.role.kind !== 'follower') this.becomeFollower()
+    this.machine.restore(snapshot.state)
+    this.sessions.load(snapshot.sessions)
+    this.log.resetTo(snapshot.anchor)
+    for (const map of [this.votes, this.tallies, this.proposals]) for (const m of [...map.keys()]) if (m <= s) map.delete(m)
+    this.issuedUpTo = s
+    this.snapshot = snapshot
+    this.snapshotBody = null
+    // What was applied before is subsumed by the snapshot's state.
+    this.readyIssued = []
+    this.readyInstalled = { instance: s, state: snapshot.state }
+    this.count('snapshots.installed')
+    for (const pending of this.pendingCalls.values()) {
+      const seen = this.sessions.lookup(pending.call.ticket)
+      if (seen.kind === 'done') this.reply(pending.call.ticket, seen.outcome, seen.instance)
+    }
+    this.applyContiguous()
+  }
+
+  private sendSnapshotChunk(to: ReplicaId, offset: number): void {
+    const snapshot = this.snapshot
+    if (snapshot === null) return
+    const body = (this.snapshotBody ??= JSON.stringify({ state: snapshot.state, sessions: snapshot.sessions }))
+    if (body.length > snapshotCharsMax) return this.count('snapshots.tooLarge')
+    if (offset >= body.length) return
+    const data = body.slice(offset, offset + this.snapshotChunkChars)
+    this.send({ type: 'SnapshotChunk', from: this.id, to, anchor: snapshot.anchor, offset, total: body.length, data }, 0)
+  }
+
+  private onSnapshotRequest(message: MessageOf<'SnapshotRequest'>): void {
+    const at = this.snapshot?.anchor.instance
+    // A transfer of an older snapshot starts over with the current one.
+    this.sendSnapshotChunk(message.from, message.instance === at ? message.offset : 0)
+  }
+
+  /** Chunks are asked one at a time, in order; the last one installs the snapshot. */
+  private onSnapshotChunk(message: MessageOf<'SnapshotChunk'>): StepResult {
+    const { anchor, offset, total, data } = message
+    if (anchor.instance <= this.issuedUpTo) {
+      this.count('stale.SnapshotChunk')
+      return { ok: true }
+    }
+    let t = this.transfer
+    if (offset === 0 && (t === null || t.from !== message.from || t.anchor.instance !== anchor.instance)) {
+      t = this.transfer = { from: message.from, anchor, total, parts: [], received: 0, lastTick: this.tickCount, startTick: this.tickCount }
+    }
+    if (t === null || t.from !== message.from || t.anchor.instance !== anchor.instance || t.received !== offset || t.total !== total) {
+      this.count('stale.SnapshotChunk')
+      return { ok: true }
+    }
+    if (data.length === 0) {
+      this.transfer = null
+      return this.drop('bad-snapshot')
+    }
+    t.parts.push(data)
+    t.received += data.length
+    t.lastTick = this.tickCount
+    if (t.received < t.total) {
+      this.send({ type: 'SnapshotRequest', from: this.id, to: t.from, instance: anchor.instance, offset: t.received }, 0)
+      return { ok: true }
+    }
+    this.transfer = null
+    const snapshot = this.parseSnapshot(t.anchor, t.parts.join(''))
+    if (snapshot === null) return this.drop('bad-snapshot')
+    const conflict = this.conflictWith(anchor.instance, anchor.command)
+    if (conflict !== null) {
+      this.count('dropped.conflict')
+      this.lastConflict = conflict
+      return { ok: true }
+    }
+    this.count('snapshots.received')
+    this.installSnapshot(snapshot)
+    this.record({ kind: 'snapshot', snapshot })
+    this.record({ kind: 'clear', before: anchor.instance })
+    this.gap = null
+    this.catchUp = null
+    this.tryIssue(this.issuedUpTo + 1)
+    this.maybeCatchUp(true, message.from)
+    return { ok: true }
+  }
+
+  private parseSnapshot(anchor: IssuedEntry, body: string): Snapshot | null {
+    let raw: unknown
+    try {
+      raw = JSON.parse(body)
+    } catch {
+      return null
+    }
+    const parsed = snapshotBodySchema.safeParse(raw)
+    if (!parsed.success || this.machine.validateSnapshot(parsed.data.state) !== null) return null
+    return { anchor, state: parsed.data.state, sessions: parsed.data.sessions }
+  }
+
+  /** A stalled transfer is asked again where it stopped, then abandoned. */
+  private continueTransfer(): void {
+    const t = this.transfer!
+    const idle = this.tickCount - t.lastTick
+    if (idle >= 4 * snapshotRetryTicks) {
+      this.count('snapshots.abandoned')
+      this.transfer = null
+    } else if (idle >= snapshotRetryTicks && idle % snapshotRetryTicks === 0) {
+      this.send({ type: 'SnapshotRequest', from: this.id, to: t.from, instance: t.anchor.instance, offset: t.received }, 0)
+    }
+  }
+
+  /** The leader's clearUpTo: the least issued prefix among members heard
+   *  within clearSilentTicks (seed 001 asks all; ours skips the silent until
+   *  membership removes them, and they get the snapshot when they return). */
+  private clearUpTo(leader: LeaderState): Instance {
+    let upTo = this.issuedUpTo
+    for (const member of this.members) {
+      if (member === this.id) continue
+      const heard = leader.lastHeard.get(member) ?? leader.electedTick
+      if (this.tickCount - heard > this.clearSilentTicks) continue
+      upTo = Math.min(upTo, leader.ackedIssued.get(member) ?? 0)
+    }
+    return upTo
   }
 
   // --------------------------------------------- leader election ([0057] 1–3)
@@ -867,6 +1100,8 @@ export class Replica {
       ackedRound: new Map(),
       heldRejections: [],
       roundWanted: false,
+      ackedIssued: new Map(),
+      electedTick: this.tickCount,
     }
     this.role = leader
     this.setLeaderHint(this.id, ballot)
@@ -1131,6 +1366,7 @@ export class Replica {
       this.retryCalls()
     }
     this.maybeCatchUp()
+    this.maybeCompact()
   }
 
   private leaderTick(leader: LeaderState): void {
@@ -1156,8 +1392,10 @@ export class Replica {
     leader.heartbeatElapsed = 0
     leader.roundWanted = false
     const round = ++leader.heartbeatRound
+    const clearUpTo = this.clearUpTo(leader)
+    this.clearHint = Math.max(this.clearHint, clearUpTo)
     for (const to of this.members) {
-      if (to !== this.id) this.send({ type: 'Heartbeat', from: this.id, to, ballot: leader.ballot, issuedUpTo: this.issuedUpTo, round }, 0)
+      if (to !== this.id) this.send({ type: 'Heartbeat', from: this.id, to, ballot: leader.ballot, issuedUpTo: this.issuedUpTo, round, clearUpTo }, 0)
     }
     this.releaseRejections(leader)
   }
@@ -1166,6 +1404,7 @@ export class Replica {
     const leader = this.role
     if (leader.kind !== 'leader' || !ballotEquals(message.ballot, leader.ballot)) return
     if (message.round > (leader.ackedRound.get(message.from) ?? 0)) leader.ackedRound.set(message.from, message.round)
+    leader.ackedIssued.set(message.from, message.issuedUpTo)
     this.releaseRejections(leader)
   }
 
@@ -1227,6 +1466,7 @@ export class Replica {
     this.setLeaderHint(message.from, b)
     this.electionElapsed = 0
     this.issuedHint = Math.max(this.issuedHint, message.issuedUpTo)
+    this.clearHint = Math.max(this.clearHint, message.clearUpTo)
     this.send({ type: 'HeartbeatAck', from: this.id, to: message.from, ballot: b, issuedUpTo: this.issuedUpTo, round: message.round }, 0)
   }
 

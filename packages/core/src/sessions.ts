@@ -1,6 +1,6 @@
 import { assert } from './assert.ts'
 import { sessionResultsMax, sessionsMax } from './constants.ts'
-import type { Instance, Ticket } from './types.ts'
+import type { Instance, SessionsData, Ticket } from './types.ts'
 
 /**
  * The replicated ticket table (seed 003, ours). Seed 003 has servers claim a
@@ -68,6 +68,27 @@ export class Sessions {
       const oldest = session.results.keys().next()
       assert(!oldest.done, 'results map cannot be empty here')
       session.results.delete(oldest.value)
+    }
+  }
+
+  /** The table as data, in its own order (snapshots, seed 001). */
+  toData(): SessionsData {
+    const data: SessionsData = []
+    for (const [client, session] of this.sessions) {
+      const results: SessionsData[number][3] = []
+      for (const [seq, { outcome, instance }] of session.results) results.push([seq, instance, outcome])
+      data.push([client, session.acked, session.lastInstance, results])
+    }
+    return data
+  }
+
+  /** Replace the table with one taken by `toData` (already validated). */
+  load(data: SessionsData): void {
+    this.sessions.clear()
+    for (const [client, acked, lastInstance, results] of data) {
+      const map = new Map<number, { outcome: CallOutcome; instance: Instance }>()
+      for (const [seq, instance, outcome] of results) map.set(seq, { outcome: outcome as CallOutcome, instance })
+      this.sessions.set(client, { acked, results: map, lastInstance })
     }
   }
 

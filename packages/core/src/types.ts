@@ -8,6 +8,10 @@ import {
   messageEntriesMax,
   reasonLengthMax,
   replicaIdLengthMax,
+  sessionResultsMax,
+  sessionsMax,
+  snapshotCharsMax,
+  snapshotChunkCharsMax,
 } from './constants.ts'
 
 /**
@@ -123,6 +127,41 @@ export type Vote = z.infer<typeof voteSchema>
 const proposalSchema = z.object({ instance: instanceSchema, command: commandSchema })
 export type Proposal = z.infer<typeof proposalSchema>
 
+/** How a call ended, as the log recorded it (kept in the ticket table). */
+const outcomeSchema = z.union([
+  z.strictObject({ ok: z.literal(true), result: z.unknown() }),
+  z.strictObject({ ok: z.literal(false), code: z.string().max(64), reason: z.string().max(reasonLengthMax) }),
+])
+
+/** The replicated ticket table as data (sessions.ts): per client, in the
+ *  table's own order, [client, acked, lastInstance, [seq, instance, outcome][]]. */
+export const sessionsDataSchema = z
+  .array(
+    z.tuple([
+      z.string().min(1).max(clientIdLengthMax),
+      z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+      z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+      z.array(z.tuple([z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), z.number().int().min(1).max(Number.MAX_SAFE_INTEGER), outcomeSchema])).max(sessionResultsMax),
+    ]),
+  )
+  .max(sessionsMax)
+export type SessionsData = z.infer<typeof sessionsDataSchema>
+
+/**
+ * A snapshot (seed 001, ours; [0068] "stable storage"): the machine state MS
+ * and the ticket table after applying every command up to `anchor.instance`,
+ * and the issued entry there, which the next command names as its precedent.
+ * Behind it the log is cleared.
+ */
+export interface Snapshot {
+  anchor: IssuedEntry
+  state: unknown
+  sessions: SessionsData
+}
+
+/** A snapshot's body as it crosses the wire, in chunks of one JSON text. */
+export const snapshotBodySchema = z.strictObject({ state: z.unknown(), sessions: sessionsDataSchema })
+
 const rangeSchema = z.tuple([instanceSchema, instanceSchema]).refine(([a, b]) => a <= b, 'range start after end')
 
 const header = { from: replicaIdSchema, to: replicaIdSchema }
@@ -204,7 +243,16 @@ export const messageSchema = z.discriminatedUnion('type', [
   /** [0054] failure detection; `issuedUpTo` lets laggards notice a gap. */
   /** `round` numbers the leader's heartbeats; an ack of round r by a majority
    *  proves the ballot was still the highest promised after r was sent. */
-  z.object({ type: z.literal('Heartbeat'), ...header, ballot: ballotSchema, issuedUpTo: z.number().int().min(0), round: z.number().int().min(0) }),
+  /** `clearUpTo` (seed 001 claims 1–4, ours): every live member has applied up
+   *  to here, so each may clear its log below it, behind a snapshot. */
+  z.object({
+    type: z.literal('Heartbeat'),
+    ...header,
+    ballot: ballotSchema,
+    issuedUpTo: z.number().int().min(0),
+    round: z.number().int().min(0),
+    clearUpTo: z.number().int().min(0),
+  }),
   z.object({ type: z.literal('HeartbeatAck'), ...header, ballot: ballotSchema, issuedUpTo: z.number().int().min(0), round: z.number().int().min(0) }),
   /** [0067] catch-up from any peer. */
   z.object({ type: z.literal('CatchUpRequest'), ...header, range: rangeSchema }),
@@ -213,6 +261,23 @@ export const messageSchema = z.discriminatedUnion('type', [
     ...header,
     entries: z.array(issuedEntrySchema).max(messageEntriesMax),
     issuedUpTo: z.number().int().min(0),
+  }),
+  /** A laggard whose missing commands were cleared asks for the snapshot, a
+   *  chunk at a time: `instance` 0 means "your latest". */
+  z.object({
+    type: z.literal('SnapshotRequest'),
+    ...header,
+    instance: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    offset: z.number().int().min(0).max(snapshotCharsMax),
+  }),
+  /** One chunk of a snapshot's JSON body (snapshotBodySchema) at `anchor.instance`. */
+  z.object({
+    type: z.literal('SnapshotChunk'),
+    ...header,
+    anchor: issuedEntrySchema,
+    offset: z.number().int().min(0).max(snapshotCharsMax),
+    total: z.number().int().min(1).max(snapshotCharsMax),
+    data: z.string().max(snapshotChunkCharsMax),
   }),
 ])
 export type Message = z.infer<typeof messageSchema>
@@ -229,6 +294,11 @@ export type PersistRecord =
   | { kind: 'nextBal'; ballot: Ballot }
   | { kind: 'vote'; vote: Vote }
   | { kind: 'issued'; entry: IssuedEntry }
+  /** Replaces the stored snapshot (there is one at most). */
+  | { kind: 'snapshot'; snapshot: Snapshot }
+  /** Seed 001's start-of-log pointer: issued entries and votes below
+   *  `before` may be deleted (a snapshot at or above it is durable). */
+  | { kind: 'clear'; before: Instance }
 
 /** What a replica reloads from stable storage after a restart. */
 export interface StableState {
@@ -236,6 +306,7 @@ export interface StableState {
   nextBal: Ballot
   votes: Vote[]
   issued: IssuedEntry[]
+  snapshot?: Snapshot | undefined
 }
 
 export type CallReply =

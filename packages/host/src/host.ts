@@ -22,6 +22,10 @@ export interface HostOptions<F extends Functions> {
   pipelineDepth?: number
   /** Seed of the replica's random source (defaults to a random one). */
   seed?: number
+  /** Applied commands between snapshots (seed 001; the core's default otherwise). */
+  snapshotEvery?: number
+  /** Ticks of silence after which a member no longer holds log clearing back. */
+  clearSilentTicks?: number
 }
 
 /** Frames above this size are dropped unread (the transport chunks, this bounds memory). */
@@ -32,7 +36,11 @@ export const issuedWriteDelayMs = 4
 /** Unanswered calls a host has in the core at once (below the core's sessionResultsMax). */
 export const callsInFlightMax = 128
 
-export type HostEvent = { type: 'applied'; entries: IssuedEntry[] } | { type: 'failed'; error: string }
+export type HostEvent =
+  | { type: 'applied'; entries: IssuedEntry[] }
+  /** MS was replaced by a snapshot's state at `instance` (then 'applied' goes on after it). */
+  | { type: 'installed'; instance: number; state: Record<string, Json> }
+  | { type: 'failed'; error: string }
 
 export class ReplicaHost<F extends Functions = Functions> {
   readonly id: ReplicaId
@@ -87,6 +95,8 @@ export class ReplicaHost<F extends Functions = Functions> {
       machine,
       random,
       ...(options.pipelineDepth !== undefined ? { pipelineDepth: options.pipelineDepth } : {}),
+      ...(options.snapshotEvery !== undefined ? { snapshotEvery: options.snapshotEvery } : {}),
+      ...(options.clearSilentTicks !== undefined ? { clearSilentTicks: options.clearSilentTicks } : {}),
       stable,
     })
     return new ReplicaHost(options, replica, machine, random)
@@ -216,6 +226,9 @@ export class ReplicaHost<F extends Functions = Functions> {
       for (const message of ready.send) {
         if (message.to === this.id) this.replica.step({ type: 'loopback', message })
         else this.transport.send(message.to, JSON.stringify(message))
+      }
+      if (ready.installed !== null) {
+        this.emit({ type: 'installed', instance: ready.installed.instance, state: ready.installed.state as Record<string, Json> })
       }
       if (ready.issued.length > 0) this.emit({ type: 'applied', entries: ready.issued })
       for (const reply of ready.replies) {

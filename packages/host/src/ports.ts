@@ -26,16 +26,21 @@ export class MemoryStorage implements StableStorage {
   async write(records: readonly PersistRecord[]): Promise<void> {
     const votes = new Map(this.state.votes.map((v) => [v.instance, v]))
     const issued = new Map(this.state.issued.map((e) => [e.instance, e]))
+    let snapshot = this.state.snapshot
     for (const r of records) {
       if (r.kind === 'lastTried') this.state.lastTried = r.ballot
       else if (r.kind === 'nextBal') this.state.nextBal = r.ballot
       else if (r.kind === 'vote') votes.set(r.vote.instance, r.vote)
-      else {
+      else if (r.kind === 'snapshot') snapshot = r.snapshot
+      else if (r.kind === 'clear') {
+        for (const m of [...issued.keys()]) if (m < r.before) issued.delete(m)
+        for (const m of [...votes.keys()]) if (m < r.before) votes.delete(m)
+      } else {
         issued.set(r.entry.instance, r.entry)
         votes.delete(r.entry.instance)
       }
     }
-    this.state = { ...this.state, votes: [...votes.values()], issued: [...issued.values()] }
+    this.state = { ...this.state, votes: [...votes.values()], issued: [...issued.values()], snapshot }
     this.writes++
   }
 

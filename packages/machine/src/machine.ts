@@ -42,6 +42,21 @@ export class MachineInstance<F extends Functions = Functions> implements Machine
     for (const [key, value] of Object.entries(snapshot)) this.ms.set(key, deepFreeze(structuredCloneJson(value)))
   }
 
+  validateSnapshot(state: unknown): string | null {
+    if (typeof state !== 'object' || state === null || Array.isArray(state)) return 'a snapshot state is an object of keys'
+    for (const [key, value] of Object.entries(state)) {
+      if (key.length === 0 || key.length > keyLengthMax) return `snapshot key of ${key.length} characters`
+      if (!isJson(value)) return `snapshot value at ${JSON.stringify(key.slice(0, 64))} is not JSON`
+    }
+    return null
+  }
+
+  restore(state: unknown): void {
+    const invalid = this.validateSnapshot(state)
+    if (invalid !== null) throw new TypeError(invalid)
+    this.load(state as Record<string, Json>)
+  }
+
   apply(instance: Instance, payload: unknown): void {
     const ops = payload as WriteSet
     for (const op of ops) {

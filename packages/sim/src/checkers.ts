@@ -72,6 +72,21 @@ export class SafetyChecker {
     this.appliedUpTo.set(replica, 0)
   }
 
+  /** A replica replaced its state by a snapshot at `anchor` (a restart, or a
+   *  laggard's catch-up): it goes on from there. The snapshot's command must
+   *  be the one decided there, and its state must keep the invariant. */
+  onInstalled(replica: string, anchor: IssuedEntry, state: Record<string, Json>, time: number): void {
+    const m = anchor.instance
+    const last = this.appliedUpTo.get(replica) ?? 0
+    if (m <= last && last !== 0) this.fail('dependency', `${replica} installed a snapshot at ${m} after applying ${last}`, time)
+    this.appliedUpTo.set(replica, m)
+    const known = this.decided.get(m)
+    if (known === undefined) this.fail('durability', `${replica} installed a snapshot at ${m}, where nothing was applied anywhere`, time)
+    else if (known.id !== anchor.command.id) this.fail('agreement', `${replica} installed a snapshot at ${m} of ${anchor.command.id}, where ${known.id} was issued`, time)
+    const broken = this.invariant(state)
+    if (broken !== null) this.fail('integrity', `${replica} snapshot at ${m}: ${broken}`, time)
+  }
+
   onIssued(replica: string, entry: IssuedEntry, state: () => Record<string, Json>, time: number): void {
     const m = entry.instance
     const { command } = entry
@@ -94,6 +109,13 @@ export class SafetyChecker {
     if (command.prec !== precedent) this.fail('dependency', `${command.id} at ${m} has precedent ${command.prec}, issued at ${m - 1}: ${precedent}`, time)
     const broken = this.invariant(state())
     if (broken !== null) this.fail('integrity', `${replica} after ${m}: ${broken}`, time)
+  }
+
+  /** How the log answered a call, or null if no command answers it. */
+  loggedOutcome(ticket: Ticket): { ok: true; result: Json } | { ok: false } | null {
+    const m = this.ticketInstance.get(ticketKey(ticket))
+    if (m === undefined) return null
+    return this.decided.get(m)!.outcome as { ok: true; result: Json } | { ok: false }
   }
 
   /** A client was told its call ended (ok or rejected) at `instance` (−1: unknown instance). */

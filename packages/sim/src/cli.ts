@@ -73,7 +73,7 @@ if (!isMainThread) {
   const { seeds, overrides } = workerData as { seeds: number[]; overrides: Partial<SimConfig> }
   for (const seed of seeds) {
     const result = runSeed(seed, overrides)
-    parentPort!.postMessage({ seed, ok: result.ok, result: result.ok ? null : result, commands: result.stats.commands })
+    parentPort!.postMessage({ seed, ok: result.ok, result: result.ok ? null : result, commands: result.stats.commands, installs: result.stats.installs, transfers: result.stats.transfers, snapshots: result.stats.snapshots })
   }
 } else {
   const options = parse(process.argv.slice(2))
@@ -89,6 +89,9 @@ if (!isMainThread) {
   const all = Array.from({ length: options.seeds }, (_, i) => options.start + i)
   let done = 0
   let commands = 0
+  let installs = 0
+  let transfers = 0
+  let snapshots = 0
   const failures: number[] = []
   const jobs = Math.min(options.jobs, all.length)
   const tick = () => {
@@ -106,8 +109,11 @@ if (!isMainThread) {
         eval: true,
         workerData: { seeds: all.filter((_, i) => i % jobs === j), overrides: options.overrides },
       })
-      worker.on('message', (m: { seed: number; ok: boolean; result: SimResult | null; commands: number }) => {
+      worker.on('message', (m: { seed: number; ok: boolean; result: SimResult | null; commands: number; installs: number; transfers: number; snapshots: number }) => {
         commands += m.commands
+        installs += m.installs
+        transfers += m.transfers
+        snapshots += m.snapshots
         if (!m.ok) {
           failures.push(m.seed)
           report(m.result!)
@@ -119,6 +125,7 @@ if (!isMainThread) {
     })),
   )
   const seconds = (performance.now() - started) / 1000
-  console.log(`\n${all.length} seeds in ${seconds.toFixed(1)} s: ${failures.length} failed${failures.length ? ` (${failures.sort((a, b) => a - b).join(', ')})` : ''}`)
+  console.log(`\n${snapshots} snapshots taken, ${installs} installed (${transfers} sent by a peer to a laggard, the rest restarts)`)
+  console.log(`${all.length} seeds in ${seconds.toFixed(1)} s: ${failures.length} failed${failures.length ? ` (${failures.sort((a, b) => a - b).join(', ')})` : ''}`)
   process.exit(failures.length === 0 ? 0 : 1)
 }

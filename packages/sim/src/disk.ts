@@ -1,4 +1,4 @@
-import type { Ballot, IssuedEntry, PersistRecord, StableState, Vote } from '@concord/core'
+import type { Ballot, IssuedEntry, PersistRecord, Snapshot, StableState, Vote } from '@concord/core'
 import { ballotZero } from '@concord/core'
 
 /**
@@ -12,6 +12,7 @@ export class SimDisk {
   nextBal: Ballot = ballotZero
   readonly votes = new Map<number, Vote>()
   readonly issued = new Map<number, IssuedEntry>()
+  snapshot: Snapshot | undefined = undefined
   /** Every vote ever persisted, for scenario assertions ("q persisted (1,17,df)"). */
   readonly voteHistory: Vote[] = []
   private pending: { records: PersistRecord[]; seq: number }[] = []
@@ -54,6 +55,7 @@ export class SimDisk {
       nextBal: this.nextBal,
       votes: [...this.votes.values()].filter((v) => !this.issued.has(v.instance)),
       issued: [...this.issued.values()],
+      snapshot: this.snapshot,
     }
   }
 
@@ -74,6 +76,13 @@ export class SimDisk {
         this.issued.set(record.entry.instance, record.entry)
         // The host may drop the vote once the issued command is durable.
         if (!this.keepIssuedVotes) this.votes.delete(record.entry.instance)
+        break
+      case 'snapshot':
+        this.snapshot = record.snapshot
+        break
+      case 'clear':
+        for (const m of [...this.issued.keys()]) if (m < record.before) this.issued.delete(m)
+        for (const m of [...this.votes.keys()]) if (m < record.before) this.votes.delete(m)
         break
     }
   }

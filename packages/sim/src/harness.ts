@@ -31,6 +31,8 @@ interface Node<F extends Functions> {
   holdWrites: boolean
   issued: IssuedEntry[]
   replies: CallReply[]
+  /** Snapshots installed (restarts and transfers from peers), by instance. */
+  installed: number[]
 }
 
 export class Harness<F extends Functions = Functions> {
@@ -41,7 +43,7 @@ export class Harness<F extends Functions = Functions> {
   constructor(
     readonly ids: readonly string[],
     private readonly definition: MachineDefinition<F>,
-    private readonly options: { pipelineDepth?: number; seed?: number } = {},
+    private readonly options: { pipelineDepth?: number; seed?: number; snapshotEvery?: number; clearSilentTicks?: number; snapshotChunkChars?: number } = {},
   ) {
     for (const id of ids) {
       const node: Node<F> = {
@@ -52,6 +54,7 @@ export class Harness<F extends Functions = Functions> {
         holdWrites: false,
         issued: [],
         replies: [],
+        installed: [],
       }
       this.nodes.set(id, node)
       this.start(node)
@@ -150,6 +153,9 @@ export class Harness<F extends Functions = Functions> {
       machine: node.machine,
       random: createRandom((this.options.seed ?? 1) * 31 + this.ids.indexOf(node.id)),
       pipelineDepth: this.options.pipelineDepth ?? 32,
+      ...(this.options.snapshotEvery !== undefined ? { snapshotEvery: this.options.snapshotEvery } : {}),
+      ...(this.options.clearSilentTicks !== undefined ? { clearSilentTicks: this.options.clearSilentTicks } : {}),
+      ...(this.options.snapshotChunkChars !== undefined ? { snapshotChunkChars: this.options.snapshotChunkChars } : {}),
       ...(fromDisk ? { stable: node.disk.load() } : {}),
     })
     this.pump(node.id)
@@ -185,6 +191,7 @@ export class Harness<F extends Functions = Functions> {
       const ready = replica.ready()
       node.disk.write(ready.persist, ready.persistSeq)
       this.pool.push(...ready.send)
+      if (ready.installed !== null) node.installed.push(ready.installed.instance)
       node.issued.push(...ready.issued)
       node.replies.push(...ready.replies)
       if (node.holdWrites) return

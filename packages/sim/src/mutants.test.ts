@@ -12,7 +12,7 @@ describe('planted bugs', () => {
     }
   })
 
-  for (const name of ['quorum-of-half', 'no-ticket-dedup', 'ballotinfo-without-votes']) {
+  for (const name of ['quorum-of-half', 'no-ticket-dedup', 'ballotinfo-without-votes', 'snapshot-without-sessions']) {
     it(`the simulator catches "${name}" within 200 seeds`, () => {
       const result = runMutant(mutants.find((m) => m.name === name)!, 200)
       expect(result.caughtAtSeed).not.toBeNull()

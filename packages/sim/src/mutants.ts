@@ -20,6 +20,20 @@ export interface Mutant {
 
 export const mutants: Mutant[] = [
   {
+    name: 'snapshot-without-sessions',
+    what: 'installing a snapshot keeps the old ticket table (seed 001 + seed 003)',
+    file: 'core/src/replica.ts',
+    find: '    this.sessions.load(snapshot.sessions)',
+    replace: '',
+  },
+  {
+    name: 'ballotinfo-complete-below-start',
+    what: 'BallotInfo claims a complete D for an n below the start of the log',
+    file: 'core/src/replica.ts',
+    find: 'let truncated = n < this.log.start && this.log.max >= n',
+    replace: 'let truncated = false',
+  },
+  {
     name: 'skip-precedent-check',
     what: 'the issue rule ignores whether the precedent is issued at m−1',
     file: 'core/src/replica.ts',

@@ -1,4 +1,4 @@
-import type { Ballot, IssuedEntry, PersistRecord, StableState, Vote } from '@concord/core'
+import type { Ballot, IssuedEntry, PersistRecord, Snapshot, StableState, Vote } from '@concord/core'
 import type { StableStorage } from '@concord/host'
 import { deleteDB, openDB, type DBSchema, type IDBPDatabase } from 'idb'
 
@@ -15,10 +15,13 @@ interface Schema extends DBSchema {
   meta: { key: 'lastTried' | 'nextBal'; value: Ballot }
   votes: { key: number; value: Vote }
   issued: { key: number; value: IssuedEntry }
+  /** The latest snapshot (seed 001), under the key 'latest'. */
+  snapshot: { key: 'latest'; value: Snapshot }
 }
 
-/** Bumped when the stores change shape. */
-export const storageVersion = 1
+/** Bumped when the stores change shape (2: the snapshot store). */
+export const storageVersion = 2
+const stores = ['meta', 'votes', 'issued', 'snapshot'] as const
 
 export function databaseName(app: string, room: string, replicaId: string): string {
   return `${app}/${room}/${replicaId}`
@@ -40,10 +43,13 @@ export class IdbStorage implements StableStorage {
 
   static async open(name: string): Promise<IdbStorage> {
     const db = await openDB<Schema>(name, storageVersion, {
-      upgrade(database) {
-        database.createObjectStore('meta')
-        database.createObjectStore('votes')
-        database.createObjectStore('issued')
+      upgrade(database, oldVersion) {
+        if (oldVersion < 1) {
+          database.createObjectStore('meta')
+          database.createObjectStore('votes')
+          database.createObjectStore('issued')
+        }
+        if (oldVersion < 2) database.createObjectStore('snapshot')
       },
     })
     return new IdbStorage(db, name)
@@ -55,21 +61,22 @@ export class IdbStorage implements StableStorage {
   }
 
   async load(): Promise<StableState> {
-    const tx = this.db.transaction(['meta', 'votes', 'issued'], 'readonly')
-    const [lastTried, nextBal, votes, issued] = await Promise.all([
+    const tx = this.db.transaction(stores, 'readonly')
+    const [lastTried, nextBal, votes, issued, snapshot] = await Promise.all([
       tx.objectStore('meta').get('lastTried'),
       tx.objectStore('meta').get('nextBal'),
       tx.objectStore('votes').getAll(),
       tx.objectStore('issued').getAll(),
+      tx.objectStore('snapshot').get('latest'),
       tx.done,
     ])
     const zero: Ballot = { round: 0, replica: '' }
-    return { lastTried: lastTried ?? zero, nextBal: nextBal ?? zero, votes, issued }
+    return { lastTried: lastTried ?? zero, nextBal: nextBal ?? zero, votes, issued, snapshot }
   }
 
   async write(records: readonly PersistRecord[]): Promise<void> {
     if (records.length === 0) return
-    const tx = this.db.transaction(['meta', 'votes', 'issued'], 'readwrite', { durability: durabilityOf(records) })
+    const tx = this.db.transaction(stores, 'readwrite', { durability: durabilityOf(records) })
     const meta = tx.objectStore('meta')
     const votes = tx.objectStore('votes')
     const issued = tx.objectStore('issued')
@@ -88,9 +95,24 @@ export class IdbStorage implements StableStorage {
           // The vote at an issued instance is never needed again.
           void votes.delete(record.entry.instance)
           break
+        case 'snapshot':
+          void tx.objectStore('snapshot').put(record.snapshot, 'latest')
+          break
+        case 'clear':
+          // Seed 001: the start-of-log pointer advances; what lies behind it goes.
+          void issued.delete(IDBKeyRange.upperBound(record.before, true))
+          void votes.delete(IDBKeyRange.upperBound(record.before, true))
+          break
       }
     }
     await tx.done
+  }
+
+  /** Records held per store (the inspector, and tests that storage stays bounded). */
+  async counts(): Promise<{ issued: number; votes: number }> {
+    const tx = this.db.transaction(['issued', 'votes'], 'readonly')
+    const [issued, votes] = await Promise.all([tx.objectStore('issued').count(), tx.objectStore('votes').count(), tx.done])
+    return { issued, votes }
   }
 
   close(): void {

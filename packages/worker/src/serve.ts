@@ -20,6 +20,8 @@ export interface StartOptions {
   members: ReplicaId[]
   tickMs?: number
   pipelineDepth?: number
+  /** Applied commands between snapshots (log clearing, seed 001). */
+  snapshotEvery?: number
   /** 'memory' keeps nothing across reloads: for diagnostics and benchmarks of the rest. */
   storage?: 'indexeddb' | 'memory'
 }
@@ -57,6 +59,7 @@ export function serveReplica<F extends Functions>(machine: MachineDefinition<F>)
         transport: portTransport(port),
         ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
         ...(options.pipelineDepth !== undefined ? { pipelineDepth: options.pipelineDepth } : {}),
+        ...(options.snapshotEvery !== undefined ? { snapshotEvery: options.snapshotEvery } : {}),
       })
     },
     call: (name, args) => need().call(name, args),
