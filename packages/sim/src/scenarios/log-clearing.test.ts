@@ -114,8 +114,13 @@ describe('seed 001: log clearing behind snapshots', () => {
     expect(chunksSeen).toBeGreaterThan(2) // the body took several chunks of 16 characters
     expect(h.node('C').installed.at(-1)).toBe(c.snapshotAt)
     expect(h.state('C')).toEqual({ n: 43 })
-    // C's own calls work afterwards, and the table of tickets came with the
-    // snapshot: a call B made before is answered, not run again.
+    // The table of tickets came with the snapshot: B's last call, re-sent
+    // through C, is answered with its first outcome and not run again.
+    h.replica('C').step({ type: 'call', call: { ticket: { client: 'client-B', seq: 40, acked: 0 }, name: 'add', args: { by: 1 } } })
+    h.pump('C')
+    expect(h.node('C').replies.at(-1)).toMatchObject({ ok: true, result: 43, instance: 43 })
+    expect(h.state('C')).toEqual({ n: 43 })
+    // C's own calls work afterwards.
     h.call('C', 'add', { by: 1 })
     settle(h, 5)
     for (const id of ids) expect(h.state(id)).toEqual({ n: 44 })
