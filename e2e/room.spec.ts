@@ -14,7 +14,13 @@ type RoomApi = {
   add(by: number): Promise<number>
   append(item: string): Promise<number>
   attempt(name: string, args: Record<string, unknown>): Promise<{ ok: boolean; value?: unknown; error?: string; message?: string }>
-  store: { lead(): void; cutLink(peer: string): void; injectFrame(peer: string, frame: string): void }
+  storedCounts(): Promise<{ issued: number; votes: number }>
+  store: {
+    lead(): void
+    cutLink(peer: string): void
+    injectFrame(peer: string, frame: string): void
+    debugWorkerStatus(): Promise<{ logStart: number; logSize: number; snapshotAt: number; counters: Record<string, number> }>
+  }
 }
 declare const room: RoomApi
 
@@ -22,10 +28,10 @@ const signaling = `ws://127.0.0.1:${signalingPort}`
 let roomCount = 0
 const newRoom = () => `room-${Date.now()}-${roomCount++}`
 
-async function openTab(context: BrowserContext, name: string, slots = 3): Promise<Page> {
+async function openTab(context: BrowserContext, name: string, slots = 3, query = ''): Promise<Page> {
   const page = await context.newPage()
   page.on('pageerror', (error) => console.log(`[${name} page error] ${error.message}`))
-  await page.goto(`/room.html?room=${name}&slots=${slots}&signaling=${encodeURIComponent(signaling)}`)
+  await page.goto(`/room.html?room=${name}&slots=${slots}&signaling=${encodeURIComponent(signaling)}${query}`)
   await page.waitForFunction(() => typeof (window as unknown as { room?: unknown }).room === 'object', undefined, { timeout: 20_000 })
   return page
 }
@@ -111,6 +117,36 @@ test('a tab opened late catches up', async ({ context }) => {
   const late = await openTab(context, name)
   await expect.poll(() => late.evaluate(() => room.state().n), { timeout: 20_000 }).toBe(80)
   expect((await status(late)).lastIssued).toBe(80)
+})
+
+test('a long-running room keeps its log bounded behind snapshots, and a late tab gets the snapshot', async ({ context }) => {
+  const name = newRoom()
+  const query = '&snapshotEvery=50'
+  const pages = [await openTab(context, name, 3, query), await openTab(context, name, 3, query)]
+  await waitForLeader(pages)
+  // The third slot is vacant: after its silence limit (5 s) it no longer holds clearing back.
+  await Promise.all(pages.map((p) => p.evaluate(async () => { for (let i = 0; i < 300; i++) await room.add(1) })))
+  const worker = (p: Page) => p.evaluate(() => room.store.debugWorkerStatus())
+  await expect.poll(async () => (await Promise.all(pages.map(worker))).map((w) => w.logStart >= 550), { timeout: 20_000 }).toEqual([true, true])
+  for (const p of pages) {
+    const w = await worker(p)
+    expect(w.logSize).toBeLessThanOrEqual(51) // of 600 commands applied
+    const stored = await p.evaluate(() => room.storedCounts())
+    expect(stored.issued).toBeLessThanOrEqual(51)
+    expect(stored.issued).toBe(w.logSize)
+    console.log(`after 600 calls: ${w.logSize} issued entries in memory and ${stored.issued} in IndexedDB, snapshot at ${w.snapshotAt}`)
+  }
+  // A tab that never saw the room: what it misses is cleared everywhere, so it gets the snapshot.
+  const late = await openTab(context, name, 3, query)
+  await expect.poll(() => late.evaluate(() => room.state().n), { timeout: 20_000 }).toBe(600)
+  const lateWorker = await worker(late)
+  expect(lateWorker.counters['snapshots.received']).toBe(1)
+  await late.evaluate(() => room.add(1))
+  await expect.poll(async () => Promise.all(pages.map((p) => p.evaluate(() => room.state().n)))).toEqual([601, 601])
+  // Reloaded, it starts from its own stored snapshot.
+  await late.reload()
+  await late.waitForFunction(() => typeof (window as unknown as { room?: unknown }).room === 'object', undefined, { timeout: 20_000 })
+  expect(await late.evaluate(() => room.state().n)).toBe(601)
 })
 
 test('a duplicated tab (sessionStorage copied) gets a new replica id', async ({ context }) => {

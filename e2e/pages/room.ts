@@ -1,4 +1,5 @@
 import { openStore, type Store } from '@concord/client'
+import { databaseName, IdbStorage } from '@concord/storage-idb'
 import { e2eMachine } from './machines.ts'
 
 /** A tab of a room, driven by the e2e tests through `window.room`. */
@@ -8,6 +9,7 @@ const room = params.get('room') ?? 'e2e'
 const slots = Number(params.get('slots') ?? 3)
 const tickMs = params.has('tick') ? Number(params.get('tick')) : undefined
 const pipelineDepth = params.has('alpha') ? Number(params.get('alpha')) : undefined
+const snapshotEvery = params.has('snapshotEvery') ? Number(params.get('snapshotEvery')) : undefined
 const httpSignaling = signaling.replace(/^ws/, 'http')
 
 const store: Store<typeof e2eMachine.functions> = await openStore({
@@ -18,6 +20,7 @@ const store: Store<typeof e2eMachine.functions> = await openStore({
   slots,
   ...(tickMs !== undefined ? { tickMs } : {}),
   ...(pipelineDepth !== undefined ? { pipelineDepth } : {}),
+  ...(snapshotEvery !== undefined ? { snapshotEvery } : {}),
   ...(params.get('storage') === 'memory' ? { storage: 'memory' as const } : {}),
   // The development signaling server hands out tokens; a real app's server would.
   token: async (peer) => {
@@ -34,6 +37,15 @@ const api = {
   add: (by: number) => store.call('add', { by }),
   append: (item: string) => store.call('append', { item }),
   take: (by: number) => store.call('take', { by }),
+  /** Records this replica holds in IndexedDB (read through a second connection). */
+  storedCounts: async () => {
+    const storage = await IdbStorage.open(databaseName(e2eMachine.name, room, store.replicaId))
+    try {
+      return await storage.counts()
+    } finally {
+      storage.close()
+    }
+  },
   /** Calls that may fail: returns { ok, value | error name and message }. */
   attempt: async (name: 'add' | 'append' | 'take', args: Record<string, unknown>) => {
     try {
