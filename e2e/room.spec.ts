@@ -6,7 +6,15 @@ import { signalingPort } from './playwright.config.ts'
  * worker with IndexedDB, talking over real WebRTC data channels introduced
  * by the real signaling server.
  */
-type Status = { replicaId: string; role: string; leader: string | null; lastIssued: number; connected: string[]; framesDropped: number }
+type Status = {
+  replicaId: string
+  role: string
+  leader: string | null
+  lastIssued: number
+  connected: string[]
+  framesDropped: number
+  lastOutOfSync: { kind: string; instance: number; digests: Record<string, string> } | null
+}
 type RoomApi = {
   replicaId: string
   state(): Record<string, unknown>
@@ -15,6 +23,7 @@ type RoomApi = {
   append(item: string): Promise<number>
   attempt(name: string, args: Record<string, unknown>): Promise<{ ok: boolean; value?: unknown; error?: string; message?: string }>
   storedCounts(): Promise<{ issued: number; votes: number }>
+  corruptStoredSnapshot(): Promise<number>
   store: {
     lead(): void
     cutLink(peer: string): void
@@ -147,6 +156,27 @@ test('a long-running room keeps its log bounded behind snapshots, and a late tab
   await late.reload()
   await late.waitForFunction(() => typeof (window as unknown as { room?: unknown }).room === 'object', undefined, { timeout: 20_000 })
   expect(await late.evaluate(() => room.state().n)).toBe(601)
+})
+
+test('a tab whose stored state was corrupted is detected out of sync, refreshed from a peer and reports it', async ({ context }) => {
+  const name = newRoom()
+  const query = '&snapshotEvery=10'
+  const pages = [await openTab(context, name, 3, query), await openTab(context, name, 3, query), await openTab(context, name, 3, query)]
+  const leader = await waitForLeader(pages)
+  const victim = pages.find((p) => p !== leader)!
+  await leader.evaluate(async () => { for (let i = 0; i < 25; i++) await room.add(1) })
+  await expect.poll(() => victim.evaluate(async () => (await room.store.debugWorkerStatus()).snapshotAt), { timeout: 20_000 }).toBeGreaterThan(0)
+  expect(await victim.evaluate(() => room.corruptStoredSnapshot())).toBeGreaterThan(0)
+  await victim.reload()
+  await victim.waitForFunction(() => typeof (window as unknown as { room?: unknown }).room === 'object', undefined, { timeout: 20_000 })
+  // It loads the damage; the leader's next checkpoint (a quiet room gets one
+  // within half a second) compares digests, and it is told to refresh.
+  await expect.poll(async () => (await status(victim)).lastOutOfSync?.kind, { timeout: 20_000 }).toBe('refreshing')
+  await leader.evaluate(() => room.add(1))
+  await expect.poll(() => victim.evaluate(() => room.state()), { timeout: 20_000 }).toEqual({ n: 26 })
+  const report = (await status(victim)).lastOutOfSync
+  expect(Object.keys(report!.digests)).toHaveLength(2)
+  console.log(`out of sync at instance ${report!.instance}: ${JSON.stringify(report!.digests)}; refreshed`)
 })
 
 test('a duplicated tab (sessionStorage copied) gets a new replica id', async ({ context }) => {

@@ -1,5 +1,6 @@
 import { openStore, type Store } from '@concord/client'
 import { databaseName, IdbStorage } from '@concord/storage-idb'
+import { openDB } from 'idb'
 import { e2eMachine } from './machines.ts'
 
 /** A tab of a room, driven by the e2e tests through `window.room`. */
@@ -44,6 +45,19 @@ const api = {
       return await storage.counts()
     } finally {
       storage.close()
+    }
+  },
+  /** Damage this replica's stored snapshot on purpose (a key no command
+   *  writes appears); returns the instance of the snapshot, or 0 if none. */
+  corruptStoredSnapshot: async () => {
+    const db = await openDB(databaseName(e2eMachine.name, room, store.replicaId))
+    try {
+      const snapshot = (await db.get('snapshot', 'latest')) as { anchor: { instance: number }; state: Record<string, unknown> } | undefined
+      if (snapshot === undefined) return 0
+      await db.put('snapshot', { ...snapshot, state: { ...snapshot.state, junk: 'bit rot' } }, 'latest')
+      return snapshot.anchor.instance
+    } finally {
+      db.close()
     }
   },
   /** Calls that may fail: returns { ok, value | error name and message }. */

@@ -1,5 +1,5 @@
 import { proxy, transfer, wrap, type Remote } from 'comlink'
-import type { CallReply } from '@concord/core'
+import type { CallReply, ReplicaEvent } from '@concord/core'
 import { createMachine, type ArgsOf, type Functions, type Json, type MachineDefinition, type ResultOf } from '@concord/machine'
 import { Mesh, type IceServer } from '@concord/transport-webrtc'
 import type { OutboundFrame, ReplicaStatusView, ReplicaWorkerApi } from '@concord/worker'
@@ -58,6 +58,8 @@ export interface StoreStatus {
   /** Storage writes (one per Ready) and their average time. */
   writes: number
   writeMsAverage: number
+  /** The last out-of-sync event (seed 000), or null. */
+  lastOutOfSync: ReplicaEvent | null
   signaling: string
   failed: string | null
 }
@@ -75,6 +77,8 @@ export interface Store<F extends Functions> {
   cutLink(peer: string): void
   /** Send raw text to a peer over its data channel (tests of bad input). */
   injectFrame(peer: string, frame: string): void
+  /** Events worth showing: out-of-sync detection (seed 000). Returns an unsubscribe. */
+  onEvent(listener: (event: ReplicaEvent) => void): () => void
   /** The worker's own status, fetched now (diagnostics). */
   debugWorkerStatus(): Promise<ReplicaStatusView>
   close(): Promise<void>
@@ -123,6 +127,7 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
   let status: StoreStatus | undefined
   let snapshot: Readonly<Record<string, Json>> = {}
   const listeners = new Set<(state: Readonly<Record<string, Json>>) => void>()
+  const eventListeners = new Set<(event: ReplicaEvent) => void>()
   const publish = () => {
     snapshot = Object.freeze(mirror.snapshot())
     // The status follows the state at once (the rest of it is refreshed on a timer).
@@ -145,12 +150,15 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
   await worker.subscribe(
     proxy((event) => {
       if (event.type === 'installed') {
-        // The worker replaced its state by a snapshot (it was far behind).
-        if (event.instance > mirrorUpTo) {
-          mirror.load(event.state)
-          mirrorUpTo = event.instance
-          publish()
-        }
+        // The worker replaced its state by a snapshot: it was far behind, or
+        // out of sync and starting over (then the instance goes back).
+        mirror.load(event.state)
+        mirrorUpTo = event.instance
+        publish()
+        return
+      }
+      if (event.type === 'replica') {
+        for (const listener of eventListeners) listener(event.event)
         return
       }
       if (event.type !== 'applied') return
@@ -192,6 +200,7 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
       framesDropped: s.framesDropped,
       writes: s.writes,
       writeMsAverage: Math.round(s.writeMsAverage * 100) / 100,
+      lastOutOfSync: s.lastOutOfSync,
       signaling: mesh.signalingState,
       failed: s.failed,
     }
@@ -208,6 +217,10 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
     subscribe(listener) {
       listeners.add(listener)
       return () => listeners.delete(listener)
+    },
+    onEvent(listener) {
+      eventListeners.add(listener)
+      return () => eventListeners.delete(listener)
     },
     async call(name, args, callOptions) {
       if (closed) throw new ClosedError()

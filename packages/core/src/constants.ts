@@ -73,3 +73,14 @@ export const snapshotCharsMax = 64 * 1024 * 1024
 /** A snapshot transfer with no chunk for this many ticks is asked again;
  *  after four times as long it is abandoned. */
 export const snapshotRetryTicks = 20
+
+/** Out-of-sync detection (seed 000, ours): every replica digests MS after
+ *  each instance that is a multiple of this, and the leader compares. */
+export const digestEveryDefault = 64
+/** A leader with nothing in flight makes a checkpoint of the issued prefix
+ *  after this many ticks without one, so quiet rooms are checked too. */
+export const digestIdleTicks = 50
+/** Checkpoint digests a replica keeps (its own, and the leader's tallies). */
+export const checkpointsKept = 8
+/** Length of a digest on the wire. */
+export const digestLengthMax = 64

@@ -40,4 +40,6 @@ export interface MachinePort {
   validateSnapshot(state: unknown): string | null
   /** Replace MS with a snapshot's state (validated); clears LS. */
   restore(state: unknown): void
+  /** A digest of MS (seed 000): replicas in the same state have the same one. */
+  digest(): string
 }

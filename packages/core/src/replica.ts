@@ -9,7 +9,10 @@ import {
   functionNameLengthMax,
   catchUpEntriesMax,
   catchUpRetryTicks,
+  checkpointsKept,
   clearSilentTicksDefault,
+  digestEveryDefault,
+  digestIdleTicks,
   electionTicksMax,
   electionTicksMin,
   heartbeatTicks,
@@ -52,6 +55,7 @@ import {
   type PersistRecord,
   type Proposal,
   type RejectCode,
+  type ReplicaEvent,
   type ReplicaId,
   type Snapshot,
   type StableState,
@@ -98,6 +102,8 @@ export interface ReplicaConfig {
   clearSilentTicks?: number
   /** Characters per SnapshotChunk. */
   snapshotChunkChars?: number
+  /** Instances between two state digests compared by the leader (seed 000). */
+  digestEvery?: number
 }
 
 export type Input =
@@ -139,6 +145,8 @@ export interface Ready {
    *  or a restart): hosts mirroring MS reload it from `state`, then apply
    *  `issued`, which then holds only commands after it. */
   installed: { instance: Instance; state: unknown } | null
+  /** Things worth showing (out-of-sync detection, seed 000). */
+  events: ReplicaEvent[]
 }
 
 export type Role = 'follower' | 'candidate' | 'leader'
@@ -161,6 +169,8 @@ export interface ReplicaStatus {
   logSize: number
   /** The instance of the latest snapshot (0: none). */
   snapshotAt: Instance
+  /** The last out-of-sync event (seed 000). */
+  lastOutOfSync: ReplicaEvent | null
   pendingCalls: number
   counters: Readonly<Record<string, number>>
   /** The last peer claim that contradicted this replica's log (see SECURITY.md). */
@@ -209,6 +219,9 @@ interface LeaderState {
   /** Seed 001's received indicators: the issued prefix each member acknowledged. */
   ackedIssued: Map<ReplicaId, Instance>
   electedTick: number
+  /** Seed 000: digests reported per checkpoint, and who was told to refresh. */
+  reports: Map<Instance, Map<ReplicaId, string>>
+  resynced: Set<string>
 }
 
 interface HeldRejection {
@@ -270,12 +283,15 @@ export class Replica {
   private readonly snapshotEvery: number
   private readonly clearSilentTicks: number
   private readonly snapshotChunkChars: number
+  private readonly digestEvery: number
+  /** MS as the machine was handed in: what an out-of-sync replica starts over from. */
+  private readonly initialState: unknown
 
   // Stable state ([0068]): lastTried, nextBal, prevVote, the issued log L.
   private lastTried: Ballot = ballotZero
   private nextBal: Ballot = ballotZero
   private readonly votes = new Map<Instance, Vote>()
-  private readonly log = new IssuedLog()
+  private log = new IssuedLog()
 
   // Volatile state.
   /** Invariant: every instance ≤ issuedUpTo is in `log` and applied to MS. */
@@ -307,6 +323,14 @@ export class Replica {
   private snapshotBody: string | null = null
   /** The leader's clearUpTo: every live member applied up to here. */
   private clearHint: Instance = 0
+  /** Seed 000: this replica's digests of MS at recent checkpoints. */
+  private readonly digests = new Map<Instance, string>()
+  private lastCheckpointTick = 0
+  /** The last checkpoint reported to the leader. */
+  private reportedCheckpoint: Instance = 0
+  private lastOutOfSync: ReplicaEvent | null = null
+  /** Out of sync: the peer whose current state this replica waits for. */
+  private refreshing: { from: ReplicaId; sentTick: number } | null = null
   /** A snapshot arriving in chunks. */
   private transfer: { from: ReplicaId; anchor: IssuedEntry; total: number; parts: string[]; received: number; lastTick: number; startTick: number } | null = null
 
@@ -318,6 +342,7 @@ export class Replica {
   private readyIssued: IssuedEntry[] = []
   private readyReplies: CallReply[] = []
   private readyInstalled: Ready['installed'] = null
+  private readyEvents: ReplicaEvent[] = []
   private readonly counters: Record<string, number> = {}
   /** The last claim of a peer that contradicted what this replica knows. */
   private lastConflict: string | null = null
@@ -338,6 +363,9 @@ export class Replica {
     assert(Number.isSafeInteger(this.snapshotEvery) && this.snapshotEvery >= 1, 'snapshotEvery out of range')
     this.clearSilentTicks = config.clearSilentTicks ?? clearSilentTicksDefault
     assert(Number.isSafeInteger(this.clearSilentTicks) && this.clearSilentTicks >= 1, 'clearSilentTicks out of range')
+    this.digestEvery = config.digestEvery ?? digestEveryDefault
+    assert(Number.isSafeInteger(this.digestEvery) && this.digestEvery >= 1, 'digestEvery out of range')
+    this.initialState = config.machine.snapshot()
     this.snapshotChunkChars = config.snapshotChunkChars ?? snapshotChunkCharsDefault
     assert(Number.isSafeInteger(this.snapshotChunkChars) && this.snapshotChunkChars >= 1 && this.snapshotChunkChars <= snapshotChunkCharsMax, 'snapshotChunkChars out of range')
     this.electionTimeout = this.randomElectionTimeout()
@@ -408,18 +436,20 @@ export class Replica {
       issued: this.readyIssued,
       replies: this.readyReplies,
       installed: this.readyInstalled,
+      events: this.readyEvents,
     }
     this.records = []
     this.readyIssued = []
     this.readyReplies = []
     this.readyInstalled = null
+    this.readyEvents = []
     return ready
   }
 
   /** Whether `ready()` would return anything (for host loops): records to
    *  persist, messages that may leave now, commands applied, or replies. */
   hasReady(): boolean {
-    return this.records.length > 0 || this.readyIssued.length > 0 || this.readyReplies.length > 0 || this.readyInstalled !== null || this.outbox.hasReleasable(this.persistedSeq)
+    return this.records.length > 0 || this.readyIssued.length > 0 || this.readyReplies.length > 0 || this.readyInstalled !== null || this.readyEvents.length > 0 || this.outbox.hasReleasable(this.persistedSeq)
   }
 
   status(): ReplicaStatus {
@@ -430,11 +460,12 @@ export class Replica {
       nextBal: this.nextBal,
       leader: this.role.kind === 'leader' ? this.id : this.leaderHint,
       issuedUpTo: this.issuedUpTo,
-      knownIssued: Math.max(this.issuedHint, this.issuedUpTo),
+      knownIssued: this.knownIssued(),
       nextCommandNo: this.role.kind === 'leader' ? this.role.nextCommandNo : null,
       logStart: this.log.start,
       logSize: this.log.size,
       snapshotAt: this.snapshot?.anchor.instance ?? 0,
+      lastOutOfSync: this.lastOutOfSync,
       pendingCalls: this.pendingCalls.size,
       counters: { ...this.counters },
       lastConflict: this.lastConflict,
@@ -448,6 +479,11 @@ export class Replica {
 
   issuedAt(instance: Instance): IssuedEntry | undefined {
     return instance === 0 ? nullEntry : this.log.get(instance)
+  }
+
+  /** The highest instance known to be issued, here or at a peer. */
+  private knownIssued(): Instance {
+    return Math.max(this.issuedUpTo, this.issuedHint)
   }
 
   /** Whether instance m is issued here (its entry may be cleared). */
@@ -503,6 +539,8 @@ export class Replica {
       case 'CatchUpReply': return this.ok(this.onCatchUpReply(message))
       case 'SnapshotRequest': return this.ok(this.onSnapshotRequest(message))
       case 'SnapshotChunk': return this.onSnapshotChunk(message)
+      case 'DigestReport': return this.ok(this.onDigestReport(message))
+      case 'Resync': return this.ok(this.onResync(message))
     }
   }
 
@@ -519,7 +557,7 @@ export class Replica {
       case 'SnapshotChunk':
         return message.offset + message.data.length > message.total ? 'bad-snapshot' : this.checkEntries([message.anchor])
       case 'Voted': {
-        const limit = this.issuedUpTo + instanceAheadMax
+        const limit = this.knownIssued() + instanceAheadMax
         for (const instance of message.instances) if (instance > limit) return 'instance-too-far'
         return null
       }
@@ -529,7 +567,7 @@ export class Replica {
   }
 
   private checkEntries(entries: readonly { instance: Instance; command?: Command }[]): DropReason | null {
-    const limit = this.issuedUpTo + instanceAheadMax
+    const limit = this.knownIssued() + instanceAheadMax
     for (const { instance, command } of entries) {
       if (instance > limit) return 'instance-too-far'
       if (command === undefined) continue
@@ -802,6 +840,7 @@ export class Replica {
       const key = ticketKey(command.ticket)
       if (this.pendingCalls.has(key)) this.reply(command.ticket, outcome, m)
       if (this.role.kind === 'leader' && this.role.pendingTickets.get(key) === m) this.role.pendingTickets.delete(key)
+      if (m % this.digestEvery === 0) this.checkpoint()
     }
   }
 
@@ -815,6 +854,7 @@ export class Replica {
    */
   private maybeCatchUp(chained = false, knownHolder: ReplicaId | null = null): void {
     if (this.transfer !== null) return this.continueTransfer()
+    if (this.refreshing !== null) return this.askForState()
     if (this.issuedHint <= this.issuedUpTo) {
       this.catchUp = null
       this.gap = null
@@ -906,6 +946,7 @@ export class Replica {
     this.readyIssued = []
     this.readyInstalled = { instance: s, state: snapshot.state }
     this.count('snapshots.installed')
+    this.refreshing = null
     for (const pending of this.pendingCalls.values()) {
       const seen = this.sessions.lookup(pending.call.ticket)
       if (seen.kind === 'done') this.reply(pending.call.ticket, seen.outcome, seen.instance)
@@ -924,6 +965,10 @@ export class Replica {
   }
 
   private onSnapshotRequest(message: MessageOf<'SnapshotRequest'>): void {
+    // "Your current state" (a replica out of sync refreshes from it): a
+    // snapshot of MS now, not the latest one, which may predate what the
+    // majority agreed on.
+    if (message.instance === 0 && message.offset === 0 && this.issuedUpTo > (this.snapshot?.anchor.instance ?? 0)) this.takeSnapshot()
     const at = this.snapshot?.anchor.instance
     // A transfer of an older snapshot starts over with the current one.
     this.sendSnapshotChunk(message.from, message.instance === at ? message.offset : 0)
@@ -1011,6 +1056,137 @@ export class Replica {
       upTo = Math.min(upTo, leader.ackedIssued.get(member) ?? 0)
     }
     return upTo
+  }
+
+  // ------------------------------------- out-of-sync detection (seed 000, ours)
+
+  /** Digest MS at the issued prefix; a leader starts a tally for it. */
+  private checkpoint(): void {
+    const m = this.issuedUpTo
+    this.digests.set(m, this.machine.digest())
+    this.lastCheckpointTick = this.tickCount
+    for (const old of this.digests.keys()) if (this.digests.size > checkpointsKept) this.digests.delete(old)
+    if (this.role.kind === 'leader') {
+      const reports = this.role.reports
+      reports.set(m, new Map())
+      for (const old of reports.keys()) if (reports.size > checkpointsKept) reports.delete(old)
+    }
+  }
+
+  private latestCheckpoint(): Instance {
+    let latest = 0
+    for (const m of this.digests.keys()) if (m > latest) latest = m
+    return latest
+  }
+
+  /** Seed 000 claims 9–10: compare with the leader's result, report ours. */
+  private reportDigest(leader: ReplicaId, m: Instance, leaderDigest: string): void {
+    if (m <= this.reportedCheckpoint) return
+    // A checkpoint the leader made on a quiet room lies at our prefix, not at a multiple.
+    if (!this.digests.has(m) && m === this.issuedUpTo) this.checkpoint()
+    const mine = this.digests.get(m)
+    if (mine === undefined) return
+    this.reportedCheckpoint = m
+    if (mine !== leaderDigest) this.count('digest.mismatch')
+    this.send({ type: 'DigestReport', from: this.id, to: leader, instance: m, digest: mine }, 0)
+  }
+
+  /**
+   * Seed 000 claims 11–14, ours: digests are grouped. A majority with the
+   * leader's: every replica that differs is out of sync and refreshes. A
+   * majority with another: the leader is the odd one out: it steps down and
+   * refreshes. No majority at all once everyone reported: reported loudly
+   * (the app's apply is not deterministic; refreshing cannot help).
+   */
+  private onDigestReport(message: MessageOf<'DigestReport'>): void {
+    const leader = this.role
+    if (leader.kind !== 'leader') return
+    const m = message.instance
+    const mine = this.digests.get(m)
+    if (mine === undefined) return
+    let reports = leader.reports.get(m)
+    if (reports === undefined) {
+      // A checkpoint made before this replica led.
+      leader.reports.set(m, (reports = new Map()))
+      for (const old of leader.reports.keys()) if (leader.reports.size > checkpointsKept) leader.reports.delete(old)
+    }
+    reports.set(message.from, message.digest)
+    const groups = new Map<string, number>([[mine, 1]])
+    for (const digest of reports.values()) groups.set(digest, (groups.get(digest) ?? 0) + 1)
+    const digests = Object.fromEntries([[this.id, mine], ...reports])
+    const command = this.log.get(m)?.command.id ?? null
+    if (groups.get(mine)! >= this.majority) {
+      for (const [replica, digest] of reports) {
+        const key = `${m}|${replica}`
+        if (digest === mine || leader.resynced.has(key)) continue
+        leader.resynced.add(key)
+        this.event({ type: 'out-of-sync', kind: 'resync-sent', instance: m, digests, command })
+        this.send({ type: 'Resync', from: this.id, to: replica, ballot: leader.ballot, instance: m, digest: mine }, 0)
+      }
+      return
+    }
+    for (const [digest, count] of groups) {
+      if (digest === mine || count < this.majority) continue
+      this.event({ type: 'out-of-sync', kind: 'leader-out-of-sync', instance: m, digests, command })
+      const healthy = [...reports].find(([, d]) => d === digest)![0]
+      return this.refresh(healthy)
+    }
+    if (reports.size === this.members.length - 1 && !leader.resynced.has(`${m}|*`)) {
+      leader.resynced.add(`${m}|*`)
+      this.event({ type: 'out-of-sync', kind: 'diverged', instance: m, digests, command })
+    }
+  }
+
+  private onResync(message: MessageOf<'Resync'>): void {
+    // Only from the leader we follow, and only if we still disagree at m.
+    if (this.leaderBallot === null || !ballotEquals(message.ballot, this.leaderBallot) || message.from !== this.leaderHint) return
+    const mine = this.digests.get(message.instance)
+    if (mine === undefined || mine === message.digest) return
+    this.event({ type: 'out-of-sync', kind: 'refreshing', instance: message.instance, digests: { [this.id]: mine, [message.from]: message.digest }, command: this.log.get(message.instance)?.command.id ?? null })
+    this.refresh(message.from)
+  }
+
+  /**
+   * Seed 000 claim 3 ("refresh the node"): drop MS, the ticket table, the
+   * issued log and the snapshot, and fetch them again from `source` (a
+   * snapshot, or the log from the start). Promises and votes are kept: they
+   * are what Paxos needs of this replica, and they do not depend on MS.
+   */
+  private refresh(source: ReplicaId): void {
+    if (this.role.kind !== 'follower') this.becomeFollower()
+    this.machine.restore(this.initialState)
+    this.sessions.load([])
+    this.log = new IssuedLog()
+    this.issuedHint = this.knownIssued()
+    this.issuedUpTo = 0
+    this.clearHint = 0
+    this.snapshot = null
+    this.snapshotBody = null
+    this.transfer = null
+    this.digests.clear()
+    this.reportedCheckpoint = 0
+    this.readyIssued = []
+    this.readyInstalled = { instance: 0, state: this.initialState }
+    this.record({ kind: 'discard' })
+    this.gap = null
+    this.catchUp = null
+    this.refreshing = { from: source, sentTick: -Infinity }
+    this.askForState()
+  }
+
+  /** Ask the refresh source for its current state; again after a while, then ask the leader. */
+  private askForState(): void {
+    const r = this.refreshing!
+    if (this.tickCount - r.sentTick < catchUpRetryTicks) return
+    if (r.sentTick !== -Infinity && this.leaderHint !== null && this.leaderHint !== this.id) r.from = this.leaderHint
+    r.sentTick = this.tickCount
+    if (r.from !== this.id) this.send({ type: 'SnapshotRequest', from: this.id, to: r.from, instance: 0, offset: 0 }, 0)
+  }
+
+  private event(event: ReplicaEvent): void {
+    this.count(`outOfSync.${event.kind}`)
+    this.lastOutOfSync = event
+    this.readyEvents.push(event)
   }
 
   // --------------------------------------------- leader election ([0057] 1–3)
@@ -1102,6 +1278,8 @@ export class Replica {
       roundWanted: false,
       ackedIssued: new Map(),
       electedTick: this.tickCount,
+      reports: new Map(),
+      resynced: new Set(),
     }
     this.role = leader
     this.setLeaderHint(this.id, ballot)
@@ -1394,8 +1572,13 @@ export class Replica {
     const round = ++leader.heartbeatRound
     const clearUpTo = this.clearUpTo(leader)
     this.clearHint = Math.max(this.clearHint, clearUpTo)
+    // A quiet room is checked too: with nothing in flight, checkpoint the prefix now and then.
+    const latest = this.latestCheckpoint()
+    if (leader.inflight.size === 0 && this.issuedUpTo > latest && this.tickCount - this.lastCheckpointTick >= digestIdleTicks) this.checkpoint()
+    const at = this.latestCheckpoint()
+    const checkpoint = at === 0 ? null : { instance: at, digest: this.digests.get(at)! }
     for (const to of this.members) {
-      if (to !== this.id) this.send({ type: 'Heartbeat', from: this.id, to, ballot: leader.ballot, issuedUpTo: this.issuedUpTo, round, clearUpTo }, 0)
+      if (to !== this.id) this.send({ type: 'Heartbeat', from: this.id, to, ballot: leader.ballot, issuedUpTo: this.issuedUpTo, round, clearUpTo, checkpoint }, 0)
     }
     this.releaseRejections(leader)
   }
@@ -1467,6 +1650,7 @@ export class Replica {
     this.electionElapsed = 0
     this.issuedHint = Math.max(this.issuedHint, message.issuedUpTo)
     this.clearHint = Math.max(this.clearHint, message.clearUpTo)
+    if (message.checkpoint !== null) this.reportDigest(message.from, message.checkpoint.instance, message.checkpoint.digest)
     this.send({ type: 'HeartbeatAck', from: this.id, to: message.from, ballot: b, issuedUpTo: this.issuedUpTo, round: message.round }, 0)
   }
 

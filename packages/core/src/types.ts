@@ -4,6 +4,7 @@ import {
   callsPerMessageMax,
   clientIdLengthMax,
   commandIdLengthMax,
+  digestLengthMax,
   functionNameLengthMax,
   messageEntriesMax,
   reasonLengthMax,
@@ -252,7 +253,14 @@ export const messageSchema = z.discriminatedUnion('type', [
     issuedUpTo: z.number().int().min(0),
     round: z.number().int().min(0),
     clearUpTo: z.number().int().min(0),
+    /** Seed 000 (ours): the digest of the leader's MS at its latest checkpoint. */
+    checkpoint: z.object({ instance: instanceSchema, digest: z.string().max(digestLengthMax) }).nullable(),
   }),
+  /** Seed 000 claims 9–10 (ours): a replica's digest of MS at a checkpoint, to the leader. */
+  z.object({ type: z.literal('DigestReport'), ...header, instance: instanceSchema, digest: z.string().max(digestLengthMax) }),
+  /** Seed 000 claims 3, 13–14 (ours): the leader, backed by a majority with its
+   *  digest, tells a replica that disagreed to refresh its state from a peer. */
+  z.object({ type: z.literal('Resync'), ...header, ballot: ballotSchema, instance: instanceSchema, digest: z.string().max(digestLengthMax) }),
   z.object({ type: z.literal('HeartbeatAck'), ...header, ballot: ballotSchema, issuedUpTo: z.number().int().min(0), round: z.number().int().min(0) }),
   /** [0067] catch-up from any peer. */
   z.object({ type: z.literal('CatchUpRequest'), ...header, range: rangeSchema }),
@@ -299,6 +307,9 @@ export type PersistRecord =
   /** Seed 001's start-of-log pointer: issued entries and votes below
    *  `before` may be deleted (a snapshot at or above it is durable). */
   | { kind: 'clear'; before: Instance }
+  /** Out of sync (seed 000): the issued log and the snapshot are dropped, to
+   *  be fetched again from a healthy peer; promises and votes stay. */
+  | { kind: 'discard' }
 
 /** What a replica reloads from stable storage after a restart. */
 export interface StableState {
@@ -307,6 +318,22 @@ export interface StableState {
   votes: Vote[]
   issued: IssuedEntry[]
   snapshot?: Snapshot | undefined
+}
+
+/** Something a host should show (store.status, the inspector's event list). */
+export type ReplicaEvent = {
+  type: 'out-of-sync'
+  /** 'refreshing': this replica disagreed with a majority and refreshes;
+   *  'resync-sent': (leader) told a replica to refresh; 'leader-out-of-sync':
+   *  (leader) a majority disagrees with it: it steps down and refreshes;
+   *  'diverged': no digest has a majority — the app's apply is likely not
+   *  deterministic. */
+  kind: 'refreshing' | 'resync-sent' | 'leader-out-of-sync' | 'diverged'
+  instance: Instance
+  /** Digests at `instance` by replica, as far as known here. */
+  digests: Record<ReplicaId, string>
+  /** The command issued at `instance` (the last of the commands since the previous checkpoint). */
+  command: CommandId | null
 }
 
 export type CallReply =

@@ -1,4 +1,4 @@
-import { createRandom, Replica, type CallReply, type IssuedEntry, type PersistRecord, type Random, type ReplicaId, type ReplicaStatus } from '@concord/core'
+import { createRandom, Replica, type CallReply, type IssuedEntry, type PersistRecord, type Random, type ReplicaEvent, type ReplicaId, type ReplicaStatus } from '@concord/core'
 import { createMachine, type Functions, type Json, type MachineDefinition, type MachineInstance } from '@concord/machine'
 import type { StableStorage, Transport } from './ports.ts'
 
@@ -40,6 +40,8 @@ export type HostEvent =
   | { type: 'applied'; entries: IssuedEntry[] }
   /** MS was replaced by a snapshot's state at `instance` (then 'applied' goes on after it). */
   | { type: 'installed'; instance: number; state: Record<string, Json> }
+  /** Out-of-sync detection (seed 000) and other things worth showing. */
+  | { type: 'replica'; event: ReplicaEvent }
   | { type: 'failed'; error: string }
 
 export class ReplicaHost<F extends Functions = Functions> {
@@ -231,6 +233,7 @@ export class ReplicaHost<F extends Functions = Functions> {
         this.emit({ type: 'installed', instance: ready.installed.instance, state: ready.installed.state as Record<string, Json> })
       }
       if (ready.issued.length > 0) this.emit({ type: 'applied', entries: ready.issued })
+      for (const event of ready.events) this.emit({ type: 'replica', event })
       for (const reply of ready.replies) {
         if (reply.ticket.client !== this.client) continue
         const resolve = this.waiting.get(reply.ticket.seq)

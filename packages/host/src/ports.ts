@@ -32,6 +32,10 @@ export class MemoryStorage implements StableStorage {
       else if (r.kind === 'nextBal') this.state.nextBal = r.ballot
       else if (r.kind === 'vote') votes.set(r.vote.instance, r.vote)
       else if (r.kind === 'snapshot') snapshot = r.snapshot
+      else if (r.kind === 'discard') {
+        issued.clear()
+        snapshot = undefined
+      }
       else if (r.kind === 'clear') {
         for (const m of [...issued.keys()]) if (m < r.before) issued.delete(m)
         for (const m of [...votes.keys()]) if (m < r.before) votes.delete(m)

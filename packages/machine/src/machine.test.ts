@@ -126,3 +126,38 @@ describe('functions run on LS and return commands', () => {
     expect(m.execute(3, 'stock', { item: 'n', n: 1 }, env)).toMatchObject({ result: 6 })
   })
 })
+
+describe('state digest (seed 000)', () => {
+  const kv = defineMachine({
+    name: 'kv',
+    functions: {
+      put: fn(z.object({ k: z.string(), v: z.number() }), (tx, { k, v }) => tx.set(k, v)),
+      drop: fn(z.object({ k: z.string() }), (tx, { k }) => tx.delete(k)),
+    },
+  })
+  const run = (m: ReturnType<typeof createMachine>, instance: number, name: string, args: unknown) => {
+    const out = m.execute(instance, name, args, { tick: 0, random: createRandom(1) })
+    if (!out.ok) throw new Error(out.reason)
+    m.apply(instance, out.payload)
+  }
+
+  it('is equal for equal states, whatever the order of writes, and differs when one value differs', () => {
+    const a = createMachine(kv)
+    const b = createMachine(kv)
+    expect(a.digest()).toBe(b.digest())
+    run(a, 1, 'put', { k: 'x', v: 1 })
+    run(a, 2, 'put', { k: 'y', v: 2 })
+    run(b, 1, 'put', { k: 'y', v: 2 })
+    run(b, 2, 'put', { k: 'x', v: 1 })
+    expect(a.digest()).toBe(b.digest())
+    run(b, 3, 'put', { k: 'x', v: 3 })
+    expect(a.digest()).not.toBe(b.digest())
+    run(b, 4, 'put', { k: 'x', v: 1 })
+    expect(a.digest()).toBe(b.digest())
+    run(a, 3, 'drop', { k: 'y' })
+    expect(a.digest()).not.toBe(b.digest())
+    const c = createMachine(kv)
+    c.load(a.snapshot())
+    expect(c.digest()).toBe(a.digest())
+  })
+})

@@ -1,5 +1,6 @@
 import type { ExecEnv, ExecOutcome, Instance, MachinePort } from '@concord/core'
 import { Rejection, type FnContext, type Functions, type MachineDefinition, type Tx } from './define.ts'
+import { StateDigest } from './digest.ts'
 import { deepFreeze, isJson, type Json } from './json.ts'
 import { applyOp, checkWriteSet, keyLengthMax, opsPerCommandMax, type Op, type WriteSet } from './ops.ts'
 
@@ -18,6 +19,7 @@ interface OverlayEntry {
 export class MachineInstance<F extends Functions = Functions> implements MachinePort {
   private readonly ms = new Map<string, Json>()
   private readonly overlay = new Map<string, OverlayEntry>()
+  private readonly stateDigest = new StateDigest()
 
   constructor(readonly definition: MachineDefinition<F>) {}
 
@@ -39,7 +41,16 @@ export class MachineInstance<F extends Functions = Functions> implements Machine
   load(snapshot: Readonly<Record<string, Json>>): void {
     this.ms.clear()
     this.overlay.clear()
-    for (const [key, value] of Object.entries(snapshot)) this.ms.set(key, deepFreeze(structuredCloneJson(value)))
+    this.stateDigest.reset()
+    for (const [key, value] of Object.entries(snapshot)) {
+      this.ms.set(key, deepFreeze(structuredCloneJson(value)))
+      this.stateDigest.touch(key)
+    }
+  }
+
+  /** The digest of MS (seed 000): equal states have equal digests. */
+  digest(): string {
+    return this.stateDigest.value((key) => this.ms.get(key))
   }
 
   validateSnapshot(state: unknown): string | null {
@@ -63,6 +74,7 @@ export class MachineInstance<F extends Functions = Functions> implements Machine
       const value = applyOp(this.ms.get(op.key), op)
       if (value === undefined) this.ms.delete(op.key)
       else this.ms.set(op.key, deepFreeze(value))
+      this.stateDigest.touch(op.key)
       const pending = this.overlay.get(op.key)
       if (pending !== undefined && pending.instance <= instance) this.overlay.delete(op.key)
     }

@@ -77,6 +77,11 @@ export class SafetyChecker {
    *  be the one decided there, and its state must keep the invariant. */
   onInstalled(replica: string, anchor: IssuedEntry, state: Record<string, Json>, time: number): void {
     const m = anchor.instance
+    if (m === 0) {
+      // Out of sync (seed 000): the replica starts over and applies from 1 again.
+      this.appliedUpTo.set(replica, 0)
+      return
+    }
     const last = this.appliedUpTo.get(replica) ?? 0
     if (m <= last && last !== 0) this.fail('dependency', `${replica} installed a snapshot at ${m} after applying ${last}`, time)
     this.appliedUpTo.set(replica, m)

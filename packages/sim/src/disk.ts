@@ -80,6 +80,10 @@ export class SimDisk {
       case 'snapshot':
         this.snapshot = record.snapshot
         break
+      case 'discard':
+        this.issued.clear()
+        this.snapshot = undefined
+        break
       case 'clear':
         for (const m of [...this.issued.keys()]) if (m < record.before) this.issued.delete(m)
         for (const m of [...this.votes.keys()]) if (m < record.before) this.votes.delete(m)

@@ -5,6 +5,7 @@ import {
   type IssuedEntry,
   type Message,
   type MessageType,
+  type ReplicaEvent,
   type Ticket,
 } from '@concord/core'
 import { createMachine, type Functions, type Json, type MachineDefinition, type MachineInstance } from '@concord/machine'
@@ -33,6 +34,8 @@ interface Node<F extends Functions> {
   replies: CallReply[]
   /** Snapshots installed (restarts and transfers from peers), by instance. */
   installed: number[]
+  /** Out-of-sync events (seed 000). */
+  events: ReplicaEvent[]
 }
 
 export class Harness<F extends Functions = Functions> {
@@ -43,7 +46,7 @@ export class Harness<F extends Functions = Functions> {
   constructor(
     readonly ids: readonly string[],
     private readonly definition: MachineDefinition<F>,
-    private readonly options: { pipelineDepth?: number; seed?: number; snapshotEvery?: number; clearSilentTicks?: number; snapshotChunkChars?: number } = {},
+    private readonly options: { pipelineDepth?: number; seed?: number; snapshotEvery?: number; clearSilentTicks?: number; snapshotChunkChars?: number; digestEvery?: number } = {},
   ) {
     for (const id of ids) {
       const node: Node<F> = {
@@ -55,6 +58,7 @@ export class Harness<F extends Functions = Functions> {
         issued: [],
         replies: [],
         installed: [],
+        events: [],
       }
       this.nodes.set(id, node)
       this.start(node)
@@ -156,6 +160,7 @@ export class Harness<F extends Functions = Functions> {
       ...(this.options.snapshotEvery !== undefined ? { snapshotEvery: this.options.snapshotEvery } : {}),
       ...(this.options.clearSilentTicks !== undefined ? { clearSilentTicks: this.options.clearSilentTicks } : {}),
       ...(this.options.snapshotChunkChars !== undefined ? { snapshotChunkChars: this.options.snapshotChunkChars } : {}),
+      ...(this.options.digestEvery !== undefined ? { digestEvery: this.options.digestEvery } : {}),
       ...(fromDisk ? { stable: node.disk.load() } : {}),
     })
     this.pump(node.id)
@@ -193,6 +198,7 @@ export class Harness<F extends Functions = Functions> {
       this.pool.push(...ready.send)
       if (ready.installed !== null) node.installed.push(ready.installed.instance)
       node.issued.push(...ready.issued)
+      node.events.push(...ready.events)
       node.replies.push(...ready.replies)
       if (node.holdWrites) return
       const flushed = node.disk.flushAll()

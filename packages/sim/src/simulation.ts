@@ -47,6 +47,12 @@ export interface SimConfig {
   snapshotEvery: number
   clearSilentTicks: number
   snapshotChunkChars: number
+  /** Instances between state digests (seed 000). */
+  digestEvery: number
+  /** Corrupt replicas' machine states now and then (a fault seed 000 must
+   *  detect and repair). A corrupted leader answers from a wrong state, so
+   *  such runs skip the linearizability check; convergence proves the repair. */
+  corruptions: boolean
 }
 
 const workloads: Record<Workload, { machine: MachineDefinition; model: Model<unknown>; invariant: (s: Record<string, Json>) => string | null }> = {
@@ -98,6 +104,8 @@ export function configForSeed(seed: number, overrides: Partial<SimConfig> = {}):
     snapshotEvery: pick([3, 8, 32, 4096]),
     clearSilentTicks: pick([20, 60, 500]),
     snapshotChunkChars: pick([16, 200, 1 << 18]),
+    digestEvery: pick([1, 4, 16, 64]),
+    corruptions: false,
     ...overrides,
   }
 }
@@ -137,6 +145,7 @@ interface Client {
   seq: number
   calls: number
   pending: Pending | null
+  probe: boolean
 }
 
 export interface SimStats {
@@ -155,6 +164,9 @@ export interface SimStats {
   /** Installs from a peer's snapshot (the rest are restarts from disk). */
   transfers: number
   clears: number
+  /** States corrupted by the fault injector, and out-of-sync repairs (seed 000). */
+  corruptions: number
+  refreshes: number
   linearizability: LinearizabilityResult['ok'] | 'skipped'
 }
 
@@ -183,7 +195,7 @@ export class Simulation {
   private partition: Set<string> | null = null
   private aborted = false
   private readonly stats: SimStats = {
-    time: 0, commands: 0, calls: 0, completed: 0, messagesSent: 0, messagesLost: 0, crashes: 0, partitions: 0, elections: 0, snapshots: 0, installs: 0, transfers: 0, clears: 0, linearizability: 'skipped',
+    time: 0, commands: 0, calls: 0, completed: 0, messagesSent: 0, messagesLost: 0, crashes: 0, partitions: 0, elections: 0, snapshots: 0, installs: 0, transfers: 0, clears: 0, corruptions: 0, refreshes: 0, linearizability: 'skipped',
   }
 
   constructor(config: SimConfig) {
@@ -199,7 +211,7 @@ export class Simulation {
       this.schedule({ kind: 'tick', node: id }, randomInt(this.random, 1, config.tickInterval + 1))
     }
     for (let i = 0; i < config.clients; i++) {
-      this.clients.push({ id: `c${i}`, home: this.ids[i % this.ids.length]!, seq: 0, calls: 0, pending: null })
+      this.clients.push({ id: `c${i}`, home: this.ids[i % this.ids.length]!, seq: 0, calls: 0, pending: null, probe: false })
       this.schedule({ kind: 'client', client: i }, randomInt(this.random, 1, 50))
     }
     if (config.chaosInterval !== Infinity) this.schedule({ kind: 'chaos' }, this.chaosDelay())
@@ -343,6 +355,11 @@ export class Simulation {
       this.checker.onIssued(node.id, entry, () => node.machine.snapshot(), this.now)
     }
     for (const reply of ready.replies) this.onReply(node.id, reply)
+    for (const event of ready.events) {
+      if (event.kind === 'refreshing' || event.kind === 'leader-out-of-sync') this.stats.refreshes++
+      // Without corruption every replica applies the same commands to the same state.
+      if (!this.config.corruptions) this.checker.fail('convergence', `${node.id} out of sync at ${event.instance}: ${JSON.stringify(event.digests)}`, this.now)
+    }
   }
 
   // ------------------------------------------------------------ disk
@@ -422,12 +439,44 @@ export class Simulation {
     } else if (roll < 0.7) {
       const node = this.nodes.get(this.ids[randomInt(this.random, 0, this.ids.length)]!)!
       node.slowDiskUntil = this.now + randomInt(this.random, 100, 800)
+    } else if (roll < 0.78 && this.config.corruptions && this.healthy()) {
+      this.corrupt(alive[randomInt(this.random, 0, alive.length)]!)
     } else if (roll < 0.85 && alive.length > 0) {
       // A failure detector's mistake ([0054]): a replica that wrongly thinks
       // the leader is gone starts a ballot at once — dueling leaders.
       this.stepNode(alive[randomInt(this.random, 0, alive.length)]!, { type: 'campaign' })
     }
     this.schedule({ kind: 'chaos' }, this.chaosDelay())
+  }
+
+  /**
+   * Seed 000 assumes at most one inconsistent node (claim 8): a state is
+   * corrupted only while every replica is up, level and in the same state.
+   */
+  private healthy(): boolean {
+    const nodes = [...this.nodes.values()]
+    if (nodes.some((n) => n.replica === null)) return false
+    const levels = new Set(nodes.map((n) => n.replica!.status().issuedUpTo))
+    return levels.size === 1 && new Set(nodes.map((n) => n.machine.digest())).size === 1
+  }
+
+  /** A bit flip in a replica's memory: one value of MS changes (LS is lost too). */
+  private corrupt(id: string): void {
+    const node = this.nodes.get(id)!
+    const state = node.machine.snapshot()
+    switch (this.config.workload) {
+      case 'warehouse':
+        state.A = ((state.A as number | undefined) ?? 0) + 7
+        break
+      case 'counter':
+        state.n = ((state.n as number | undefined) ?? 0) + 3
+        break
+      case 'text':
+        state.doc = `${(state.doc as string | undefined) ?? ''}Z`
+        break
+    }
+    node.machine.load(state)
+    this.stats.corruptions++
   }
 
   private crash(id: string): void {
@@ -459,6 +508,7 @@ export class Simulation {
       snapshotEvery: this.config.snapshotEvery,
       clearSilentTicks: this.config.clearSilentTicks,
       snapshotChunkChars: this.config.snapshotChunkChars,
+      digestEvery: this.config.digestEvery,
       ...(fromDisk ? { stable: node.disk.load() } : {}),
     })
     this.pump(node)
@@ -466,6 +516,12 @@ export class Simulation {
 
   private stopFaults(): void {
     this.faultsOn = false
+    if (this.config.corruptions) {
+      for (const [i, client] of this.clients.entries()) {
+        client.probe = true
+        this.schedule({ kind: 'client', client: i }, randomInt(this.random, 1, 50))
+      }
+    }
     this.partition = null
     for (const node of this.nodes.values()) {
       node.slowDiskUntil = 0
@@ -478,7 +534,12 @@ export class Simulation {
   private onClient(index: number): void {
     const client = this.clients[index]!
     const pending = client.pending
-    if (pending !== null) {
+    if (pending === null && !this.faultsOn && client.probe) {
+      // After the faults, one more call each: new commands make a checkpoint,
+      // where a corruption that came last is found (seed 000 checks on updates).
+      client.probe = false
+      this.newCall(client, true)
+    } else if (pending !== null) {
       // The replica the call went through crashed (or restarted and forgot
       // it): re-send under the same ticket through a live replica.
       const target = this.nodes.get(pending.target)!
@@ -491,8 +552,8 @@ export class Simulation {
     }
   }
 
-  private newCall(client: Client): void {
-    const { name, args } = this.generateCall()
+  private newCall(client: Client, probe = false): void {
+    const { name, args } = probe ? this.readCall() : this.generateCall()
     client.calls++
     client.seq++
     const ticket: Ticket = { client: client.id, seq: client.seq, acked: client.seq }
@@ -533,6 +594,15 @@ export class Simulation {
     this.checker.onAcknowledged(reply.ticket, reply.ok ? reply.instance : -1, told, this.now)
   }
 
+  /** A call that never rejects, so that it becomes a command. */
+  private readCall(): { name: string; args: Json } {
+    switch (this.config.workload) {
+      case 'warehouse': return { name: 'stock', args: { x: 'A' } }
+      case 'counter':
+      case 'text': return { name: 'read', args: {} }
+    }
+  }
+
   private generateCall(): { name: string; args: Json } {
     const r = this.random
     const roll = r.next()
@@ -560,11 +630,13 @@ export class Simulation {
   // ------------------------------------------------------------ end of run
 
   private converged(): boolean {
-    if (this.clients.some((c) => c.pending !== null)) return false
+    if (this.clients.some((c) => c.pending !== null || c.probe)) return false
     const nodes = [...this.nodes.values()]
     if (nodes.some((n) => n.replica === null)) return false
     const frontier = this.checker.logLength
-    return nodes.every((n) => n.replica!.status().issuedUpTo === frontier)
+    if (!nodes.every((n) => n.replica!.status().issuedUpTo === frontier)) return false
+    // A corrupted state converges only once out-of-sync detection repaired it.
+    return !this.config.corruptions || new Set(nodes.map((n) => n.machine.digest())).size === 1
   }
 
   private livenessReport(): string {
@@ -598,6 +670,7 @@ export class Simulation {
     this.checker.checkConvergence(replicas, this.now)
     this.checker.checkDurability(this.now)
     for (const node of this.nodes.values()) this.stats.elections += node.replica!.status().counters.elected ?? 0
+    if (this.config.corruptions) return
     const result = checkLinearizable(this.workload.model, this.completeHistory())
     this.stats.linearizability = result.ok
     if (result.ok === false) this.checker.fail('linearizability', result.reason, this.now)

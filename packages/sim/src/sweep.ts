@@ -1,4 +1,4 @@
-import { replayCommand, runSeed } from './simulation.ts'
+import { replayCommand, runSeed, type SimConfig } from './simulation.ts'
 
 export interface SweepSummary {
   seeds: number
@@ -7,18 +7,25 @@ export interface SweepSummary {
   commands: number
   /** Seeds whose client history the checker proved linearizable. */
   linearizable: number
+  /** Snapshots sent to laggards; states corrupted and repaired by refreshes. */
+  transfers: number
+  corruptions: number
+  refreshes: number
 }
 
 /** Runs seeds [from, to) with every fault on. */
-export function sweep(from: number, to: number): SweepSummary {
-  const summary: SweepSummary = { seeds: to - from, failures: [], commands: 0, linearizable: 0 }
+export function sweep(from: number, to: number, overrides: Partial<SimConfig> = {}): SweepSummary {
+  const summary: SweepSummary = { seeds: to - from, failures: [], commands: 0, linearizable: 0, transfers: 0, corruptions: 0, refreshes: 0 }
   for (let seed = from; seed < to; seed++) {
-    const result = runSeed(seed)
+    const result = runSeed(seed, overrides)
     summary.commands += result.stats.commands
+    summary.transfers += result.stats.transfers
+    summary.corruptions += result.stats.corruptions
+    summary.refreshes += result.stats.refreshes
     if (result.stats.linearizability === true) summary.linearizable++
     if (!result.ok) {
       const v = result.violations[0]!
-      summary.failures.push(`seed ${seed} [${v.property}] ${v.detail.slice(0, 300)} — replay: ${replayCommand(result.config)}`)
+      summary.failures.push(`seed ${seed} [${v.property}] ${v.detail.slice(0, 300)} — replay: ${replayCommand(result.config)}${overrides.corruptions === true ? ' --corrupt' : ''}`)
     }
   }
   return summary

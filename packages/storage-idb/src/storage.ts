@@ -98,6 +98,11 @@ export class IdbStorage implements StableStorage {
         case 'snapshot':
           void tx.objectStore('snapshot').put(record.snapshot, 'latest')
           break
+        case 'discard':
+          // Out of sync (seed 000): the log and the snapshot are fetched again.
+          void issued.clear()
+          void tx.objectStore('snapshot').clear()
+          break
         case 'clear':
           // Seed 001: the start-of-log pointer advances; what lies behind it goes.
           void issued.delete(IDBKeyRange.upperBound(record.before, true))
