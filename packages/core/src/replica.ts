@@ -33,6 +33,7 @@ import {
 } from './constants.ts'
 import { initHistProc } from './history.ts'
 import { IssuedLog } from './log.ts'
+import { QuorumSystem } from './quorum.ts'
 import type { MachinePort } from './machine-port.ts'
 import { Outbox } from './outbox.ts'
 import { randomInt, type Random } from './random.ts'
@@ -194,7 +195,7 @@ interface CandidateState {
 interface LeaderState {
   kind: 'leader'
   ballot: Ballot
-  /** Q ([0057] 3'(c)): a majority chosen among the BallotInfo responders. */
+  /** Q ([0057] 3'(c)): a quorum (a majority, or half with the crown prince, quorum.ts) chosen among the BallotInfo responders. */
   quorum: ReplicaId[]
   responders: Set<ReplicaId>
   nextCommandNo: Instance
@@ -276,7 +277,8 @@ const nullEntry: IssuedEntry = Object.freeze({
 export class Replica {
   readonly id: ReplicaId
   private readonly members: readonly ReplicaId[]
-  private readonly majority: number
+  /** Seed 004's relative quorum over the members (quorum.ts). */
+  private readonly quorum: QuorumSystem
   private readonly machine: MachinePort
   private readonly random: Random
   private readonly pipelineDepth: number
@@ -355,7 +357,7 @@ export class Replica {
     assert(Number.isInteger(depth) && depth >= 1 && depth <= pipelineDepthMax, 'pipeline depth out of range')
     this.id = config.id
     this.members = [...config.members]
-    this.majority = Math.floor(config.members.length / 2) + 1
+    this.quorum = new QuorumSystem(this.members)
     this.machine = config.machine
     this.random = config.random
     this.pipelineDepth = depth
@@ -399,7 +401,7 @@ export class Replica {
     if (role.kind === 'leader') {
       assert(role.nextCommandNo > this.issuedUpTo, 'nextCommandNo at or below the issued prefix')
       assert(role.inflight.size <= role.nextCommandNo - 1 - this.issuedUpTo, 'more in flight than unissued instances')
-      assert(role.quorum.length === this.majority, 'Q is not a majority')
+      assert(this.quorum.isQuorum(role.quorum), 'Q is not a quorum')
     }
   }
 
@@ -718,7 +720,8 @@ export class Replica {
     for (let m = from; ; m++) {
       if (this.isIssued(m)) return
       const tally = this.tallies.get(m)
-      if (tally === undefined || tally.voters.length < this.majority) return
+      // Voters are distinct members (onVoted), so counting is enough.
+      if (tally === undefined || !this.quorum.isQuorumCount(tally.voters.length, tally.voters.includes(this.quorum.crownPrince))) return
       const proposal = this.proposals.get(m)
       if (proposal === undefined || !ballotEquals(proposal.ballot, tally.ballot)) return
       const precedent = this.issuedAt(m - 1)
@@ -1111,11 +1114,15 @@ export class Replica {
       for (const old of leader.reports.keys()) if (leader.reports.size > checkpointsKept) leader.reports.delete(old)
     }
     reports.set(message.from, message.digest)
-    const groups = new Map<string, number>([[mine, 1]])
-    for (const digest of reports.values()) groups.set(digest, (groups.get(digest) ?? 0) + 1)
+    const groups = new Map<string, ReplicaId[]>([[mine, [this.id]]])
+    for (const [replica, digest] of reports) {
+      const group = groups.get(digest)
+      if (group === undefined) groups.set(digest, [replica])
+      else group.push(replica)
+    }
     const digests = Object.fromEntries([[this.id, mine], ...reports])
     const command = this.log.get(m)?.command.id ?? null
-    if (groups.get(mine)! >= this.majority) {
+    if (this.quorum.isQuorum(groups.get(mine)!)) {
       for (const [replica, digest] of reports) {
         const key = `${m}|${replica}`
         if (digest === mine || leader.resynced.has(key)) continue
@@ -1125,8 +1132,8 @@ export class Replica {
       }
       return
     }
-    for (const [digest, count] of groups) {
-      if (digest === mine || count < this.majority) continue
+    for (const [digest, group] of groups) {
+      if (digest === mine || !this.quorum.isQuorum(group)) continue
       this.event({ type: 'out-of-sync', kind: 'leader-out-of-sync', instance: m, digests, command })
       const healthy = [...reports].find(([, d]) => d === digest)![0]
       return this.refresh(healthy)
@@ -1230,7 +1237,7 @@ export class Replica {
       return
     }
     role.infos.set(message.from, message)
-    if (role.infos.size >= this.majority) this.becomeLeader(role)
+    if (this.quorum.isQuorum(role.infos.keys())) this.becomeLeader(role)
   }
 
   private becomeLeader(candidate: CandidateState): void {
@@ -1301,11 +1308,11 @@ export class Replica {
     this.processQueue(leader)
   }
 
-  /** Q: this replica first, then the earliest responders, up to a majority. */
+  /** Q: this replica first, then the earliest responders, until they form a quorum. */
   private chooseQuorum(infos: Map<ReplicaId, unknown>): ReplicaId[] {
     const order = [...infos.keys()]
     const quorum = order.includes(this.id) ? [this.id] : []
-    for (const id of order) if (quorum.length < this.majority && id !== this.id) quorum.push(id)
+    for (const id of order) if (!this.quorum.isQuorum(quorum) && id !== this.id) quorum.push(id)
     return quorum
   }
 
@@ -1557,9 +1564,9 @@ export class Replica {
     // callers are sent to a leader that can make progress.
     if (++this.electionElapsed >= electionTicksMax) {
       this.electionElapsed = 0
-      let heard = 1
-      for (const [peer, tick] of leader.lastHeard) if (peer !== this.id && this.tickCount - tick <= electionTicksMax) heard++
-      if (heard < this.majority) {
+      const heard = [this.id]
+      for (const [peer, tick] of leader.lastHeard) if (peer !== this.id && this.tickCount - tick <= electionTicksMax) heard.push(peer)
+      if (!this.quorum.isQuorum(heard)) {
         this.count('stepDown.noQuorum')
         this.becomeFollower()
       }
@@ -1591,13 +1598,19 @@ export class Replica {
     this.releaseRejections(leader)
   }
 
-  /** The highest round a majority (this replica included) has acknowledged. */
+  /** The highest round a quorum (this replica included) has acknowledged. */
   private confirmedRound(leader: LeaderState): number {
-    const rounds = [leader.heartbeatRound]
-    for (const [peer, round] of leader.ackedRound) if (peer !== this.id) rounds.push(round)
-    if (rounds.length < this.majority) return 0
-    rounds.sort((a, b) => b - a)
-    return rounds[this.majority - 1]!
+    const acks: [ReplicaId, number][] = [[this.id, leader.heartbeatRound]]
+    for (const [peer, round] of leader.ackedRound) if (peer !== this.id) acks.push([peer, round])
+    acks.sort((a, b) => b[1] - a[1])
+    let count = 0
+    let prince = false
+    for (const [peer, round] of acks) {
+      count++
+      prince ||= peer === this.quorum.crownPrince
+      if (this.quorum.isQuorumCount(count, prince)) return round
+    }
+    return 0
   }
 
   private releaseRejections(leader: LeaderState): void {

@@ -98,10 +98,10 @@ export const mutants: Mutant[] = [
   },
   {
     name: 'quorum-of-half',
-    what: 'a command is issued with votes from half of the replicas',
-    file: 'core/src/replica.ts',
-    find: 'this.majority = Math.floor(config.members.length / 2) + 1',
-    replace: 'this.majority = Math.max(1, Math.floor(config.members.length / 2))',
+    what: 'any half of the members is a quorum, with or without the crown prince',
+    file: 'core/src/quorum.ts',
+    find: 'return 2 * count > n || (2 * count === n && withPrince)',
+    replace: 'return 2 * count >= n',
   },
 ]
 
