@@ -22,7 +22,7 @@ export const callRetryTicks = 8
 /** A catch-up request with no answer may be re-sent (to another peer) after this many ticks. */
 export const catchUpRetryTicks = 4
 
-/** Members of one room (the static configuration of this issue). */
+/** Members of one room. */
 export const membersMax = 64
 /** Length limits of identifiers carried on the wire. */
 export const replicaIdLengthMax = 64
@@ -84,3 +84,13 @@ export const digestIdleTicks = 50
 export const checkpointsKept = 8
 /** Length of a digest on the wire. */
 export const digestLengthMax = 64
+
+/** Membership (seed 004, ours): a member silent this long is removed by the
+ *  leader (a crashed or frozen tab); the default for ReplicaConfig. */
+export const memberSilentTicksDefault = 1000
+/** A replica outside the membership asks to join (or a leaving one to leave) this often. */
+export const joinRetryTicks = 10
+/** A join request is considered for this long after it arrived. */
+export const joinFreshTicks = 40
+/** A joiner is added once it has caught up to within this many instances of the leader. */
+export const joinLagMax = 64

@@ -17,7 +17,11 @@ import {
   electionTicksMin,
   heartbeatTicks,
   instanceAheadMax,
+  joinFreshTicks,
+  joinLagMax,
+  joinRetryTicks,
   leaderQueueMax,
+  memberSilentTicksDefault,
   membersMax,
   messageEntriesMax,
   pendingCallsMax,
@@ -88,8 +92,11 @@ import {
 
 export interface ReplicaConfig {
   id: ReplicaId
-  /** The voting members, this replica included. Static until membership lands (issue 5). */
+  /** The genesis membership (the members before instance 1). Membership then
+   *  changes through the log (seed 004, ours); a replica outside it asks to join. */
   members: readonly ReplicaId[]
+  /** Ticks of silence after which the leader removes a member. */
+  memberSilentTicks?: number
   machine: MachinePort
   /** The injected seeded random source: election timeouts, catch-up peers, functions. */
   random: Random
@@ -119,6 +126,8 @@ export type Input =
    *  with `round`, at that round if it is above every ballot seen. For hosts
    *  ("make this tab the leader") and scripted scenarios. */
   | { type: 'campaign'; round?: number }
+  /** Leave the membership gracefully (seed 004 FIG. 6: a tab closing). */
+  | { type: 'leave' }
 
 export type StepResult = { ok: true } | { ok: false; reason: DropReason }
 
@@ -164,6 +173,8 @@ export interface ReplicaStatus {
   knownIssued: Instance
   /** The leader's next free instance (leaders only). */
   nextCommandNo: Instance | null
+  /** The members after the issued prefix (seed 004). */
+  members: ReplicaId[]
   /** Seed 001's start-of-log pointer: entries below it are cleared. */
   logStart: Instance
   /** Issued entries held in memory (and in stable storage). */
@@ -223,6 +234,11 @@ interface LeaderState {
   /** Seed 000: digests reported per checkpoint, and who was told to refresh. */
   reports: Map<Instance, Map<ReplicaId, string>>
   resynced: Set<string>
+  /** Seed 004: a reconfiguration proposed in this ballot. Nothing is proposed
+   *  after it; once applied, a new ballot starts under the new members. */
+  reconfigAt: Instance | null
+  joiners: Map<ReplicaId, { tick: number; issuedUpTo: Instance }>
+  leaving: Set<ReplicaId>
 }
 
 interface HeldRejection {
@@ -276,9 +292,15 @@ const nullEntry: IssuedEntry = Object.freeze({
 
 export class Replica {
   readonly id: ReplicaId
-  private readonly members: readonly ReplicaId[]
-  /** Seed 004's relative quorum over the members (quorum.ts). */
-  private readonly quorum: QuorumSystem
+  /** The members after the issued prefix, and seed 004's relative quorum over them (quorum.ts). */
+  private quorum: QuorumSystem
+  private readonly genesis: QuorumSystem
+  private readonly memberSilentTicks: number
+  /** The membership changed in this step: a leader or candidate starts a new ballot. */
+  private reconfigured = false
+  /** Asked to leave: once removed, it stays out. */
+  private leaving = false
+  private joinElapsed = 0
   private readonly machine: MachinePort
   private readonly random: Random
   private readonly pipelineDepth: number
@@ -350,14 +372,15 @@ export class Replica {
   private lastConflict: string | null = null
 
   constructor(config: ReplicaConfig) {
-    assert(config.members.includes(config.id), 'a replica must be one of the members')
     assert(config.members.length >= 1 && config.members.length <= membersMax, 'member count out of range')
     assert(new Set(config.members).size === config.members.length, 'duplicate member ids')
     const depth = config.pipelineDepth ?? pipelineDepthDefault
     assert(Number.isInteger(depth) && depth >= 1 && depth <= pipelineDepthMax, 'pipeline depth out of range')
     this.id = config.id
-    this.members = [...config.members]
-    this.quorum = new QuorumSystem(this.members)
+    this.genesis = new QuorumSystem([...config.members])
+    this.quorum = this.genesis
+    this.memberSilentTicks = config.memberSilentTicks ?? memberSilentTicksDefault
+    assert(Number.isSafeInteger(this.memberSilentTicks) && this.memberSilentTicks >= 1, 'memberSilentTicks out of range')
     this.machine = config.machine
     this.random = config.random
     this.pipelineDepth = depth
@@ -378,6 +401,7 @@ export class Replica {
 
   step(input: Input): StepResult {
     const result = this.stepInput(input)
+    if (this.reconfigured) this.afterReconfiguration()
     const role = this.role
     // Held rejections want a heartbeat round that starts after them.
     if (role.kind === 'leader' && role.roundWanted) this.sendHeartbeats(role)
@@ -402,6 +426,7 @@ export class Replica {
       assert(role.nextCommandNo > this.issuedUpTo, 'nextCommandNo at or below the issued prefix')
       assert(role.inflight.size <= role.nextCommandNo - 1 - this.issuedUpTo, 'more in flight than unissued instances')
       assert(this.quorum.isQuorum(role.quorum), 'Q is not a quorum')
+      assert(role.reconfigAt === null || role.nextCommandNo === role.reconfigAt + 1, 'a proposal after a reconfiguration')
     }
   }
 
@@ -418,7 +443,12 @@ export class Replica {
         return this.onLocalCall(input.call)
       case 'campaign':
         if (input.round !== undefined && (!Number.isSafeInteger(input.round) || input.round < 1)) return this.drop('bad-input')
-        this.campaign(input.round)
+        if (this.quorum.has(this.id)) this.campaign(input.round)
+        return { ok: true }
+      case 'leave':
+        this.leaving = true
+        if (this.role.kind === 'leader') this.role.leaving.add(this.id)
+        this.joinElapsed = joinRetryTicks
         return { ok: true }
       case 'message':
         return this.onMessage(input.message)
@@ -464,6 +494,7 @@ export class Replica {
       issuedUpTo: this.issuedUpTo,
       knownIssued: this.knownIssued(),
       nextCommandNo: this.role.kind === 'leader' ? this.role.nextCommandNo : null,
+      members: [...this.quorum.members],
       logStart: this.log.start,
       logSize: this.log.size,
       snapshotAt: this.snapshot?.anchor.instance ?? 0,
@@ -517,7 +548,22 @@ export class Replica {
     if (!parsed.success) return this.drop('malformed')
     const message = parsed.data
     if (message.to !== this.id) return this.drop('misaddressed')
-    if (!this.members.includes(message.from)) return this.drop('unknown-sender')
+    if (message.type === 'Heartbeat' && !this.quorum.has(message.from)) {
+      // A leader among members this replica does not know yet: it is behind
+      // on the membership. Only where the log is counts (it catches up).
+      this.issuedHint = Math.max(this.issuedHint, message.issuedUpTo)
+      this.count('heard.nonMember')
+      return { ok: true }
+    }
+    // Seed 004 fencing (ours): ballots, promises and votes of a replica
+    // outside the membership are refused; it may ask to join, fetch the log
+    // or a snapshot, and report issued commands (facts, checked as any).
+    if (!this.quorum.has(message.from) && !openToNonMembers.has(message.type)) {
+      // A removed replica that does not know it campaigns: tell it where the
+      // log is, so that it catches up, learns it was removed, and asks to join.
+      if (message.type === 'NextBallot') this.send({ type: 'CatchUpReply', from: this.id, to: message.from, entries: [], issuedUpTo: this.issuedUpTo }, 0)
+      return this.drop('unknown-sender')
+    }
     const check = this.checkContent(message)
     if (check !== null) return this.drop(check)
     return this.dispatch(message)
@@ -542,6 +588,8 @@ export class Replica {
       case 'SnapshotRequest': return this.ok(this.onSnapshotRequest(message))
       case 'SnapshotChunk': return this.onSnapshotChunk(message)
       case 'DigestReport': return this.ok(this.onDigestReport(message))
+      case 'JoinRequest': return this.ok(this.onJoinRequest(message))
+      case 'LeaveRequest': return this.ok(this.onLeaveRequest(message))
       case 'Resync': return this.ok(this.onResync(message))
     }
   }
@@ -573,7 +621,9 @@ export class Replica {
     for (const { instance, command } of entries) {
       if (instance > limit) return 'instance-too-far'
       if (command === undefined) continue
-      const bad = command.rejected !== undefined ? command.payload !== null : this.machine.validatePayload(command.payload) !== null
+      const bad = command.members !== undefined
+        ? command.payload !== null || command.rejected !== undefined || new Set(command.members).size !== command.members.length
+        : command.rejected !== undefined ? command.payload !== null : this.machine.validatePayload(command.payload) !== null
       if (bad) return 'bad-payload'
     }
     return null
@@ -671,7 +721,7 @@ export class Replica {
       voted.push(instance)
     }
     // [0066]: Voted goes to all replicas, so each can decide on its own.
-    if (voted.length > 0) for (const to of this.members) this.sendVoted(to, b, voted)
+    if (voted.length > 0) for (const to of this.quorum.members) this.sendVoted(to, b, voted)
     // Votes counted before this proposal arrived may now decide it.
     for (const instance of voted) this.tryIssue(instance)
     // A replica that knows the outcome tells the leader instead of voting.
@@ -720,8 +770,9 @@ export class Replica {
     for (let m = from; ; m++) {
       if (this.isIssued(m)) return
       const tally = this.tallies.get(m)
-      // Voters are distinct members (onVoted), so counting is enough.
-      if (tally === undefined || !this.quorum.isQuorumCount(tally.voters.length, tally.voters.includes(this.quorum.crownPrince))) return
+      // The members at m are known only once m − 1 is applied (seed 004:
+      // they change through the log); only their votes count.
+      if (m !== this.issuedUpTo + 1 || tally === undefined || !this.quorum.isQuorum(tally.voters)) return
       const proposal = this.proposals.get(m)
       if (proposal === undefined || !ballotEquals(proposal.ballot, tally.ballot)) return
       const precedent = this.issuedAt(m - 1)
@@ -837,8 +888,14 @@ export class Replica {
       this.issuedUpTo = m
       const { command } = entry
       const outcome = outcomeOf(command)
-      if (command.rejected === undefined) this.machine.apply(m, command.payload)
-      this.sessions.record(command.ticket, outcome, m)
+      if (command.members !== undefined) {
+        this.quorum = new QuorumSystem(command.members)
+        this.reconfigured = true
+        this.count('reconfigurations')
+      } else {
+        if (command.rejected === undefined) this.machine.apply(m, command.payload)
+        this.sessions.record(command.ticket, outcome, m)
+      }
       this.readyIssued.push(entry)
       const key = ticketKey(command.ticket)
       if (this.pendingCalls.has(key)) this.reply(command.ticket, outcome, m)
@@ -869,7 +926,7 @@ export class Replica {
     }
     if (!chained && this.tickCount - this.gap.since < catchUpRetryTicks) return
     if (!chained && this.catchUp !== null && this.tickCount - this.catchUp.sentTick < catchUpRetryTicks) return
-    const peers = this.members.filter((m) => m !== this.id)
+    const peers = this.quorum.members.filter((m) => m !== this.id)
     if (peers.length === 0) return
     // Ask whoever just showed it has the commands, else the leader, else anyone.
     const leader = this.leaderHint !== null && this.leaderHint !== this.id ? this.leaderHint : null
@@ -922,7 +979,7 @@ export class Replica {
   private takeSnapshot(): void {
     const anchor = this.log.get(this.issuedUpTo)
     assert(anchor !== undefined, 'no issued entry at the issued prefix')
-    this.snapshot = { anchor, state: this.machine.snapshot(), sessions: this.sessions.toData() }
+    this.snapshot = { anchor, state: this.machine.snapshot(), sessions: this.sessions.toData(), members: [...this.quorum.members] }
     this.snapshotBody = null
     this.record({ kind: 'snapshot', snapshot: this.snapshot })
     this.count('snapshots')
@@ -940,6 +997,8 @@ export class Replica {
     if (this.role.kind !== 'follower') this.becomeFollower()
     this.machine.restore(snapshot.state)
     this.sessions.load(snapshot.sessions)
+    this.quorum = new QuorumSystem(snapshot.members)
+    this.reconfigured = true
     this.log.resetTo(snapshot.anchor)
     for (const map of [this.votes, this.tallies, this.proposals]) for (const m of [...map.keys()]) if (m <= s) map.delete(m)
     this.issuedUpTo = s
@@ -960,7 +1019,7 @@ export class Replica {
   private sendSnapshotChunk(to: ReplicaId, offset: number): void {
     const snapshot = this.snapshot
     if (snapshot === null) return
-    const body = (this.snapshotBody ??= JSON.stringify({ state: snapshot.state, sessions: snapshot.sessions }))
+    const body = (this.snapshotBody ??= JSON.stringify({ state: snapshot.state, sessions: snapshot.sessions, members: snapshot.members }))
     if (body.length > snapshotCharsMax) return this.count('snapshots.tooLarge')
     if (offset >= body.length) return
     const data = body.slice(offset, offset + this.snapshotChunkChars)
@@ -1032,7 +1091,7 @@ export class Replica {
     }
     const parsed = snapshotBodySchema.safeParse(raw)
     if (!parsed.success || this.machine.validateSnapshot(parsed.data.state) !== null) return null
-    return { anchor, state: parsed.data.state, sessions: parsed.data.sessions }
+    return { anchor, state: parsed.data.state, sessions: parsed.data.sessions, members: parsed.data.members }
   }
 
   /** A stalled transfer is asked again where it stopped, then abandoned. */
@@ -1052,7 +1111,7 @@ export class Replica {
    *  membership removes them, and they get the snapshot when they return). */
   private clearUpTo(leader: LeaderState): Instance {
     let upTo = this.issuedUpTo
-    for (const member of this.members) {
+    for (const member of this.quorum.members) {
       if (member === this.id) continue
       const heard = leader.lastHeard.get(member) ?? leader.electedTick
       if (this.tickCount - heard > this.clearSilentTicks) continue
@@ -1138,7 +1197,7 @@ export class Replica {
       const healthy = [...reports].find(([, d]) => d === digest)![0]
       return this.refresh(healthy)
     }
-    if (reports.size === this.members.length - 1 && !leader.resynced.has(`${m}|*`)) {
+    if (reports.size === this.quorum.members.length - 1 && !leader.resynced.has(`${m}|*`)) {
       leader.resynced.add(`${m}|*`)
       this.event({ type: 'out-of-sync', kind: 'diverged', instance: m, digests, command })
     }
@@ -1163,6 +1222,7 @@ export class Replica {
     if (this.role.kind !== 'follower') this.becomeFollower()
     this.machine.restore(this.initialState)
     this.sessions.load([])
+    this.quorum = this.genesis
     this.log = new IssuedLog()
     this.issuedHint = this.knownIssued()
     this.issuedUpTo = 0
@@ -1211,7 +1271,7 @@ export class Replica {
     this.electionElapsed = 0
     this.electionTimeout = this.randomElectionTimeout()
     this.count('campaigns')
-    for (const to of this.members) this.send({ type: 'NextBallot', from: this.id, to, ballot, n }, this.recordSeq)
+    for (const to of this.quorum.members) this.send({ type: 'NextBallot', from: this.id, to, ballot, n }, this.recordSeq)
   }
 
   /** [0057] step 3: with BallotInfo from a majority, become leader. */
@@ -1261,8 +1321,21 @@ export class Replica {
       issued: (m) => this.log.get(m)?.command,
       votes: (m) => votesAt.get(m) ?? [],
     })
+    const h = new Map(history.map((p) => [p.instance, p.command]))
+    // Seed 004: a ballot leads only the members it began under. Commands
+    // issued past a reconfiguration this replica has not applied yet belong
+    // to other members (who need not have answered this ballot): catch up
+    // first, then try again.
+    for (let m = from; m < nextCommandNo; m++) {
+      if ((this.log.get(m)?.command ?? h.get(m))?.members === undefined) continue
+      if (m === nextCommandNo - 1 && this.log.max < nextCommandNo) break
+      this.count('stale.members')
+      this.becomeFollower()
+      this.maybeCatchUp(true)
+      return
+    }
     // Every known issued command lies below nextCommandNo: the chain under an
-    // issued command is firm, so the majority reported a vote at each gap.
+    // issued command is firm, so the quorum reported a vote at each gap.
     assert(this.log.max < nextCommandNo, `InitHistProc stopped at ${nextCommandNo} below issued ${this.log.max}`)
     const quorum = this.chooseQuorum(candidate.infos)
     const leader: LeaderState = {
@@ -1287,6 +1360,9 @@ export class Replica {
       electedTick: this.tickCount,
       reports: new Map(),
       resynced: new Set(),
+      reconfigAt: null,
+      joiners: new Map(),
+      leaving: new Set(this.leaving ? [this.id] : []),
     }
     this.role = leader
     this.setLeaderHint(this.id, ballot)
@@ -1294,10 +1370,16 @@ export class Replica {
     // Apply H (and issued commands beyond a gap) to LS in instance order.
     // Their tickets are claimed in LS, like those of MS: a call already in LS
     // is never executed again (at most one command per ticket in the chain).
-    const h = new Map(history.map((p) => [p.instance, p.command]))
     for (let m = from; m < nextCommandNo; m++) {
       const command = this.log.get(m)?.command ?? h.get(m)
       assert(command !== undefined, `no command for LS at ${m}`)
+      if (command.members !== undefined) {
+        // Seed 004: H ends at a reconfiguration (nobody proposes past one
+        // before it is applied); it is re-proposed, then a new ballot starts.
+        assert(m === nextCommandNo - 1, `a command after the reconfiguration at ${m}`)
+        leader.reconfigAt = m
+        continue
+      }
       if (command.rejected === undefined) this.machine.leaderApply(m, command.payload)
       leader.pendingTickets.set(ticketKey(command.ticket), m)
     }
@@ -1352,7 +1434,7 @@ export class Replica {
    *  there are at most as many as the votes a majority reported, and holding
    *  any back could only delay the instances every later one depends on. */
   private pipelineHasRoom(leader: LeaderState): boolean {
-    return leader.nextCommandNo <= this.issuedUpTo + this.pipelineDepth
+    return leader.reconfigAt === null && leader.nextCommandNo <= this.issuedUpTo + this.pipelineDepth
   }
 
   private processQueue(leader: LeaderState): void {
@@ -1427,7 +1509,7 @@ export class Replica {
       return
     }
     // Step 5: the issued command is recorded before Success leaves (dep).
-    for (const to of this.members) {
+    for (const to of this.quorum.members) {
       if (to === this.id) continue
       this.sendSuccess(to, [entry], !(voters?.includes(to) ?? false))
     }
@@ -1545,7 +1627,11 @@ export class Replica {
     this.tickCount++
     const role = this.role
     if (role.kind === 'leader') this.leaderTick(role)
-    else if (++this.electionElapsed >= this.electionTimeout) this.campaign()
+    else if (++this.electionElapsed >= this.electionTimeout) {
+      if (this.quorum.has(this.id)) this.campaign()
+      else this.electionElapsed = 0
+    }
+    this.askMembership()
     if (++this.callRetryElapsed >= callRetryTicks) {
       this.callRetryElapsed = 0
       this.retryCalls()
@@ -1555,7 +1641,10 @@ export class Replica {
   }
 
   private leaderTick(leader: LeaderState): void {
-    if (++leader.heartbeatElapsed >= heartbeatTicks) this.sendHeartbeats(leader)
+    if (++leader.heartbeatElapsed >= heartbeatTicks) {
+      this.sendHeartbeats(leader)
+      this.manageMembership(leader)
+    }
     if (++leader.retransmitElapsed >= retransmitTicks) {
       leader.retransmitElapsed = 0
       this.retransmit(leader)
@@ -1584,7 +1673,7 @@ export class Replica {
     if (leader.inflight.size === 0 && this.issuedUpTo > latest && this.tickCount - this.lastCheckpointTick >= digestIdleTicks) this.checkpoint()
     const at = this.latestCheckpoint()
     const checkpoint = at === 0 ? null : { instance: at, digest: this.digests.get(at)! }
-    for (const to of this.members) {
+    for (const to of this.quorum.members) {
       if (to !== this.id) this.send({ type: 'Heartbeat', from: this.id, to, ballot: leader.ballot, issuedUpTo: this.issuedUpTo, round, clearUpTo, checkpoint }, 0)
     }
     this.releaseRejections(leader)
@@ -1627,7 +1716,7 @@ export class Replica {
   /** Unanswered NextBallot and BeginBallot go out again, BeginBallot to every
    *  responder that has not voted (Q is widened: any majority will do). */
   private retransmit(leader: LeaderState): void {
-    for (const to of this.members) {
+    for (const to of this.quorum.members) {
       if (!leader.responders.has(to)) {
         this.send({ type: 'NextBallot', from: this.id, to, ballot: leader.ballot, n: this.issuedUpTo + 1 }, 0)
       }
@@ -1665,6 +1754,93 @@ export class Replica {
     this.clearHint = Math.max(this.clearHint, message.clearUpTo)
     if (message.checkpoint !== null) this.reportDigest(message.from, message.checkpoint.instance, message.checkpoint.digest)
     this.send({ type: 'HeartbeatAck', from: this.id, to: message.from, ballot: b, issuedUpTo: this.issuedUpTo, round: message.round }, 0)
+  }
+
+  // ------------------------------------------------ membership (seed 004, ours)
+
+  /**
+   * The members changed (a reconfiguration or a snapshot was applied). A
+   * ballot belongs to the members it began under: a leader or candidate that
+   * is still a member starts a new one, under the new members (its queue goes
+   * with it); one that is not steps down.
+   */
+  private afterReconfiguration(): void {
+    this.reconfigured = false
+    if (this.role.kind === 'follower') return
+    if (this.quorum.has(this.id)) this.campaign()
+    else this.becomeFollower()
+  }
+
+  /** Outside the membership: ask to join (seed 004 FIG. 4); leaving: ask to be removed (FIG. 6). */
+  private askMembership(): void {
+    const member = this.quorum.has(this.id)
+    if (member === !this.leaving) return
+    if (++this.joinElapsed < joinRetryTicks) return
+    this.joinElapsed = 0
+    if (this.leaving) {
+      // The leader removes itself in manageMembership.
+      if (this.role.kind !== 'leader' && this.leaderHint !== null && this.leaderHint !== this.id) this.send({ type: 'LeaveRequest', from: this.id, to: this.leaderHint }, 0)
+      return
+    }
+    // To every member it knows: the leader adds it; the others say where the log is.
+    for (const to of this.quorum.members) if (to !== this.id) this.send({ type: 'JoinRequest', from: this.id, to, issuedUpTo: this.issuedUpTo }, 0)
+  }
+
+  private onJoinRequest(message: MessageOf<'JoinRequest'>): void {
+    const leader = this.role
+    if (this.quorum.has(message.from)) return
+    if (leader.kind === 'leader') leader.joiners.set(message.from, { tick: this.tickCount, issuedUpTo: message.issuedUpTo })
+    // Where the log is: the joiner catches up before it is added (and learns
+    // the members, if the ones it asked are not the current ones).
+    if (message.issuedUpTo < this.issuedUpTo) this.send({ type: 'CatchUpReply', from: this.id, to: message.from, entries: [], issuedUpTo: this.issuedUpTo }, 0)
+  }
+
+  private onLeaveRequest(message: MessageOf<'LeaveRequest'>): void {
+    if (this.role.kind === 'leader' && this.quorum.has(message.from)) this.role.leaving.add(message.from)
+  }
+
+  /**
+   * The leader proposes the next membership: members silent for
+   * memberSilentTicks (crashed or frozen tabs) and those leaving go, joiners
+   * that caught up come, several at once (seed 004 M4, M5c). The change is a
+   * command issued by a quorum of the current members: that is seed 004's
+   * relative quorum (fewer than half stop; half go on only with the crown
+   * prince). Only members heard from recently stay: every reachable
+   * prospective member has shown it is there.
+   */
+  private manageMembership(leader: LeaderState): void {
+    if (leader.reconfigAt !== null || this.tickCount - leader.electedTick < this.memberSilentTicks) return
+    const next: ReplicaId[] = []
+    for (const member of this.quorum.members) {
+      if (leader.leaving.has(member)) continue
+      const heard = member === this.id ? this.tickCount : leader.lastHeard.get(member) ?? leader.electedTick
+      if (this.tickCount - heard <= this.memberSilentTicks) next.push(member)
+    }
+    for (const [id, join] of leader.joiners) {
+      if (this.tickCount - join.tick > joinFreshTicks) leader.joiners.delete(id)
+      else if (join.issuedUpTo + joinLagMax >= this.issuedUpTo && next.length < membersMax && !next.includes(id)) next.push(id)
+    }
+    if (next.length === 0) return
+    const current = this.quorum.members
+    if (next.length === current.length && next.every((id) => current.includes(id))) return
+    this.proposeReconfiguration(leader, next)
+  }
+
+  private proposeReconfiguration(leader: LeaderState, members: ReplicaId[]): void {
+    const m = leader.nextCommandNo
+    const command: Command = {
+      id: `${leader.ballot.round}.${m}.${leader.ballot.replica}`,
+      prec: leader.lastCommandId,
+      payload: null,
+      ticket: { client: reconfigurationClient, seq: m, acked: 0 },
+      result: null,
+      members,
+    }
+    leader.lastCommandId = command.id
+    leader.nextCommandNo = m + 1
+    leader.reconfigAt = m
+    this.count('reconfigurations.proposed')
+    this.propose(leader, m, command)
   }
 
   // ------------------------------------------------------------- helpers
@@ -1767,6 +1943,16 @@ export class Replica {
     this.counters[name] = (this.counters[name] ?? 0) + 1
   }
 }
+
+/** What a replica outside the membership may send (seed 004 fencing refuses the rest). */
+const openToNonMembers: ReadonlySet<Message['type']> = new Set([
+  'JoinRequest', 'LeaveRequest', 'CatchUpRequest', 'CatchUpReply', 'SnapshotRequest', 'SnapshotChunk', 'Success',
+  // A tab may call while it joins: a call is not a ballot or a vote, and its ticket runs it at most once.
+  'ExecuteFunction',
+])
+
+/** The ticket of reconfiguration commands: they answer no call. */
+const reconfigurationClient = '~membership'
 
 const receivedCounter = Object.fromEntries(
   messageSchema.options.map((o) => [o.shape.type.value, `received.${o.shape.type.value}`]),

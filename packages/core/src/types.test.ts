@@ -8,7 +8,8 @@ describe('isCommand', () => {
     const text = fc.oneof(anything, fc.string({ minLength: 1, maxLength: 4 }), fc.string({ minLength: 159, maxLength: 165 }))
     const ticket = fc.oneof(anything, fc.record({ client: text, seq: anything, acked: anything, extra: anything }, { requiredKeys: [] }))
     const rejected = fc.oneof(anything, fc.record({ code: text, reason: text, more: anything }, { requiredKeys: [] }))
-    const command = fc.record({ id: text, prec: text, payload: anything, ticket, result: anything, rejected, junk: anything }, { requiredKeys: [] })
+    const members = fc.oneof(anything, fc.array(text, { maxLength: 3 }), fc.array(fc.string({ minLength: 1, maxLength: 2 }), { minLength: 63, maxLength: 66 }))
+    const command = fc.record({ id: text, prec: text, payload: anything, ticket, result: anything, rejected, members, junk: anything }, { requiredKeys: [] })
     fc.assert(
       fc.property(command, (c) => {
         expect(isCommand(c)).toBe(commandShape.safeParse(c).success)

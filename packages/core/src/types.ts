@@ -6,6 +6,7 @@ import {
   commandIdLengthMax,
   digestLengthMax,
   functionNameLengthMax,
+  membersMax,
   messageEntriesMax,
   reasonLengthMax,
   replicaIdLengthMax,
@@ -61,13 +62,17 @@ export const commandShape = z.strictObject({
    *  It claims the ticket so that no earlier attempt can take effect after
    *  the caller heard "rejected". Its payload is null and changes nothing. */
   rejected: z.strictObject({ code: z.string().max(64), reason: z.string().max(reasonLengthMax) }).optional(),
+  /** A reconfiguration (seed 004, ours): the members from the next instance
+   *  on. Issued by a quorum of the previous members, which is seed 004's
+   *  relative-quorum rule. Its payload is null; it answers no call. */
+  members: z.array(z.string().min(1).max(replicaIdLengthMax)).min(1).max(membersMax).optional(),
 })
 export type Command = z.infer<typeof commandShape>
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
 const isText = (v: unknown, min: number, max: number): v is string => typeof v === 'string' && v.length >= min && v.length <= max
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
-const commandKeys = new Set(['id', 'prec', 'payload', 'ticket', 'result', 'rejected'])
+const commandKeys = new Set(['id', 'prec', 'payload', 'ticket', 'result', 'rejected', 'members'])
 
 /**
  * `commandShape`'s check, without zod's parsed copy: commands are most of
@@ -83,6 +88,11 @@ export function isCommand(v: unknown): v is Command {
   const t = v.ticket
   if (!isRecord(t) || !isText(t.client, 1, clientIdLengthMax) || !isCount(t.seq) || !isCount(t.acked)) return false
   for (const key in t) if (key !== 'client' && key !== 'seq' && key !== 'acked') return false
+  const members = v.members
+  if (members !== undefined) {
+    if (!Array.isArray(members) || members.length < 1 || members.length > membersMax) return false
+    for (const id of members) if (!isText(id, 1, replicaIdLengthMax)) return false
+  }
   const r = v.rejected
   if (r === undefined) return true
   if (!isRecord(r) || !isText(r.code, 0, 64) || !isText(r.reason, 0, reasonLengthMax)) return false
@@ -158,10 +168,16 @@ export interface Snapshot {
   anchor: IssuedEntry
   state: unknown
   sessions: SessionsData
+  /** The members after `anchor` (seed 004, ours). */
+  members: ReplicaId[]
 }
 
 /** A snapshot's body as it crosses the wire, in chunks of one JSON text. */
-export const snapshotBodySchema = z.strictObject({ state: z.unknown(), sessions: sessionsDataSchema })
+export const snapshotBodySchema = z.strictObject({
+  state: z.unknown(),
+  sessions: sessionsDataSchema,
+  members: z.array(replicaIdSchema).min(1).max(membersMax),
+})
 
 const rangeSchema = z.tuple([instanceSchema, instanceSchema]).refine(([a, b]) => a <= b, 'range start after end')
 
@@ -256,6 +272,9 @@ export const messageSchema = z.discriminatedUnion('type', [
     /** Seed 000 (ours): the digest of the leader's MS at its latest checkpoint. */
     checkpoint: z.object({ instance: instanceSchema, digest: z.string().max(digestLengthMax) }).nullable(),
   }),
+  /** Seed 004 FIG. 4/6 (ours): a replica asks the leader to add it, or to remove it (a graceful leave). */
+  z.object({ type: z.literal('JoinRequest'), ...header, issuedUpTo: z.number().int().min(0) }),
+  z.object({ type: z.literal('LeaveRequest'), ...header }),
   /** Seed 000 claims 9–10 (ours): a replica's digest of MS at a checkpoint, to the leader. */
   z.object({ type: z.literal('DigestReport'), ...header, instance: instanceSchema, digest: z.string().max(digestLengthMax) }),
   /** Seed 000 claims 3, 13–14 (ours): the leader, backed by a majority with its

@@ -55,6 +55,9 @@ export class SafetyChecker {
     return this.violations.length === 0
   }
 
+  /** Reconfiguration commands issued (seed 004). */
+  reconfigurations = 0
+
   get logLength(): number {
     return this.decided.size
   }
@@ -103,7 +106,8 @@ export class SafetyChecker {
     const known = this.decided.get(m)
     if (known === undefined) {
       this.decided.set(m, { id: command.id, prec: command.prec, ticket: key, outcome })
-      if (!this.called.has(key)) this.fail('no-op', `command ${command.id} at ${m} answers no call (ticket ${key})`, time)
+      if (command.members !== undefined) this.reconfigurations++
+      if (!this.called.has(key) && command.members === undefined) this.fail('no-op', `command ${command.id} at ${m} answers no call (ticket ${key})`, time)
       const other = this.ticketInstance.get(key)
       if (other !== undefined && other !== m) this.fail('at-most-once', `ticket ${key} issued at ${other} and at ${m}`, time)
       this.ticketInstance.set(key, m)

@@ -9,7 +9,7 @@ import { configForSeed, replayCommand, runSeed, type SimConfig, type SimResult }
  */
 const tsxApi = import.meta.resolve('tsx/esm/api')
 
-const usage = `usage: npm run sim -- [--seeds N] [--start S] [--jobs J] [--seed X] [--replicas 3|5|7] [--workload warehouse|counter|text] [--alpha N] [--corrupt]`
+const usage = `usage: npm run sim -- [--seeds N] [--start S] [--jobs J] [--seed X] [--replicas 3|5|7] [--workload warehouse|counter|text] [--alpha N] [--corrupt] [--membership]`
 
 interface Options {
   seeds: number
@@ -43,6 +43,7 @@ function parse(argv: string[]): Options {
         i++
         break
       case '--corrupt': options.overrides.corruptions = true; break
+      case '--membership': options.overrides.membership = true; break
       case '--help': console.log(usage); process.exit(0)
       default: throw new Error(`unknown argument ${flag}\n${usage}`)
     }
@@ -68,6 +69,7 @@ function overridesText(config: SimConfig): string {
   if (base.pipelineDepth !== config.pipelineDepth) text += ` --alpha ${config.pipelineDepth}`
   if (base.workload !== config.workload) text += ` --workload ${config.workload}`
   if (config.corruptions) text += ' --corrupt'
+  if (config.membership) text += ' --membership'
   return text
 }
 
@@ -75,7 +77,7 @@ if (!isMainThread) {
   const { seeds, overrides } = workerData as { seeds: number[]; overrides: Partial<SimConfig> }
   for (const seed of seeds) {
     const result = runSeed(seed, overrides)
-    parentPort!.postMessage({ seed, ok: result.ok, result: result.ok ? null : result, commands: result.stats.commands, installs: result.stats.installs, transfers: result.stats.transfers, corruptions: result.stats.corruptions, refreshes: result.stats.refreshes, snapshots: result.stats.snapshots })
+    parentPort!.postMessage({ seed, ok: result.ok, result: result.ok ? null : result, commands: result.stats.commands, installs: result.stats.installs, transfers: result.stats.transfers, reconfigurations: result.stats.reconfigurations, corruptions: result.stats.corruptions, refreshes: result.stats.refreshes, snapshots: result.stats.snapshots })
   }
 } else {
   const options = parse(process.argv.slice(2))
@@ -94,6 +96,7 @@ if (!isMainThread) {
   let installs = 0
   let transfers = 0
   let corruptions = 0
+  let reconfigurations = 0
   let refreshes = 0
   let snapshots = 0
   const failures: number[] = []
@@ -113,11 +116,12 @@ if (!isMainThread) {
         eval: true,
         workerData: { seeds: all.filter((_, i) => i % jobs === j), overrides: options.overrides },
       })
-      worker.on('message', (m: { seed: number; ok: boolean; result: SimResult | null; commands: number; installs: number; transfers: number; corruptions: number; refreshes: number; snapshots: number }) => {
+      worker.on('message', (m: { seed: number; ok: boolean; result: SimResult | null; commands: number; installs: number; transfers: number; reconfigurations: number; corruptions: number; refreshes: number; snapshots: number }) => {
         commands += m.commands
         installs += m.installs
         transfers += m.transfers
         corruptions += m.corruptions
+        reconfigurations += m.reconfigurations
         refreshes += m.refreshes
         snapshots += m.snapshots
         if (!m.ok) {
@@ -132,6 +136,7 @@ if (!isMainThread) {
   )
   const seconds = (performance.now() - started) / 1000
   console.log(`\n${snapshots} snapshots taken, ${installs} installed (${transfers} sent by a peer to a laggard, the rest restarts)`)
+  if (reconfigurations > 0) console.log(`${reconfigurations} reconfigurations issued`)
   if (corruptions > 0) console.log(`${corruptions} states corrupted, ${refreshes} out-of-sync refreshes`)
   console.log(`${all.length} seeds in ${seconds.toFixed(1)} s: ${failures.length} failed${failures.length ? ` (${failures.sort((a, b) => a - b).join(', ')})` : ''}`)
   process.exit(failures.length === 0 ? 0 : 1)

@@ -53,6 +53,12 @@ export interface SimConfig {
    *  detect and repair). A corrupted leader answers from a wrong state, so
    *  such runs skip the linearizability check; convergence proves the repair. */
   corruptions: boolean
+  /** Membership churn (seed 004): spare replicas join, members leave
+   *  gracefully, silent (crashed) members are removed after
+   *  memberSilentTicks and rejoin when they return. */
+  membership: boolean
+  spares: number
+  memberSilentTicks: number
 }
 
 const workloads: Record<Workload, { machine: MachineDefinition; model: Model<unknown>; invariant: (s: Record<string, Json>) => string | null }> = {
@@ -107,6 +113,9 @@ export function configForSeed(seed: number, overrides: Partial<SimConfig> = {}):
     snapshotChunkChars: pick([16, 200, 1 << 18]),
     digestEvery: pick([1, 4, 16, 64]),
     corruptions: false,
+    membership: false,
+    spares: 3,
+    memberSilentTicks: pick([40, 100, 300]),
     ...overrides,
   }
 }
@@ -129,6 +138,11 @@ interface Node {
   incarnation: number
   flushing: boolean
   slowDiskUntil: number
+  /** A spare waiting to join (never started). */
+  spare: boolean
+  leaving: boolean
+  /** Left the room for good: a replica id is never reused (a new tab is a new replica). */
+  gone: boolean
 }
 
 interface Pending {
@@ -168,6 +182,10 @@ export interface SimStats {
   /** States corrupted by the fault injector, and out-of-sync repairs (seed 000). */
   corruptions: number
   refreshes: number
+  /** Membership churn (seed 004): spares started, graceful leaves, reconfigurations issued. */
+  joins: number
+  leaves: number
+  reconfigurations: number
   linearizability: LinearizabilityResult['ok'] | 'skipped'
 }
 
@@ -185,6 +203,8 @@ export class Simulation {
   private readonly events = new EventHeap<Event>()
   private readonly nodes = new Map<string, Node>()
   private readonly ids: string[]
+  /** The members before instance 1 (the others are spares). */
+  private readonly genesis: string[]
   private readonly clients: Client[] = []
   private readonly history: Operation[] = []
   /** The ticket of each operation in `history`. */
@@ -196,7 +216,7 @@ export class Simulation {
   private partition: Set<string> | null = null
   private aborted = false
   private readonly stats: SimStats = {
-    time: 0, commands: 0, calls: 0, completed: 0, messagesSent: 0, messagesLost: 0, crashes: 0, partitions: 0, elections: 0, snapshots: 0, installs: 0, transfers: 0, clears: 0, corruptions: 0, refreshes: 0, linearizability: 'skipped',
+    time: 0, commands: 0, calls: 0, completed: 0, messagesSent: 0, messagesLost: 0, crashes: 0, partitions: 0, elections: 0, snapshots: 0, installs: 0, transfers: 0, clears: 0, corruptions: 0, refreshes: 0, joins: 0, leaves: 0, reconfigurations: 0, linearizability: 'skipped',
   }
 
   constructor(config: SimConfig) {
@@ -204,11 +224,14 @@ export class Simulation {
     this.random = createRandom(config.seed)
     this.workload = workloads[config.workload]
     this.checker = new SafetyChecker(this.workload.invariant)
-    this.ids = Array.from({ length: config.replicas }, (_, i) => `r${i}`)
+    const spares = config.membership ? config.spares : 0
+    this.ids = Array.from({ length: config.replicas + spares }, (_, i) => `r${i}`)
+    this.genesis = this.ids.slice(0, config.replicas)
     for (const id of this.ids) {
-      const node: Node = { id, replica: null, machine: createMachine(this.workload.machine), disk: new SimDisk(), incarnation: 0, flushing: false, slowDiskUntil: 0 }
+      const spare = !this.genesis.includes(id)
+      const node: Node = { id, replica: null, machine: createMachine(this.workload.machine), disk: new SimDisk(), incarnation: 0, flushing: false, slowDiskUntil: 0, spare, leaving: false, gone: false }
       this.nodes.set(id, node)
-      this.start(node)
+      if (!spare) this.start(node)
       this.schedule({ kind: 'tick', node: id }, randomInt(this.random, 1, config.tickInterval + 1))
     }
     for (let i = 0; i < config.clients; i++) {
@@ -324,7 +347,9 @@ export class Simulation {
     if (replica === null) return
     try {
       const result = replica.step(input)
-      if (!result.ok) this.checker.fail('validation', `${id} dropped an honest ${input.type}: ${result.reason}`, this.now)
+      // Replicas that disagree on the membership (one is behind) refuse each
+      // other's ballots and votes: seed 004's fencing, not a validation bug.
+      if (!result.ok && result.reason !== 'unknown-sender') this.checker.fail('validation', `${id} dropped an honest ${input.type}: ${result.reason}`, this.now)
       this.pump(node)
     } catch (error) {
       this.aborted = true
@@ -356,6 +381,7 @@ export class Simulation {
       this.checker.onIssued(node.id, entry, () => node.machine.snapshot(), this.now)
     }
     for (const reply of ready.replies) this.onReply(node.id, reply)
+    if (this.config.membership) this.maybeStopLeft(node)
     for (const event of ready.events) {
       if (event.kind === 'refreshing' || event.kind === 'leader-out-of-sync') this.stats.refreshes++
       // Without corruption every replica applies the same commands to the same state.
@@ -442,6 +468,8 @@ export class Simulation {
       node.slowDiskUntil = this.now + randomInt(this.random, 100, 800)
     } else if (roll < 0.78 && this.config.corruptions && this.healthy()) {
       this.corrupt(alive[randomInt(this.random, 0, alive.length)]!)
+    } else if (roll < 0.8 && this.config.membership) {
+      this.churn(alive)
     } else if (roll < 0.85 && alive.length > 0) {
       // A failure detector's mistake ([0054]): a replica that wrongly thinks
       // the leader is gone starts a ballot at once — dueling leaders.
@@ -450,12 +478,49 @@ export class Simulation {
     this.schedule({ kind: 'chaos' }, this.chaosDelay())
   }
 
+  /** Seed 004: a spare starts and asks to join, or a member leaves gracefully. */
+  private churn(alive: string[]): void {
+    const spares = this.ids.filter((id) => this.nodes.get(id)!.spare)
+    if (spares.length > 0 && this.random.next() < 0.5) {
+      const node = this.nodes.get(spares[randomInt(this.random, 0, spares.length)]!)!
+      node.spare = false
+      this.stats.joins++
+      this.start(node)
+      return
+    }
+    const members = alive.filter((id) => !this.nodes.get(id)!.leaving && this.nodes.get(id)!.replica!.status().members.includes(id))
+    if (members.length <= 1) return
+    const id = members[randomInt(this.random, 0, members.length)]!
+    this.nodes.get(id)!.leaving = true
+    this.stats.leaves++
+    this.stepNode(id, { type: 'leave' })
+  }
+
+  /**
+   * A replica that left closes (a tab that was closed) once it is no longer a
+   * member and every running member has applied its removal: a graceful
+   * leave lingers that long, or the others could be left waiting for it.
+   */
+  private maybeStopLeft(node: Node): void {
+    if (!node.leaving || node.replica === null) return
+    const status = node.replica.status()
+    if (status.members.includes(node.id)) return
+    for (const id of status.members) {
+      const other = this.nodes.get(id)!.replica?.status()
+      if (other !== undefined && other.issuedUpTo < status.issuedUpTo) return
+    }
+    node.replica = null
+    node.gone = true
+    node.incarnation++
+    node.flushing = false
+  }
+
   /**
    * Seed 000 assumes at most one inconsistent node (claim 8): a state is
    * corrupted only while every replica is up, level and in the same state.
    */
   private healthy(): boolean {
-    const nodes = [...this.nodes.values()]
+    const nodes = [...this.nodes.values()].filter((n) => !n.spare && !n.gone)
     if (nodes.some((n) => n.replica === null)) return false
     const levels = new Set(nodes.map((n) => n.replica!.status().issuedUpTo))
     return levels.size === 1 && new Set(nodes.map((n) => n.machine.digest())).size === 1
@@ -493,7 +558,7 @@ export class Simulation {
 
   private restart(id: string): void {
     const node = this.nodes.get(id)!
-    if (node.replica !== null) return
+    if (node.replica !== null || node.spare || node.gone) return
     node.machine = createMachine(this.workload.machine)
     this.checker.noteRestart(id)
     this.start(node, true)
@@ -502,7 +567,7 @@ export class Simulation {
   private start(node: Node, fromDisk = false): void {
     node.replica = new Replica({
       id: node.id,
-      members: this.ids,
+      members: this.genesis,
       machine: node.machine,
       random: createRandom((this.config.seed * 7919 + this.ids.indexOf(node.id) * 104729 + node.incarnation * 31) | 0),
       pipelineDepth: this.config.pipelineDepth,
@@ -510,6 +575,7 @@ export class Simulation {
       clearSilentTicks: this.config.clearSilentTicks,
       snapshotChunkChars: this.config.snapshotChunkChars,
       digestEvery: this.config.digestEvery,
+      memberSilentTicks: this.config.memberSilentTicks,
       ...(fromDisk ? { stable: node.disk.load() } : {}),
     })
     this.pump(node)
@@ -632,8 +698,8 @@ export class Simulation {
 
   private converged(): boolean {
     if (this.clients.some((c) => c.pending !== null || c.probe)) return false
-    const nodes = [...this.nodes.values()]
-    if (nodes.some((n) => n.replica === null)) return false
+    const nodes = this.running()
+    if (nodes.length < this.ids.filter((id) => !this.nodes.get(id)!.spare && !this.nodes.get(id)!.gone).length) return false
     const frontier = this.checker.logLength
     if (!nodes.every((n) => n.replica!.status().issuedUpTo === frontier)) return false
     // A corrupted state converges only once out-of-sync detection repaired it.
@@ -666,11 +732,20 @@ export class Simulation {
     return out
   }
 
+  /** Replicas that run (spares and replicas that left do not). */
+  private running(): Node[] {
+    return [...this.nodes.values()].filter((n) => n.replica !== null)
+  }
+
   private finalChecks(): void {
-    const replicas = [...this.nodes.values()].map((n) => ({ id: n.id, issuedUpTo: n.replica!.status().issuedUpTo, state: n.machine.snapshot() }))
+    const replicas = this.running().map((n) => ({ id: n.id, issuedUpTo: n.replica!.status().issuedUpTo, state: n.machine.snapshot() }))
     this.checker.checkConvergence(replicas, this.now)
     this.checker.checkDurability(this.now)
-    for (const node of this.nodes.values()) this.stats.elections += node.replica!.status().counters.elected ?? 0
+    for (const node of this.running()) {
+      const counters = node.replica!.status().counters
+      this.stats.elections += counters.elected ?? 0
+    }
+    this.stats.reconfigurations = this.checker.reconfigurations
     if (this.config.corruptions) return
     const result = checkLinearizable(this.workload.model, this.completeHistory())
     this.stats.linearizability = result.ok

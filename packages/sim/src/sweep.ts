@@ -11,21 +11,23 @@ export interface SweepSummary {
   transfers: number
   corruptions: number
   refreshes: number
+  reconfigurations: number
 }
 
 /** Runs seeds [from, to) with every fault on. */
 export function sweep(from: number, to: number, overrides: Partial<SimConfig> = {}): SweepSummary {
-  const summary: SweepSummary = { seeds: to - from, failures: [], commands: 0, linearizable: 0, transfers: 0, corruptions: 0, refreshes: 0 }
+  const summary: SweepSummary = { seeds: to - from, failures: [], commands: 0, linearizable: 0, transfers: 0, corruptions: 0, refreshes: 0, reconfigurations: 0 }
   for (let seed = from; seed < to; seed++) {
     const result = runSeed(seed, overrides)
     summary.commands += result.stats.commands
     summary.transfers += result.stats.transfers
     summary.corruptions += result.stats.corruptions
     summary.refreshes += result.stats.refreshes
+    summary.reconfigurations += result.stats.reconfigurations
     if (result.stats.linearizability === true) summary.linearizable++
     if (!result.ok) {
       const v = result.violations[0]!
-      summary.failures.push(`seed ${seed} [${v.property}] ${v.detail.slice(0, 300)} — replay: ${replayCommand(result.config)}${overrides.corruptions === true ? ' --corrupt' : ''}`)
+      summary.failures.push(`seed ${seed} [${v.property}] ${v.detail.slice(0, 300)} — replay: ${replayCommand(result.config)}${overrides.corruptions === true ? ' --corrupt' : ''}${overrides.membership === true ? ' --membership' : ''}`)
     }
   }
   return summary
