@@ -14,6 +14,7 @@ type Status = {
   connected: string[]
   framesDropped: number
   lastOutOfSync: { kind: string; instance: number; digests: Record<string, string> } | null
+  members: string[]
 }
 type RoomApi = {
   replicaId: string
@@ -177,6 +178,39 @@ test('a tab whose stored state was corrupted is detected out of sync, refreshed 
   const report = (await status(victim)).lastOutOfSync
   expect(Object.keys(report!.digests)).toHaveLength(2)
   console.log(`out of sync at instance ${report!.instance}: ${JSON.stringify(report!.digests)}; refreshed`)
+})
+
+test('dynamic membership: the first tab founds the room, others join, a closed tab leaves, nothing is lost', async ({ context }) => {
+  const name = newRoom()
+  const query = '&membership=dynamic'
+  const members = async (page: Page) => [...(await status(page)).members].sort()
+  const a = await openTab(context, name, 3, query)
+  const idA = await a.evaluate(() => room.replicaId)
+  await expect.poll(() => members(a), { timeout: 20_000 }).toEqual([idA]) // it founded the room, alone
+  for (let i = 0; i < 5; i++) await a.evaluate(() => room.add(1)) // a room of one tab works
+  const b = await openTab(context, name, 3, query)
+  const c = await openTab(context, name, 3, query)
+  const ids = [idA, ...(await Promise.all([b, c].map((p) => p.evaluate(() => room.replicaId))))].sort()
+  expect(new Set(ids).size).toBe(3)
+  const joinedAt = Date.now()
+  await expect.poll(async () => Promise.all([a, b, c].map(members)), { timeout: 20_000 }).toEqual([ids, ids, ids])
+  console.log(`two tabs joined a room of one in ${Date.now() - joinedAt} ms`)
+  await expect.poll(() => c.evaluate(() => room.state().n), { timeout: 20_000 }).toBe(5) // without losing anything
+  await Promise.all([b, c].map((p) => p.evaluate(async () => { for (let i = 0; i < 10; i++) await room.add(1) })))
+  // The founder closes: it leaves; the two others go on.
+  await a.close({ runBeforeUnload: true })
+  const rest = ids.filter((id) => id !== idA)
+  await expect.poll(async () => Promise.all([b, c].map(members)), { timeout: 30_000 }).toEqual([rest, rest])
+  await b.evaluate(() => room.add(100))
+  await expect.poll(async () => Promise.all([b, c].map((p) => p.evaluate(() => room.state().n))), { timeout: 20_000 }).toEqual([125, 125])
+  // A reload keeps the tab's replica (its id and its storage).
+  const idC = await c.evaluate(() => room.replicaId)
+  await c.reload()
+  await c.waitForFunction(() => typeof (window as unknown as { room?: unknown }).room === 'object', undefined, { timeout: 20_000 })
+  expect(await c.evaluate(() => room.replicaId)).toBe(idC)
+  expect(await c.evaluate(() => room.state().n)).toBe(125)
+  await c.evaluate(() => room.add(1))
+  await expect.poll(() => b.evaluate(() => room.state().n), { timeout: 20_000 }).toBe(126)
 })
 
 test('a duplicated tab (sessionStorage copied) gets a new replica id', async ({ context }) => {

@@ -11,6 +11,7 @@ const slots = Number(params.get('slots') ?? 3)
 const tickMs = params.has('tick') ? Number(params.get('tick')) : undefined
 const pipelineDepth = params.has('alpha') ? Number(params.get('alpha')) : undefined
 const snapshotEvery = params.has('snapshotEvery') ? Number(params.get('snapshotEvery')) : undefined
+const membership = params.get('membership') === 'dynamic' ? ('dynamic' as const) : undefined
 const httpSignaling = signaling.replace(/^ws/, 'http')
 
 const store: Store<typeof e2eMachine.functions> = await openStore({
@@ -22,6 +23,7 @@ const store: Store<typeof e2eMachine.functions> = await openStore({
   ...(tickMs !== undefined ? { tickMs } : {}),
   ...(pipelineDepth !== undefined ? { pipelineDepth } : {}),
   ...(snapshotEvery !== undefined ? { snapshotEvery } : {}),
+  ...(membership !== undefined ? { membership } : {}),
   ...(params.get('storage') === 'memory' ? { storage: 'memory' as const } : {}),
   // The development signaling server hands out tokens; a real app's server would.
   token: async (peer) => {

@@ -31,6 +31,29 @@ export async function claimSlot(app: string, room: string, slots: number): Promi
   throw new RoomFullError(slots)
 }
 
+/**
+ * Dynamic membership (seed 004): a tab is a replica of its own, with a fresh
+ * id that survives a reload (sessionStorage) and is held with a Web Lock, so
+ * that a duplicated tab takes a new one. An id is never given to two
+ * replicas: a replica that comes back with an empty disk under an old id
+ * could break quorum intersection.
+ */
+export async function claimIdentity(app: string, room: string): Promise<SlotClaim> {
+  const remembered = `concord:${app}:${room}:replica`
+  const preferred = sessionStorage.getItem(remembered)
+  if (preferred !== null) {
+    const release = await tryLock(`concord:${app}:${room}:${preferred}`)
+    if (release !== null) return { id: preferred, release }
+  }
+  for (;;) {
+    const id = `t-${crypto.randomUUID().slice(0, 8)}`
+    const release = await tryLock(`concord:${app}:${room}:${id}`)
+    if (release === null) continue
+    sessionStorage.setItem(remembered, id)
+    return { id, release }
+  }
+}
+
 function tryLock(name: string): Promise<(() => void) | null> {
   return new Promise((resolve) => {
     void navigator.locks.request(name, { ifAvailable: true }, (lock) => {

@@ -4,7 +4,7 @@ import { createMachine, type ArgsOf, type Functions, type Json, type MachineDefi
 import { Mesh, type IceServer } from '@concord/transport-webrtc'
 import type { OutboundFrame, ReplicaStatusView, ReplicaWorkerApi } from '@concord/worker'
 import { ClosedError, ConcordError, RejectedError, TimeoutError, ValidationError } from './errors.ts'
-import { claimSlot, slotIds } from './slots.ts'
+import { claimIdentity, claimSlot, slotIds } from './slots.ts'
 
 /**
  * openStore() (DESIGN.md §7, issue 4 §5): a tab's replica of a room. The
@@ -24,7 +24,14 @@ export interface OpenStoreOptions<F extends Functions> {
   token: string | ((replicaId: string) => Promise<string>)
   /** App name for storage and locks (defaults to the machine's name). */
   app?: string
-  /** Voting replicas of the room (until membership lands): slots s1…sN. Default 3. */
+  /**
+   * 'dynamic' (seed 004): every tab is a replica with its own id; the first
+   * tab in an empty room founds it, the others ask to join, tabs that close
+   * leave, and tabs that crash or freeze are removed after memberSilentTicks.
+   * 'slots': a fixed set of voting slots s1…sN claimed by the tabs. Default 'slots'.
+   */
+  membership?: 'slots' | 'dynamic'
+  /** Voting replicas of the room in 'slots' membership: s1…sN. Default 3. */
   slots?: number
   /** Use this replica id instead of claiming a slot (it must be one of the slots). */
   replicaId?: string
@@ -85,6 +92,10 @@ export interface Store<F extends Functions> {
 }
 
 export const callTimeoutMsDefault = 30_000
+/** How long a new tab waits for the signaling server to say who is in the room. */
+export const welcomeTimeoutMs = 5_000
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 export const statusRefreshMs = 200
 
 export async function openStore<F extends Functions>(options: OpenStoreOptions<F>): Promise<Store<F>> {
@@ -97,7 +108,10 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
   if (options.snapshotEvery !== undefined && !(Number.isSafeInteger(options.snapshotEvery) && options.snapshotEvery >= 1)) {
     throw new ValidationError('snapshotEvery must be a positive integer', ['snapshotEvery'])
   }
-  const claim = options.replicaId !== undefined ? { id: options.replicaId, release: () => {} } : await claimSlot(app, options.room, slots)
+  const dynamic = options.membership === 'dynamic'
+  const claim = options.replicaId !== undefined
+    ? { id: options.replicaId, release: () => {} }
+    : dynamic ? await claimIdentity(app, options.room) : await claimSlot(app, options.room, slots)
   const replicaId = claim.id
   const token = options.token
   const channel = new MessageChannel()
@@ -118,6 +132,9 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
     ...(options.iceServers !== undefined ? { iceServers: options.iceServers } : {}),
   })
   const worker: Remote<ReplicaWorkerApi> = wrap(options.worker)
+  // Seed 004 M8: only a replica in a room the signaling server reports empty
+  // founds it (and only with nothing stored, which the worker checks).
+  const found = dynamic ? (await Promise.race([mesh.welcome, sleep(welcomeTimeoutMs).then(() => null)]))?.length === 0 : undefined
   channel.port1.onmessage = (event: MessageEvent<OutboundFrame>) => mesh.send(event.data.to, event.data.frame)
   const stopFrames = mesh.onFrame((from, frame) => channel.port1.postMessage({ from, frame }))
 
@@ -139,7 +156,8 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
       app,
       room: options.room,
       replicaId,
-      members,
+      members: dynamic ? [] : members,
+      ...(found !== undefined ? { found } : {}),
       ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
       ...(options.pipelineDepth !== undefined ? { pipelineDepth: options.pipelineDepth } : {}),
       ...(options.snapshotEvery !== undefined ? { snapshotEvery: options.snapshotEvery } : {}),
@@ -164,7 +182,8 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
       if (event.type !== 'applied') return
       for (const entry of event.entries) {
         if (entry.instance <= mirrorUpTo) continue
-        if (entry.command.rejected === undefined) mirror.apply(entry.instance, entry.command.payload)
+        // Reconfigurations (members) and logged rejections change no state.
+        if (entry.command.rejected === undefined && entry.command.members === undefined) mirror.apply(entry.instance, entry.command.payload)
         mirrorUpTo = entry.instance
       }
       publish()
@@ -178,6 +197,15 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
     mirrorUpTo = initial.issuedUpTo
   }
   publish()
+  if (dynamic) {
+    // Whom to ask to join: the peers this tab can reach.
+    const tellPeers = (peers: string[]) => void worker.peers(peers).catch(() => {})
+    tellPeers(mesh.connectedPeers())
+    mesh.onPeers(tellPeers)
+    // A closing tab leaves (seed 004 FIG. 6) where the browser lets it; one
+    // that crashes is removed after its silence.
+    addEventListener('pagehide', () => void worker.leave().catch(() => {}))
+  }
   const initialStatus = await worker.status()
 
   status = view(initialStatus)
@@ -192,7 +220,7 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
       role: s.role,
       leader: s.leader,
       ballot: s.nextBal.round === 0 ? '-' : `${s.nextBal.round}.${s.nextBal.replica}`,
-      members,
+      members: dynamic ? s.members : members,
       connected: mesh.connectedPeers(),
       lastIssued: s.issuedUpTo,
       lag: Math.max(0, s.knownIssued - s.issuedUpTo),

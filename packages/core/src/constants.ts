@@ -94,3 +94,5 @@ export const joinRetryTicks = 10
 export const joinFreshTicks = 40
 /** A joiner is added once it has caught up to within this many instances of the leader. */
 export const joinLagMax = 64
+/** Peers of the room a host may name as contacts for a join. */
+export const contactsMax = 256

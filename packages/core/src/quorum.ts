@@ -57,7 +57,7 @@ export class QuorumSystem {
  * the same on every replica (no locale involved).
  */
 export function crownPrince(members: readonly ReplicaId[]): ReplicaId {
-  let best = members[0]!
+  let best = members[0] ?? ''
   for (const id of members) if (id.length > best.length || (id.length === best.length && id > best)) best = id
   return best
 }

@@ -22,6 +22,8 @@ import {
   joinRetryTicks,
   leaderQueueMax,
   memberSilentTicksDefault,
+  contactsMax,
+  replicaIdLengthMax,
   membersMax,
   messageEntriesMax,
   pendingCallsMax,
@@ -97,6 +99,10 @@ export interface ReplicaConfig {
   members: readonly ReplicaId[]
   /** Ticks of silence after which the leader removes a member. */
   memberSilentTicks?: number
+  /** Write the genesis members as the log's first command, so that a replica
+   *  that replays the log without knowing them (a joiner, or the founder
+   *  after a restart) learns them. Hosts with dynamic membership set it. */
+  logGenesis?: boolean
   machine: MachinePort
   /** The injected seeded random source: election timeouts, catch-up peers, functions. */
   random: Random
@@ -128,6 +134,8 @@ export type Input =
   | { type: 'campaign'; round?: number }
   /** Leave the membership gracefully (seed 004 FIG. 6: a tab closing). */
   | { type: 'leave' }
+  /** Who else is in the room (signaling presence): whom to ask to join. */
+  | { type: 'peers'; peers: readonly ReplicaId[] }
 
 export type StepResult = { ok: true } | { ok: false; reason: DropReason }
 
@@ -296,11 +304,14 @@ export class Replica {
   private quorum: QuorumSystem
   private readonly genesis: QuorumSystem
   private readonly memberSilentTicks: number
+  private readonly logGenesis: boolean
   /** The membership changed in this step: a leader or candidate starts a new ballot. */
   private reconfigured = false
   /** Asked to leave: once removed, it stays out. */
   private leaving = false
   private joinElapsed = 0
+  /** Peers the host says are in the room (ask them to join, besides the members). */
+  private contacts: ReplicaId[] = []
   private readonly machine: MachinePort
   private readonly random: Random
   private readonly pipelineDepth: number
@@ -372,13 +383,15 @@ export class Replica {
   private lastConflict: string | null = null
 
   constructor(config: ReplicaConfig) {
-    assert(config.members.length >= 1 && config.members.length <= membersMax, 'member count out of range')
+    // No members: a replica that joins an existing room (it learns the members from the log).
+    assert(config.members.length <= membersMax, 'member count out of range')
     assert(new Set(config.members).size === config.members.length, 'duplicate member ids')
     const depth = config.pipelineDepth ?? pipelineDepthDefault
     assert(Number.isInteger(depth) && depth >= 1 && depth <= pipelineDepthMax, 'pipeline depth out of range')
     this.id = config.id
     this.genesis = new QuorumSystem([...config.members])
     this.quorum = this.genesis
+    this.logGenesis = config.logGenesis ?? false
     this.memberSilentTicks = config.memberSilentTicks ?? memberSilentTicksDefault
     assert(Number.isSafeInteger(this.memberSilentTicks) && this.memberSilentTicks >= 1, 'memberSilentTicks out of range')
     this.machine = config.machine
@@ -444,6 +457,10 @@ export class Replica {
       case 'campaign':
         if (input.round !== undefined && (!Number.isSafeInteger(input.round) || input.round < 1)) return this.drop('bad-input')
         if (this.quorum.has(this.id)) this.campaign(input.round)
+        return { ok: true }
+      case 'peers':
+        if (!Array.isArray(input.peers) || input.peers.length > contactsMax || !input.peers.every((p) => typeof p === 'string' && p.length >= 1 && p.length <= replicaIdLengthMax)) return this.drop('bad-input')
+        this.contacts = [...input.peers]
         return { ok: true }
       case 'leave':
         this.leaving = true
@@ -875,6 +892,9 @@ export class Replica {
     // lock each of them saw. Any of them is a ballot in which the command is
     // firmly locked, which is all tryIssue needs of the precedent's.
     this.log.insert(entry)
+    // A new ballot must lie above the lock ballots it builds on (tryIssue),
+    // even one among members that never saw those ballots (seed 004).
+    this.noteBallot(entry.lockBallot)
     this.votes.delete(m)
     this.tallies.delete(m)
     this.proposals.delete(m)
@@ -926,7 +946,8 @@ export class Replica {
     }
     if (!chained && this.tickCount - this.gap.since < catchUpRetryTicks) return
     if (!chained && this.catchUp !== null && this.tickCount - this.catchUp.sentTick < catchUpRetryTicks) return
-    const peers = this.quorum.members.filter((m) => m !== this.id)
+    // Members first; a replica outside the membership (a joiner) asks the room.
+    const peers = [...new Set([...this.quorum.members, ...this.contacts])].filter((m) => m !== this.id)
     if (peers.length === 0) return
     // Ask whoever just showed it has the commands, else the leader, else anyone.
     const leader = this.leaderHint !== null && this.leaderHint !== this.id ? this.leaderHint : null
@@ -1000,6 +1021,7 @@ export class Replica {
     this.quorum = new QuorumSystem(snapshot.members)
     this.reconfigured = true
     this.log.resetTo(snapshot.anchor)
+    this.noteBallot(snapshot.anchor.lockBallot)
     for (const map of [this.votes, this.tallies, this.proposals]) for (const m of [...map.keys()]) if (m <= s) map.delete(m)
     this.issuedUpTo = s
     this.snapshot = snapshot
@@ -1385,6 +1407,9 @@ export class Replica {
     }
     // 3': re-propose every H entry in the current ballot.
     for (const { instance, command } of history) this.propose(leader, instance, command)
+    // The log starts with the members that started it, so that a replica
+    // that replays it (a joiner, or the founder after a restart) learns them.
+    if (nextCommandNo === 1 && this.logGenesis) this.proposeReconfiguration(leader, [...this.quorum.members])
     this.sendHeartbeats(leader)
     // 3'': new calls take instances after H.
     this.processQueue(leader)
@@ -1774,7 +1799,10 @@ export class Replica {
   /** Outside the membership: ask to join (seed 004 FIG. 4); leaving: ask to be removed (FIG. 6). */
   private askMembership(): void {
     const member = this.quorum.has(this.id)
-    if (member === !this.leaving) return
+    // A member that cannot find a leader may have been removed without
+    // hearing of it: it asks the room's other peers, like a joiner.
+    const lost = member && !this.leaving && this.role.kind === 'candidate'
+    if (member === !this.leaving && !lost) return
     if (++this.joinElapsed < joinRetryTicks) return
     this.joinElapsed = 0
     if (this.leaving) {
@@ -1782,12 +1810,16 @@ export class Replica {
       if (this.role.kind !== 'leader' && this.leaderHint !== null && this.leaderHint !== this.id) this.send({ type: 'LeaveRequest', from: this.id, to: this.leaderHint }, 0)
       return
     }
-    // To every member it knows: the leader adds it; the others say where the log is.
-    for (const to of this.quorum.members) if (to !== this.id) this.send({ type: 'JoinRequest', from: this.id, to, issuedUpTo: this.issuedUpTo }, 0)
+    // To every member and peer it knows: the leader adds it; the others say where the log is.
+    for (const to of new Set(lost ? this.contacts.filter((id) => !this.quorum.has(id)) : [...this.quorum.members, ...this.contacts])) {
+      if (to !== this.id) this.send({ type: 'JoinRequest', from: this.id, to, issuedUpTo: this.issuedUpTo }, 0)
+    }
   }
 
   private onJoinRequest(message: MessageOf<'JoinRequest'>): void {
     const leader = this.role
+    // A joiner further along than this replica (it may know members this one does not).
+    this.issuedHint = Math.max(this.issuedHint, message.issuedUpTo)
     if (this.quorum.has(message.from)) return
     if (leader.kind === 'leader') leader.joiners.set(message.from, { tick: this.tickCount, issuedUpTo: message.issuedUpTo })
     // Where the log is: the joiner catches up before it is added (and learns
@@ -1809,12 +1841,15 @@ export class Replica {
    * prospective member has shown it is there.
    */
   private manageMembership(leader: LeaderState): void {
-    if (leader.reconfigAt !== null || this.tickCount - leader.electedTick < this.memberSilentTicks) return
+    if (leader.reconfigAt !== null) return
+    // Silence is judged only after a new leader has waited out the limit (it
+    // has heard nobody yet); joins and leaves go at once.
+    const judge = this.tickCount - leader.electedTick > this.memberSilentTicks
     const next: ReplicaId[] = []
     for (const member of this.quorum.members) {
       if (leader.leaving.has(member)) continue
       const heard = member === this.id ? this.tickCount : leader.lastHeard.get(member) ?? leader.electedTick
-      if (this.tickCount - heard <= this.memberSilentTicks) next.push(member)
+      if (!judge || this.tickCount - heard <= this.memberSilentTicks) next.push(member)
     }
     for (const [id, join] of leader.joiners) {
       if (this.tickCount - join.tick > joinFreshTicks) leader.joiners.delete(id)

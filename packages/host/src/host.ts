@@ -13,7 +13,12 @@ import type { StableStorage, Transport } from './ports.ts'
  */
 export interface HostOptions<F extends Functions> {
   id: ReplicaId
+  /** The genesis members (see ReplicaConfig.members). */
   members: readonly ReplicaId[]
+  /** Membership decided at start (seed 004, ours): true — the room looked
+   *  empty, so a replica with nothing stored founds it alone; false — join.
+   *  Either way a replica with stored state goes on from it. Unset: `members`. */
+  found?: boolean
   machine: MachineDefinition<F>
   storage: StableStorage
   transport: Transport
@@ -91,9 +96,12 @@ export class ReplicaHost<F extends Functions = Functions> {
     const stable = await options.storage.load()
     const machine = createMachine(options.machine)
     const random = createRandom(options.seed ?? Math.floor(Math.random() * 2 ** 31))
+    const nothingStored = stable.issued.length === 0 && stable.votes.length === 0 && stable.snapshot === undefined && stable.nextBal.round === 0 && stable.lastTried.round === 0
+    const members = options.found === undefined ? options.members : options.found && nothingStored ? [options.id] : []
     const replica = new Replica({
       id: options.id,
-      members: options.members,
+      members,
+      logGenesis: options.found !== undefined,
       machine,
       random,
       ...(options.pipelineDepth !== undefined ? { pipelineDepth: options.pipelineDepth } : {}),
@@ -135,6 +143,16 @@ export class ReplicaHost<F extends Functions = Functions> {
   /** Ask this replica to lead now (tests, "make this tab the leader"). */
   campaign(): void {
     this.input({ type: 'campaign' })
+  }
+
+  /** Who is in the room (signaling presence, open links): whom to ask to join. */
+  peers(peers: readonly ReplicaId[]): void {
+    this.input({ type: 'peers', peers })
+  }
+
+  /** Leave the membership gracefully (a tab closing, seed 004 FIG. 6). */
+  leave(): void {
+    this.input({ type: 'leave' })
   }
 
   state(): Record<string, Json> {

@@ -46,7 +46,20 @@ export class Harness<F extends Functions = Functions> {
   constructor(
     readonly ids: readonly string[],
     private readonly definition: MachineDefinition<F>,
-    private readonly options: { pipelineDepth?: number; seed?: number; snapshotEvery?: number; clearSilentTicks?: number; snapshotChunkChars?: number; digestEvery?: number } = {},
+    private readonly options: {
+      pipelineDepth?: number
+      seed?: number
+      snapshotEvery?: number
+      clearSilentTicks?: number
+      snapshotChunkChars?: number
+      digestEvery?: number
+      memberSilentTicks?: number
+      logGenesis?: boolean
+      /** The members before instance 1 (default: every node). */
+      genesis?: readonly string[]
+      /** The nodes that start at once (default: every node); the rest wait for `start`. */
+      running?: readonly string[]
+    } = {},
   ) {
     for (const id of ids) {
       const node: Node<F> = {
@@ -61,7 +74,7 @@ export class Harness<F extends Functions = Functions> {
         events: [],
       }
       this.nodes.set(id, node)
-      this.start(node)
+      if (options.running === undefined || options.running.includes(id)) this.start(node)
     }
   }
 
@@ -150,10 +163,19 @@ export class Harness<F extends Functions = Functions> {
     if (!hold) this.pump(id)
   }
 
+  /** Start a node that was not running (a replica that comes to the room). */
+  startNode(id: string): void {
+    const node = this.node(id)
+    if (node.replica !== null) throw new Error(`node ${id} is up`)
+    this.start(node)
+  }
+
   private start(node: Node<F>, fromDisk = false): void {
     node.replica = new Replica({
       id: node.id,
-      members: this.ids,
+      members: this.options.genesis ?? this.ids,
+      ...(this.options.memberSilentTicks !== undefined ? { memberSilentTicks: this.options.memberSilentTicks } : {}),
+      ...(this.options.logGenesis !== undefined ? { logGenesis: this.options.logGenesis } : {}),
       machine: node.machine,
       random: createRandom((this.options.seed ?? 1) * 31 + this.ids.indexOf(node.id)),
       pipelineDepth: this.options.pipelineDepth ?? 32,
@@ -183,7 +205,8 @@ export class Harness<F extends Functions = Functions> {
     const result = message.from === message.to
       ? node.replica.step({ type: 'loopback', message })
       : node.replica.step({ type: 'message', message: JSON.parse(JSON.stringify(message)) })
-    if (!result.ok) throw new Error(`${message.to} dropped ${message.type}: ${result.reason}`)
+    // Replicas that disagree on the membership refuse each other's ballots and votes (fencing).
+    if (!result.ok && result.reason !== 'unknown-sender') throw new Error(`${message.to} dropped ${message.type}: ${result.reason}`)
     this.pump(message.to)
   }
 

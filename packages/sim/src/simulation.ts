@@ -1,4 +1,4 @@
-import { AssertionError, createRandom, randomInt, Replica, type CallReply, type Message, type Random, type Ticket } from '@concord/core'
+import { AssertionError, createRandom, QuorumSystem, randomInt, Replica, type CallReply, type Message, type Random, type Ticket } from '@concord/core'
 import { createMachine, type Json, type MachineDefinition, type MachineInstance } from '@concord/machine'
 import { SafetyChecker, type Violation } from './checkers.ts'
 import { SimDisk } from './disk.ts'
@@ -498,17 +498,16 @@ export class Simulation {
 
   /**
    * A replica that left closes (a tab that was closed) once it is no longer a
-   * member and every running member has applied its removal: a graceful
-   * leave lingers that long, or the others could be left waiting for it.
+   * member and a quorum of the new members has applied its removal: a
+   * graceful leave lingers that long, or the others could be left waiting
+   * for it (they would need it to learn that it left).
    */
   private maybeStopLeft(node: Node): void {
     if (!node.leaving || node.replica === null) return
     const status = node.replica.status()
     if (status.members.includes(node.id)) return
-    for (const id of status.members) {
-      const other = this.nodes.get(id)!.replica?.status()
-      if (other !== undefined && other.issuedUpTo < status.issuedUpTo) return
-    }
+    const applied = status.members.filter((id) => (this.nodes.get(id)!.replica?.status().issuedUpTo ?? -1) >= status.issuedUpTo)
+    if (!new QuorumSystem(status.members).isQuorum(applied)) return
     node.replica = null
     node.gone = true
     node.incarnation++
@@ -576,8 +575,11 @@ export class Simulation {
       snapshotChunkChars: this.config.snapshotChunkChars,
       digestEvery: this.config.digestEvery,
       memberSilentTicks: this.config.memberSilentTicks,
+      logGenesis: this.config.membership,
       ...(fromDisk ? { stable: node.disk.load() } : {}),
     })
+    // Signaling presence: who may be in the room (whom a joiner can ask).
+    node.replica.step({ type: 'peers', peers: this.ids.filter((id) => id !== node.id) })
     this.pump(node)
   }
 

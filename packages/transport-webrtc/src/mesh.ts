@@ -81,6 +81,9 @@ export class Mesh implements Transport {
   private readonly retryTimers = new Map<string, ReturnType<typeof setTimeout>>()
   private readonly handlers = new Set<(from: string, frame: string) => void>()
   private readonly peerListeners = new Set<(peers: string[]) => void>()
+  private welcomed: (peers: string[]) => void = () => {}
+  /** The room's peers when the signaling server first answered (seed 004: is the room empty?). */
+  readonly welcome: Promise<string[]> = new Promise((resolve) => (this.welcomed = resolve))
   private readonly signaling: SignalingClient
   private nextMessageId = 0
   private closed = false
@@ -97,6 +100,7 @@ export class Mesh implements Transport {
       token: typeof token === 'string' ? () => Promise.resolve(token) : token,
       ...(options.WebSocket !== undefined ? { WebSocket: options.WebSocket as never } : {}),
       onWelcome: (peers) => {
+        this.welcomed(peers)
         for (const p of [...this.present]) if (!peers.includes(p)) this.onLeft(p)
         for (const p of peers) this.onJoined(p)
       },

@@ -18,6 +18,8 @@ export interface StartOptions {
   room: string
   replicaId: ReplicaId
   members: ReplicaId[]
+  /** Dynamic membership: found the room (it looked empty) or join it (see HostOptions.found). */
+  found?: boolean
   tickMs?: number
   pipelineDepth?: number
   /** Applied commands between snapshots (log clearing, seed 001). */
@@ -38,6 +40,8 @@ export interface ReplicaWorkerApi {
   /** `listener` must be wrapped with comlink's proxy(). */
   subscribe(listener: (event: HostEvent) => void): void
   campaign(): void
+  peers(peers: ReplicaId[]): void
+  leave(): void
   close(): Promise<void>
 }
 
@@ -54,6 +58,7 @@ export function serveReplica<F extends Functions>(machine: MachineDefinition<F>)
       host = await ReplicaHost.start({
         id: options.replicaId,
         members: options.members,
+        ...(options.found !== undefined ? { found: options.found } : {}),
         machine,
         storage,
         transport: portTransport(port),
@@ -70,6 +75,8 @@ export function serveReplica<F extends Functions>(machine: MachineDefinition<F>)
       need().subscribe((event) => listener(event))
     },
     campaign: () => need().campaign(),
+    peers: (peers) => need().peers(peers),
+    leave: () => need().leave(),
     async close() {
       await host?.close()
       host = null
