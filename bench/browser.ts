@@ -15,12 +15,36 @@ import type { BenchResult } from './results.ts'
 const chromiumPath = process.env.CONCORD_CHROMIUM ?? '/usr/bin/chromium'
 const args = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
 
-export async function benchBrowser(quick: boolean): Promise<BenchResult[]> {
+/** The signaling server, the e2e pages served by Vite, and Chromium: what a browser benchmark runs on. */
+export interface Rig {
+  base: string
+  signalingUrl: string
+  browser: Browser
+  close(): Promise<void>
+}
+
+export async function startRig(): Promise<Rig> {
   const signaling = await startSignalingServer({ secret: developmentSecret })
   const vite = await createServer({ configFile: resolve(import.meta.dirname, '..', 'e2e', 'vite.config.ts'), server: { port: 0, host: '127.0.0.1' }, logLevel: 'error' })
   await vite.listen()
   const base = vite.resolvedUrls!.local[0]!.replace(/\/$/, '')
   const browser: Browser = await chromium.launch({ executablePath: chromiumPath, args })
+  return {
+    base,
+    signalingUrl: signaling.url,
+    browser,
+    async close() {
+      await browser.close()
+      await vite.close()
+      await signaling.close()
+    },
+  }
+}
+
+export async function benchBrowser(quick: boolean): Promise<BenchResult[]> {
+  const rig = await startRig()
+  const { base, browser } = rig
+  const signaling = { url: rig.signalingUrl }
   try {
     const context = await browser.newContext()
     const results: BenchResult[] = []
@@ -82,9 +106,7 @@ export async function benchBrowser(quick: boolean): Promise<BenchResult[]> {
     results.push({ name: 'browser.failoverMs', value: Date.now() - closedAt, unit: 'ms' })
     return results
   } finally {
-    await browser.close()
-    await vite.close()
-    await signaling.close()
+    await rig.close()
   }
 }
 
@@ -114,9 +136,9 @@ function timeCalls(page: Page, count: number): Promise<number[]> {
   }, count)
 }
 
-function percentile(values: number[], p: number): number {
+export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
 }
 
-const round = (x: number) => Math.round(x * 100) / 100
+export const round = (x: number) => Math.round(x * 100) / 100

@@ -15,6 +15,7 @@ type Status = {
   framesDropped: number
   lastOutOfSync: { kind: string; instance: number; digests: Record<string, string> } | null
   members: string[]
+  voter: boolean
 }
 type RoomApi = {
   replicaId: string
@@ -30,6 +31,7 @@ type RoomApi = {
     cutLink(peer: string): void
     injectFrame(peer: string, frame: string): void
     debugWorkerStatus(): Promise<{ logStart: number; logSize: number; snapshotAt: number; counters: Record<string, number> }>
+    close(): Promise<void>
   }
 }
 declare const room: RoomApi
@@ -211,6 +213,59 @@ test('dynamic membership: the first tab founds the room, others join, a closed t
   expect(await c.evaluate(() => room.state().n)).toBe(125)
   await c.evaluate(() => room.add(1))
   await expect.poll(() => b.evaluate(() => room.state().n), { timeout: 20_000 }).toBe(126)
+})
+
+test('a room grows to 5 voters and 2 learners, loses a voter that closes and one that dies, and promotes learners; no acknowledged call is lost or doubled', async ({ context }) => {
+  test.setTimeout(120_000)
+  const name = newRoom()
+  const query = '&membership=dynamic'
+  const tabs: Page[] = [await openTab(context, name, 3, query)]
+  await expect.poll(async () => (await status(tabs[0]!)).voter, { timeout: 20_000 }).toBe(true)
+  for (let i = 1; i < 7; i++) {
+    tabs.push(await openTab(context, name, 3, query))
+    await expect.poll(async () => (await status(tabs[i]!)).lastIssued, { timeout: 20_000 }).toBeGreaterThan(0)
+  }
+  const voters = async () => (await Promise.all(tabs.map(status))).filter((s) => s.voter).map((s) => s.replicaId)
+  await expect.poll(async () => (await voters()).length, { timeout: 30_000 }).toBe(5)
+  const learners = (await Promise.all(tabs.map(status))).filter((s) => !s.voter)
+  expect(learners).toHaveLength(2)
+  // Every tab calls, learners too, while a voter closes and another crashes.
+  const streams = tabs.map((p, i) =>
+    p.evaluate(async (tag) => {
+      const acked: string[] = []
+      for (let k = 0; k < 15; k++) {
+        const r = await room.attempt('append', { item: `${tag}-${k}` })
+        if (r.ok) acked.push(`${tag}-${k}`)
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      return acked
+    }, `t${i}`).catch(() => [] as string[]),
+  )
+  const all = await Promise.all(tabs.map(status))
+  const [closing, crashing] = all.filter((s) => s.voter && s.role !== 'leader').map((s) => tabs[all.indexOf(s)]!)
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  await closing!.close({ runBeforeUnload: true })
+  // The other's replica dies without a goodbye (its worker and links are
+  // torn down, no leave is sent): it is removed after its silence. (A
+  // renderer crash by CDP can take other tabs of the same site with it, and
+  // a frozen page's worker goes on running its replica, so neither is used.)
+  await crashing!.evaluate(() => room.store.close())
+  const alive = tabs.filter((p) => p !== closing && p !== crashing)
+  // What the two lost tabs were told before they went counts too (a crashed page may never answer).
+  const lost = [closing, crashing].map((p) => streams[tabs.indexOf(p!)]!)
+  const settled = (promise: Promise<string[]>) => Promise.race([promise, new Promise<string[]>((resolve) => setTimeout(() => resolve([]), 1_000))])
+  const acked = [...(await Promise.all(alive.map((p) => streams[tabs.indexOf(p)]!))), ...(await Promise.all(lost.map(settled)))].flat()
+  // The two learners are promoted: five voters again, all of them alive.
+  const aliveIds = (await Promise.all(alive.map(status))).map((s) => s.replicaId).sort()
+  await expect.poll(async () => [...(await status(alive[0]!)).members].sort(), { timeout: 40_000 }).toEqual(aliveIds)
+  const items = async (p: Page) => ((await p.evaluate(() => room.state().items)) as string[] | undefined) ?? []
+  await expect.poll(async () => new Set((await Promise.all(alive.map(items))).map((list) => list.length)).size, { timeout: 20_000 }).toBe(1)
+  for (const p of alive) {
+    const list = await items(p)
+    expect(new Set(list).size).toBe(list.length) // none twice
+    for (const item of acked) expect(list).toContain(item) // none acknowledged lost
+  }
+  console.log(`5 voters + 2 learners; ${acked.length} calls acknowledged while a voter closed and one died; learners promoted`)
 })
 
 test('a duplicated tab (sessionStorage copied) gets a new replica id', async ({ context }) => {

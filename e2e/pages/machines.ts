@@ -15,6 +15,11 @@ export const e2eMachine = defineMachine({
       tx.insert('items', items.length, item)
       return items.length + 1
     }),
+    /** A value of `size` characters at `key` (benchmarks of large states). */
+    fill: fn(z.object({ key: z.string().min(1).max(32), size: z.number().int().min(1).max(2_000_000) }), (tx, { key, size }) => {
+      tx.set(key, 'x'.repeat(size))
+      return size
+    }),
     take: fn(z.object({ by: z.number().int().min(1) }), (tx, { by }) => {
       const n = tx.get<number>('n') ?? 0
       if (n < by) throw reject(`only ${n} left`)

@@ -40,6 +40,9 @@ const api = {
   add: (by: number) => store.call('add', { by }),
   append: (item: string) => store.call('append', { item }),
   take: (by: number) => store.call('take', { by }),
+  fill: (key: string, size: number) => store.call('fill', { key, size }),
+  /** Characters of state (JSON), as this tab has applied it. */
+  stateChars: () => JSON.stringify(store.state).length,
   /** Records this replica holds in IndexedDB (read through a second connection). */
   storedCounts: async () => {
     const storage = await IdbStorage.open(databaseName(e2eMachine.name, room, store.replicaId))

@@ -54,6 +54,8 @@ export interface StoreStatus {
   leader: string | null
   ballot: string
   members: string[]
+  /** Whether this tab votes (a member); beyond the voter limit tabs are learners. */
+  voter: boolean
   /** Peers with an open data channel. */
   connected: string[]
   /** Every command up to here is applied to `state`. */
@@ -221,6 +223,7 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
       leader: s.leader,
       ballot: s.nextBal.round === 0 ? '-' : `${s.nextBal.round}.${s.nextBal.replica}`,
       members: dynamic ? s.members : members,
+      voter: (dynamic ? s.members : members).includes(replicaId),
       connected: mesh.connectedPeers(),
       lastIssued: s.issuedUpTo,
       lag: Math.max(0, s.knownIssued - s.issuedUpTo),

@@ -96,3 +96,6 @@ export const joinFreshTicks = 40
 export const joinLagMax = 64
 /** Peers of the room a host may name as contacts for a join. */
 export const contactsMax = 256
+/** Voting members a leader lets a room grow to; later joiners are learners
+ *  (fed the issued commands, able to call), promoted when a voter goes. */
+export const votersMaxDefault = 5

@@ -22,6 +22,7 @@ import {
   joinRetryTicks,
   leaderQueueMax,
   memberSilentTicksDefault,
+  votersMaxDefault,
   contactsMax,
   replicaIdLengthMax,
   membersMax,
@@ -103,6 +104,8 @@ export interface ReplicaConfig {
    *  that replays the log without knowing them (a joiner, or the founder
    *  after a restart) learns them. Hosts with dynamic membership set it. */
   logGenesis?: boolean
+  /** Voters the leader lets the membership grow to; later joiners are learners. */
+  votersMax?: number
   machine: MachinePort
   /** The injected seeded random source: election timeouts, catch-up peers, functions. */
   random: Random
@@ -305,6 +308,7 @@ export class Replica {
   private readonly genesis: QuorumSystem
   private readonly memberSilentTicks: number
   private readonly logGenesis: boolean
+  private readonly votersMax: number
   /** The membership changed in this step: a leader or candidate starts a new ballot. */
   private reconfigured = false
   /** Asked to leave: once removed, it stays out. */
@@ -392,6 +396,8 @@ export class Replica {
     this.genesis = new QuorumSystem([...config.members])
     this.quorum = this.genesis
     this.logGenesis = config.logGenesis ?? false
+    this.votersMax = config.votersMax ?? votersMaxDefault
+    assert(Number.isSafeInteger(this.votersMax) && this.votersMax >= 1 && this.votersMax <= membersMax, 'votersMax out of range')
     this.memberSilentTicks = config.memberSilentTicks ?? memberSilentTicksDefault
     assert(Number.isSafeInteger(this.memberSilentTicks) && this.memberSilentTicks >= 1, 'memberSilentTicks out of range')
     this.machine = config.machine
@@ -1219,7 +1225,8 @@ export class Replica {
       const healthy = [...reports].find(([, d]) => d === digest)![0]
       return this.refresh(healthy)
     }
-    if (reports.size === this.quorum.members.length - 1 && !leader.resynced.has(`${m}|*`)) {
+    const memberReports = [...reports.keys()].filter((replica) => this.quorum.has(replica)).length
+    if (memberReports === this.quorum.members.length - 1 && !leader.resynced.has(`${m}|*`)) {
       leader.resynced.add(`${m}|*`)
       this.event({ type: 'out-of-sync', kind: 'diverged', instance: m, digests, command })
     }
@@ -1538,6 +1545,8 @@ export class Replica {
       if (to === this.id) continue
       this.sendSuccess(to, [entry], !(voters?.includes(to) ?? false))
     }
+    // Learners (joiners beyond votersMax, or not yet added) are fed too.
+    for (const [to, join] of leader.joiners) if (!this.quorum.has(to) && this.tickCount - join.tick <= joinFreshTicks) this.sendSuccess(to, [entry], true)
   }
 
   private rejectCall(call: Call, code: RejectCode, reason: string): void {
@@ -1701,6 +1710,11 @@ export class Replica {
     for (const to of this.quorum.members) {
       if (to !== this.id) this.send({ type: 'Heartbeat', from: this.id, to, ballot: leader.ballot, issuedUpTo: this.issuedUpTo, round, clearUpTo, checkpoint }, 0)
     }
+    // Learners learn the leader from it too (their calls go to it), and its
+    // checkpoints (their state is checked like the members'); they do not ack.
+    for (const [to, join] of leader.joiners) {
+      if (!this.quorum.has(to) && this.tickCount - join.tick <= joinFreshTicks) this.send({ type: 'Heartbeat', from: this.id, to, ballot: leader.ballot, issuedUpTo: this.issuedUpTo, round, clearUpTo, checkpoint }, 0)
+    }
     this.releaseRejections(leader)
   }
 
@@ -1768,7 +1782,10 @@ export class Replica {
   private onHeartbeat(message: MessageOf<'Heartbeat'>): void {
     const b = message.ballot
     this.noteBallot(b)
-    if (ballotLess(b, this.nextBal)) {
+    // A learner (outside the membership) promises nothing to the members'
+    // ballots: it follows the leader that feeds it, whatever it promised before.
+    const learner = !this.quorum.has(this.id)
+    if (!learner && ballotLess(b, this.nextBal)) {
       this.sendMyNextBal(message.from, b)
       return
     }
@@ -1778,7 +1795,7 @@ export class Replica {
     this.issuedHint = Math.max(this.issuedHint, message.issuedUpTo)
     this.clearHint = Math.max(this.clearHint, message.clearUpTo)
     if (message.checkpoint !== null) this.reportDigest(message.from, message.checkpoint.instance, message.checkpoint.digest)
-    this.send({ type: 'HeartbeatAck', from: this.id, to: message.from, ballot: b, issuedUpTo: this.issuedUpTo, round: message.round }, 0)
+    if (this.quorum.has(this.id)) this.send({ type: 'HeartbeatAck', from: this.id, to: message.from, ballot: b, issuedUpTo: this.issuedUpTo, round: message.round }, 0)
   }
 
   // ------------------------------------------------ membership (seed 004, ours)
@@ -1853,7 +1870,7 @@ export class Replica {
     }
     for (const [id, join] of leader.joiners) {
       if (this.tickCount - join.tick > joinFreshTicks) leader.joiners.delete(id)
-      else if (join.issuedUpTo + joinLagMax >= this.issuedUpTo && next.length < membersMax && !next.includes(id)) next.push(id)
+      else if (join.issuedUpTo + joinLagMax >= this.issuedUpTo && next.length < this.votersMax && !next.includes(id)) next.push(id)
     }
     if (next.length === 0) return
     const current = this.quorum.members
@@ -1984,6 +2001,8 @@ const openToNonMembers: ReadonlySet<Message['type']> = new Set([
   'JoinRequest', 'LeaveRequest', 'CatchUpRequest', 'CatchUpReply', 'SnapshotRequest', 'SnapshotChunk', 'Success',
   // A tab may call while it joins: a call is not a ballot or a vote, and its ticket runs it at most once.
   'ExecuteFunction',
+  // A learner's state is checked too (seed 000); its digest never counts toward a quorum.
+  'DigestReport',
 ])
 
 /** The ticket of reconfiguration commands: they answer no call. */

@@ -55,6 +55,7 @@ export class Harness<F extends Functions = Functions> {
       digestEvery?: number
       memberSilentTicks?: number
       logGenesis?: boolean
+      votersMax?: number
       /** The members before instance 1 (default: every node). */
       genesis?: readonly string[]
       /** The nodes that start at once (default: every node); the rest wait for `start`. */
@@ -176,6 +177,7 @@ export class Harness<F extends Functions = Functions> {
       members: this.options.genesis ?? this.ids,
       ...(this.options.memberSilentTicks !== undefined ? { memberSilentTicks: this.options.memberSilentTicks } : {}),
       ...(this.options.logGenesis !== undefined ? { logGenesis: this.options.logGenesis } : {}),
+      ...(this.options.votersMax !== undefined ? { votersMax: this.options.votersMax } : {}),
       machine: node.machine,
       random: createRandom((this.options.seed ?? 1) * 31 + this.ids.indexOf(node.id)),
       pipelineDepth: this.options.pipelineDepth ?? 32,

@@ -59,6 +59,8 @@ export interface SimConfig {
   membership: boolean
   spares: number
   memberSilentTicks: number
+  /** Voters the membership grows to; later joiners are learners. */
+  votersMax: number
 }
 
 const workloads: Record<Workload, { machine: MachineDefinition; model: Model<unknown>; invariant: (s: Record<string, Json>) => string | null }> = {
@@ -116,6 +118,7 @@ export function configForSeed(seed: number, overrides: Partial<SimConfig> = {}):
     membership: false,
     spares: 3,
     memberSilentTicks: pick([40, 100, 300]),
+    votersMax: pick([3, 5, 64]),
     ...overrides,
   }
 }
@@ -576,6 +579,7 @@ export class Simulation {
       digestEvery: this.config.digestEvery,
       memberSilentTicks: this.config.memberSilentTicks,
       logGenesis: this.config.membership,
+      votersMax: this.config.votersMax,
       ...(fromDisk ? { stable: node.disk.load() } : {}),
     })
     // Signaling presence: who may be in the room (whom a joiner can ask).

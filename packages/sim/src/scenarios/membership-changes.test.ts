@@ -32,7 +32,8 @@ const changes = (h: Harness, id: string) => h.node(id).issued.filter((e) => e.co
 const isolated = (side: readonly string[]): Cut => (m) => side.includes(m.from) !== side.includes(m.to)
 
 function cluster(genesis: string[], leader: string, running = genesis): Harness {
-  const h = new Harness(all, counter, { genesis, running, memberSilentTicks: silence, logGenesis: true })
+  // The seed's clusters have up to six voters (our default limit is five).
+  const h = new Harness(all, counter, { genesis, running, memberSilentTicks: silence, logGenesis: true, votersMax: 6 })
   h.campaign(leader)
   run(h, 5)
   return h
@@ -152,5 +153,24 @@ describe('seed 004 membership through the log (scenarios M1–M8)', () => {
     }
     expect(h.replica('1').status().members).toEqual(['0', '1'])
     expect(h.state('1')).toEqual({ n: 1 })
+  })
+})
+
+describe('learners beyond the voter limit', () => {
+  it('a joiner beyond votersMax learns and calls as a learner, and is promoted when a voter leaves', () => {
+    const h = new Harness(all, counter, { genesis: ['0', '1', '2'], running: ['0', '1', '2'], memberSilentTicks: silence, logGenesis: true, votersMax: 3 })
+    h.campaign('0')
+    run(h, 5)
+    h.startNode('3')
+    run(h, 30)
+    expect(members(h, '0')).toEqual(['0', '1', '2']) // full: 3 is a learner
+    expect(members(h, '3')).toEqual(['0', '1', '2'])
+    h.call('3', 'add', { by: 7 }) // a learner's call
+    run(h, 10)
+    for (const id of ['0', '1', '2', '3']) expect(h.state(id)).toEqual({ n: 7 })
+    expect(h.node('3').replies.at(-1)).toMatchObject({ ok: true, result: 7 })
+    h.replica('1').step({ type: 'leave' })
+    run(h, 40)
+    for (const id of ['0', '2', '3']) expect(members(h, id)).toEqual(['0', '2', '3']) // promoted
   })
 })
