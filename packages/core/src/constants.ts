@@ -71,7 +71,7 @@ export const snapshotChunkCharsMax = 1024 * 1024
 /** The largest snapshot body a replica sends or accepts (characters). */
 export const snapshotCharsMax = 64 * 1024 * 1024
 /** A snapshot transfer with no chunk for this many ticks is asked again;
- *  after four times as long it is abandoned. */
+ *  after ten times as long it is abandoned. */
 export const snapshotRetryTicks = 20
 
 /** Out-of-sync detection (seed 000, ours): every replica digests MS after
@@ -99,3 +99,6 @@ export const contactsMax = 256
 /** Voting members a leader lets a room grow to; later joiners are learners
  *  (fed the issued commands, able to call), promoted when a voter goes. */
 export const votersMaxDefault = 5
+/** Messages of many issued entries (D, catch-up) stop at about this many
+ *  characters of JSON (the transport reassembles at most 8 MiB). */
+export const messageCharsBudget = 2 * 1024 * 1024

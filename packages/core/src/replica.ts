@@ -22,6 +22,7 @@ import {
   joinRetryTicks,
   leaderQueueMax,
   memberSilentTicksDefault,
+  messageCharsBudget,
   votersMaxDefault,
   contactsMax,
   replicaIdLengthMax,
@@ -370,6 +371,8 @@ export class Replica {
   private lastOutOfSync: ReplicaEvent | null = null
   /** Out of sync: the peer whose current state this replica waits for. */
   private refreshing: { from: ReplicaId; sentTick: number } | null = null
+  /** The first chunk of which snapshot was last offered to whom, and when. */
+  private readonly snapshotOffered = new Map<ReplicaId, { instance: Instance; tick: number }>()
   /** A snapshot arriving in chunks. */
   private transfer: { from: ReplicaId; anchor: IssuedEntry; total: number; parts: string[]; received: number; lastTick: number; startTick: number } | null = null
 
@@ -679,10 +682,11 @@ export class Replica {
     // Below the start of the log D cannot be complete: the candidate is told
     // to catch up (a snapshot) before it leads.
     let truncated = n < this.log.start && this.log.max >= n
+    const budget = new CharBudget()
     for (let m = Math.max(n, 1); m <= this.log.max; m++) {
       const entry = this.log.get(m)
       if (entry === undefined) continue
-      if (issued.length >= ballotInfoIssuedMax) {
+      if (issued.length >= ballotInfoIssuedMax || budget.full(entry)) {
         truncated = true
         break
       }
@@ -966,12 +970,24 @@ export class Replica {
 
   private onCatchUpRequest(message: MessageOf<'CatchUpRequest'>): void {
     const [start, end] = message.range
-    // Seed 001 / [0068]: what was cleared here is sent as the snapshot.
-    if (start < this.log.start) return this.sendSnapshotChunk(message.from, 0)
+    // Seed 001 / [0068]: what was cleared here is sent as the snapshot — its
+    // first chunk once per snapshotRetryTicks per peer: a laggard re-asks
+    // every few ticks until it arrives, and each copy of a large chunk
+    // would slow the next (the simulator's rule; the benchmark found it).
+    if (start < this.log.start) {
+      const sent = this.snapshotOffered.get(message.from)
+      const at = this.snapshot?.anchor.instance ?? 0
+      if (sent !== undefined && sent.instance === at && this.tickCount - sent.tick < snapshotRetryTicks) return
+      this.snapshotOffered.set(message.from, { instance: at, tick: this.tickCount })
+      return this.sendSnapshotChunk(message.from, 0)
+    }
     const entries: IssuedEntry[] = []
+    const budget = new CharBudget()
     for (let m = start; m <= Math.min(end, this.log.max) && entries.length < catchUpEntriesMax; m++) {
       const entry = this.log.get(m)
-      if (entry !== undefined) entries.push(entry)
+      if (entry === undefined) continue
+      if (budget.full(entry) && entries.length > 0) break
+      entries.push(entry)
     }
     this.send({ type: 'CatchUpReply', from: this.id, to: message.from, entries, issuedUpTo: this.issuedUpTo }, 0)
   }
@@ -1126,7 +1142,7 @@ export class Replica {
   private continueTransfer(): void {
     const t = this.transfer!
     const idle = this.tickCount - t.lastTick
-    if (idle >= 4 * snapshotRetryTicks) {
+    if (idle >= 10 * snapshotRetryTicks) {
       this.count('snapshots.abandoned')
       this.transfer = null
     } else if (idle >= snapshotRetryTicks && idle % snapshotRetryTicks === 0) {
@@ -1433,10 +1449,13 @@ export class Replica {
   private sendMissing(info: MessageOf<'BallotInfo'>): void {
     if (info.from === this.id) return
     const entries: IssuedEntry[] = []
+    const budget = new CharBudget()
     for (const [start, end] of info.missing) {
       for (let m = start; m <= end && entries.length < catchUpEntriesMax; m++) {
         const entry = this.log.get(m)
-        if (entry !== undefined) entries.push(entry)
+        if (entry === undefined) continue
+        if (budget.full(entry) && entries.length > 0) break
+        entries.push(entry)
       }
     }
     if (entries.length > 0) this.sendSuccess(info.from, entries, true)
@@ -2004,6 +2023,31 @@ const openToNonMembers: ReadonlySet<Message['type']> = new Set([
   // A learner's state is checked too (seed 000); its digest never counts toward a quorum.
   'DigestReport',
 ])
+
+/**
+ * Messages that carry many issued entries (BallotInfo's D, catch-up) stop at
+ * about messageCharsBudget characters of JSON, far below what the transport
+ * reassembles (8 MiB): counting entries alone lets a few large commands make
+ * a message that is dropped on arrival — and a laggard or a candidate would
+ * ask for it again forever. Sizes are measured once per command.
+ */
+class CharBudget {
+  private used = 0
+
+  /** Count `entry`; whether the message was already full before it. */
+  full(entry: IssuedEntry): boolean {
+    const full = this.used >= messageCharsBudget
+    this.used += commandChars(entry.command)
+    return full
+  }
+}
+
+const commandCharsCache = new WeakMap<Command, number>()
+function commandChars(command: Command): number {
+  let chars = commandCharsCache.get(command)
+  if (chars === undefined) commandCharsCache.set(command, (chars = JSON.stringify(command).length))
+  return chars
+}
 
 /** The ticket of reconfiguration commands: they answer no call. */
 const reconfigurationClient = '~membership'
