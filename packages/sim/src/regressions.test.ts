@@ -14,7 +14,19 @@ const found: [seed: number, bug: string][] = [
   [3531, 'a deposed leader answered "rejected" from its stale LS (not linearizable); rejections now wait for a majority to confirm the ballot'],
 ]
 
+/** With membership churn (npm run sim -- --seed N --membership). */
+const foundWithChurn: [seed: number, bug: string][] = [
+  [12759, 'a leaver that crashed and restarted asked to join again, was re-added, then closed as if it had left: the room lost its crown prince'],
+]
+
 describe('simulator regressions', () => {
+  for (const [seed, bug] of foundWithChurn) {
+    it(`seed ${seed} (membership churn): ${bug}`, () => {
+      const result = runSeed(seed, { membership: true })
+      expect(result.violations).toEqual([])
+      expect(result.stats.reconfigurations).toBeGreaterThan(0)
+    })
+  }
   for (const [seed, bug] of found) {
     it(`seed ${seed}: ${bug}`, () => {
       const result = runSeed(seed)

@@ -561,6 +561,9 @@ export class Simulation {
   private restart(id: string): void {
     const node = this.nodes.get(id)!
     if (node.replica !== null || node.spare || node.gone) return
+    // A replica's wish to leave is not stored: restarted, it asks to join
+    // again, so it is no longer one that closes once removed.
+    node.leaving = false
     node.machine = createMachine(this.workload.machine)
     this.checker.noteRestart(id)
     this.start(node, true)
