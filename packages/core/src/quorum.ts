@@ -38,11 +38,21 @@ export class QuorumSystem {
     return 2 * count > n || (2 * count === n && withPrince)
   }
 
-  /** Whether these ids (duplicates and non-members are ignored) form a quorum. */
+  /** Whether these ids (duplicates and non-members are ignored) form a
+   *  quorum. Called on every step and every vote: it allocates nothing for
+   *  an array (the sets it is given hold a few ids, so the duplicate check
+   *  is a scan). */
   isQuorum(ids: Iterable<ReplicaId>): boolean {
-    const seen = new Set<ReplicaId>()
-    for (const id of ids) if (this.memberSet.has(id)) seen.add(id)
-    return this.isQuorumCount(seen.size, seen.has(this.crownPrince))
+    const list = Array.isArray(ids) ? (ids as readonly ReplicaId[]) : [...ids]
+    let count = 0
+    let prince = false
+    for (let i = 0; i < list.length; i++) {
+      const id = list[i]!
+      if (!this.memberSet.has(id) || list.indexOf(id) !== i) continue
+      count++
+      if (id === this.crownPrince) prince = true
+    }
+    return this.isQuorumCount(count, prince)
   }
 
   /** The smallest quorum size (with the prince). */

@@ -117,6 +117,23 @@ export class Harness<F extends Functions = Functions> {
     }
   }
 
+  /** Let the cluster run: each of `up` (default: every running node) ticks,
+   *  then every message is delivered, `ticks` times. */
+  settle(ticks: number, up: readonly string[] = this.ids.filter((id) => this.node(id).replica !== null)): void {
+    for (let t = 0; t < ticks; t++) {
+      for (const id of up) this.tick(id)
+      this.deliverAll()
+    }
+  }
+
+  /** `count` calls at `at`, each delivered before the next. */
+  callEach(at: string, name: string, args: Json, count: number): void {
+    for (let i = 0; i < count; i++) {
+      this.call(at, name, args)
+      this.deliverAll()
+    }
+  }
+
   /** Messages in the pool that match. */
   pending(filter: MessageFilter = {}): Message[] {
     return this.pool.filter((m) => matches(m, filter))

@@ -11,32 +11,17 @@ import { counter } from '../models.ts'
  */
 const ids = ['A', 'B', 'C']
 
-/** Let the cluster run: every node ticks, every message is delivered. */
-function settle(h: Harness, ticks: number, up: readonly string[] = ids): void {
-  for (let t = 0; t < ticks; t++) {
-    for (const id of up) h.tick(id)
-    h.deliverAll()
-  }
-}
-
-function addMany(h: Harness, at: string, count: number): void {
-  for (let i = 0; i < count; i++) {
-    h.call(at, 'add', { by: 1 })
-    h.deliverAll()
-  }
-}
-
 describe('seed 001: log clearing behind snapshots', () => {
   it('clears the log on every replica once all have applied, keeping memory and storage bounded', () => {
     const h = new Harness(ids, counter, { snapshotEvery: 10 })
     h.campaign('A')
     h.deliverAll()
     for (let round = 0; round < 9; round++) {
-      addMany(h, 'B', 10)
-      settle(h, 3)
+      h.callEach('B', 'add', { by: 1 }, 10)
+      h.settle(3)
     }
-    addMany(h, 'B', 5)
-    settle(h, 3)
+    h.callEach('B', 'add', { by: 1 }, 5)
+    h.settle(3)
     for (const id of ids) {
       const status = h.replica(id).status()
       expect(status.issuedUpTo).toBe(95)
@@ -55,8 +40,8 @@ describe('seed 001: log clearing behind snapshots', () => {
     const h = new Harness(ids, counter, { snapshotEvery: 10, clearSilentTicks: 1000 })
     h.campaign('A')
     h.deliverAll()
-    addMany(h, 'A', 12)
-    settle(h, 4)
+    h.callEach('A', 'add', { by: 1 }, 12)
+    h.settle(4)
     // C stops applying: its heartbeat acks still flow, but no command reaches it.
     const starved = (m: { to: string; type: string }) => m.to === 'C' && ['BeginBallot', 'Success', 'CatchUpReply', 'SnapshotChunk'].includes(m.type)
     const deliverButStarveC = () => {
@@ -81,7 +66,7 @@ describe('seed 001: log clearing behind snapshots', () => {
       expect(status.logStart).toBe(12)
     }
     // Once C catches up, clearing goes on.
-    settle(h, 10)
+    h.settle(10)
     for (const id of ids) {
       const status = h.replica(id).status()
       expect(status.logStart).toBeGreaterThanOrEqual(40) // each replica snapshots on its own ticks
@@ -93,10 +78,10 @@ describe('seed 001: log clearing behind snapshots', () => {
     const h = new Harness(ids, counter, { snapshotEvery: 8, clearSilentTicks: 5, snapshotChunkChars: 16 })
     h.campaign('A')
     h.deliverAll()
-    addMany(h, 'A', 3)
+    h.callEach('A', 'add', { by: 1 }, 3)
     h.crash('C')
-    addMany(h, 'B', 40)
-    settle(h, 10, ['A', 'B']) // C is silent: A and B clear without it
+    h.callEach('B', 'add', { by: 1 }, 40)
+    h.settle(10, ['A', 'B']) // C is silent: A and B clear without it
     expect(h.replica('A').status().logStart).toBeGreaterThan(3)
     h.restart('C')
     const chunks = () => h.pending({ type: 'SnapshotChunk', to: 'C' }).length
@@ -122,7 +107,7 @@ describe('seed 001: log clearing behind snapshots', () => {
     expect(h.state('C')).toEqual({ n: 43 })
     // C's own calls work afterwards.
     h.call('C', 'add', { by: 1 })
-    settle(h, 5)
+    h.settle(5)
     for (const id of ids) expect(h.state(id)).toEqual({ n: 44 })
   })
 
@@ -130,9 +115,9 @@ describe('seed 001: log clearing behind snapshots', () => {
     const h = new Harness(ids, counter, { snapshotEvery: 5 })
     h.campaign('A')
     h.deliverAll()
-    addMany(h, 'A', 20)
-    settle(h, 4)
-    addMany(h, 'A', 3)
+    h.callEach('A', 'add', { by: 1 }, 20)
+    h.settle(4)
+    h.callEach('A', 'add', { by: 1 }, 3)
     h.crash('B')
     h.restart('B')
     const b = h.replica('B').status()

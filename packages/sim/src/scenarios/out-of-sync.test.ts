@@ -10,20 +10,6 @@ import { counter } from '../models.ts'
  */
 const ids = ['A', 'B', 'C']
 
-function settle(h: Harness, ticks: number): void {
-  for (let t = 0; t < ticks; t++) {
-    for (const id of ids) h.tick(id)
-    h.deliverAll()
-  }
-}
-
-function adds(h: Harness, at: string, count: number): void {
-  for (let i = 0; i < count; i++) {
-    h.call(at, 'add', { by: 1 })
-    h.deliverAll()
-  }
-}
-
 /** Corrupt a replica's machine state (a bit flip in memory): a key no command writes. */
 function corrupt(h: Harness, id: string, junk: number): void {
   h.node(id).machine.load({ ...h.state(id), junk })
@@ -36,10 +22,10 @@ describe('seed 000: out-of-sync detection', () => {
     const h = new Harness(ids, counter, { digestEvery: 4 })
     h.campaign('A')
     h.deliverAll()
-    adds(h, 'A', 6)
+    h.callEach('A', 'add', { by: 1 }, 6)
     corrupt(h, 'C', 1000)
-    adds(h, 'A', 2) // checkpoint at 8
-    settle(h, 4)
+    h.callEach('A', 'add', { by: 1 }, 2) // checkpoint at 8
+    h.settle(4)
     expect(events(h, 'A').map((e) => e.kind)).toContain('resync-sent')
     const refreshing = events(h, 'C').find((e) => e.kind === 'refreshing')!
     expect(refreshing.instance).toBe(8)
@@ -49,8 +35,8 @@ describe('seed 000: out-of-sync detection', () => {
     expect(h.replica('C').status().lastOutOfSync?.kind).toBe('refreshing')
     expect(h.replica('C').status().issuedUpTo).toBe(8)
     // C refreshed from A's state, not by re-running its log: it now agrees.
-    adds(h, 'B', 4)
-    settle(h, 4)
+    h.callEach('B', 'add', { by: 1 }, 4)
+    h.settle(4)
     for (const id of ids) expect(h.state(id)).toEqual({ n: 12 })
     expect(events(h, 'C').filter((e) => e.kind === 'refreshing')).toHaveLength(1)
   })
@@ -59,18 +45,18 @@ describe('seed 000: out-of-sync detection', () => {
     const h = new Harness(ids, counter, { digestEvery: 4 })
     h.campaign('A')
     h.deliverAll()
-    adds(h, 'A', 3)
+    h.callEach('A', 'add', { by: 1 }, 3)
     // B and C agree with each other on a state A does not have.
     corrupt(h, 'B', 70)
     corrupt(h, 'C', 70)
-    adds(h, 'A', 1) // checkpoint at 4
-    settle(h, 4)
+    h.callEach('A', 'add', { by: 1 }, 1) // checkpoint at 4
+    h.settle(4)
     const event = events(h, 'A').find((e) => e.kind === 'leader-out-of-sync')!
     expect(event.instance).toBe(4)
     expect(event.digests.B).toBe(event.digests.C)
     expect(event.digests.A).not.toBe(event.digests.B)
     expect(h.replica('A').status().counters['outOfSync.leader-out-of-sync']).toBe(1)
-    settle(h, 30)
+    h.settle(30)
     // The majority's state is the truth seed 000's vote settles on.
     for (const id of ids) expect(h.state(id)).toEqual({ n: 4, junk: 70 })
   })
@@ -79,11 +65,11 @@ describe('seed 000: out-of-sync detection', () => {
     const h = new Harness(ids, counter, { digestEvery: 4 })
     h.campaign('A')
     h.deliverAll()
-    adds(h, 'A', 3)
+    h.callEach('A', 'add', { by: 1 }, 3)
     corrupt(h, 'B', 50)
     corrupt(h, 'C', 60)
-    adds(h, 'A', 1)
-    settle(h, 4)
+    h.callEach('A', 'add', { by: 1 }, 1)
+    h.settle(4)
     const diverged = events(h, 'A').filter((e) => e.kind === 'diverged')
     expect(diverged).toHaveLength(1)
     expect(new Set(Object.values(diverged[0]!.digests)).size).toBe(3)
@@ -95,9 +81,9 @@ describe('seed 000: out-of-sync detection', () => {
     const h = new Harness(ids, counter, { digestEvery: 1000 })
     h.campaign('A')
     h.deliverAll()
-    adds(h, 'A', 5)
+    h.callEach('A', 'add', { by: 1 }, 5)
     corrupt(h, 'C', 9)
-    settle(h, 60)
+    h.settle(60)
     expect(events(h, 'C').map((e) => e.kind)).toEqual(['refreshing'])
     expect(events(h, 'C')[0]!.instance).toBe(5)
     for (const id of ids) expect(h.state(id)).toEqual({ n: 5 })
