@@ -142,3 +142,43 @@ export function percentile(values: number[], p: number): number {
 }
 
 export const round = (x: number) => Math.round(x * 100) / 100
+
+/**
+ * JS heap in use by a tab's main thread and by each of its dedicated
+ * workers (the replica), after a garbage collection, through the DevTools
+ * protocol: workers are reached by auto-attaching to them from the page's
+ * session (Playwright's own CDP sessions do not reach into workers).
+ */
+export async function heapBytes(page: Page): Promise<{ main: number; workers: number[] }> {
+  const cdp = await page.context().newCDPSession(page)
+  try {
+    const workerSessions: string[] = []
+    const pending = new Map<number, (result: unknown) => void>()
+    cdp.on('Target.attachedToTarget', (event) => {
+      if (event.targetInfo.type === 'worker') workerSessions.push(event.sessionId)
+    })
+    cdp.on('Target.receivedMessageFromTarget', (event) => {
+      const message = JSON.parse(event.message) as { id?: number; result?: unknown }
+      if (message.id !== undefined) pending.get(message.id)?.(message.result)
+    })
+    await cdp.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: false })
+    await new Promise((r) => setTimeout(r, 200)) // the attach events of existing workers
+    let nextId = 1
+    const inWorker = <T>(sessionId: string, method: string) =>
+      new Promise<T>((resolve) => {
+        const id = nextId++
+        pending.set(id, resolve as (result: unknown) => void)
+        void cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params: {} }) })
+      })
+    const workers: number[] = []
+    for (const session of workerSessions) {
+      await inWorker(session, 'HeapProfiler.collectGarbage')
+      workers.push((await inWorker<{ usedSize: number }>(session, 'Runtime.getHeapUsage')).usedSize)
+    }
+    await cdp.send('HeapProfiler.collectGarbage')
+    const main = (await cdp.send('Runtime.getHeapUsage')).usedSize
+    return { main, workers }
+  } finally {
+    await cdp.detach()
+  }
+}

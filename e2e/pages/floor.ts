@@ -54,6 +54,47 @@ async function strictCommits(count: number): Promise<number[]> {
   return times
 }
 
+/**
+ * The floor of a snapshot transfer: `chars` characters sent as 16,000-char
+ * frames (the framing's chunk size) over one data channel with the same
+ * backpressure as the mesh, then written in one strict IndexedDB commit.
+ * Returns the milliseconds of each part.
+ */
+async function bulkTransfer(chars: number, frameChars = 16_000): Promise<{ channelMs: number; idbMs: number }> {
+  const [ca, cb] = await channelPair()
+  const frame = 'x'.repeat(frameChars)
+  const frames = Math.ceil(chars / frame.length)
+  const started = performance.now()
+  const received = new Promise<string[]>((resolve) => {
+    const parts: string[] = []
+    cb.onmessage = (e) => {
+      parts.push(e.data as string)
+      if (parts.length === frames) resolve(parts)
+    }
+  })
+  ca.bufferedAmountLowThreshold = 256 * 1024
+  for (let i = 0; i < frames; i++) {
+    if (ca.bufferedAmount > 1024 * 1024) await new Promise((resolve) => (ca.onbufferedamountlow = resolve))
+    ca.send(frame)
+  }
+  const body = (await received).join('')
+  const channelMs = performance.now() - started
+  const db = await new Promise<IDBDatabase>((resolve, reject) => {
+    const req = indexedDB.open(`floor-bulk-${Date.now()}`, 1)
+    req.onupgradeneeded = () => req.result.createObjectStore('s')
+    req.onsuccess = () => resolve(req.result)
+    req.onerror = () => reject(req.error)
+  })
+  const written = performance.now()
+  await new Promise<void>((resolve, reject) => {
+    const tx = db.transaction('s', 'readwrite', { durability: 'strict' })
+    tx.objectStore('s').put({ body }, 'snapshot')
+    tx.oncomplete = () => resolve()
+    tx.onerror = () => reject(tx.error)
+  })
+  return { channelMs, idbMs: performance.now() - written }
+}
+
 /** The same commit through IdbStorage (three stores, as a replica writes). */
 async function storageCommits(count: number): Promise<number[]> {
   const { IdbStorage } = await import('@concord/storage-idb')
@@ -68,4 +109,4 @@ async function storageCommits(count: number): Promise<number[]> {
   return times
 }
 
-Object.assign(window, { floor: { roundTrips, strictCommits, storageCommits } })
+Object.assign(window, { floor: { roundTrips, strictCommits, storageCommits, bulkTransfer } })

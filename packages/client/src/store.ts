@@ -144,14 +144,20 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
   const mirror = createMachine(options.machine)
   let mirrorUpTo = 0
   let status: StoreStatus | undefined
-  let snapshot: Readonly<Record<string, Json>> = {}
+  // The state object handed out, built on first read after a change: a
+  // batch of applied commands costs nothing here when nobody looks.
+  let snapshot: Readonly<Record<string, Json>> | null = null
+  const currentState = () => (snapshot ??= Object.freeze(mirror.snapshot()))
   const listeners = new Set<(state: Readonly<Record<string, Json>>) => void>()
   const eventListeners = new Set<(event: ReplicaEvent) => void>()
   const publish = () => {
-    snapshot = Object.freeze(mirror.snapshot())
+    snapshot = null
     // The status follows the state at once (the rest of it is refreshed on a timer).
     if (status !== undefined && status.lastIssued < mirrorUpTo) status = { ...status, lastIssued: mirrorUpTo }
-    for (const listener of listeners) listener(snapshot)
+    if (listeners.size > 0) {
+      const state = currentState()
+      for (const listener of listeners) listener(state)
+    }
   }
   await worker.start(
     {
@@ -240,7 +246,7 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
   const store: Store<F> = {
     replicaId,
     get state() {
-      return snapshot
+      return currentState()
     },
     get status() {
       return status!

@@ -68,6 +68,9 @@ export const clearSilentTicksDefault = 500
 /** Characters of a snapshot's JSON body per SnapshotChunk. */
 export const snapshotChunkCharsDefault = 256 * 1024
 export const snapshotChunkCharsMax = 1024 * 1024
+/** SnapshotChunks sent per SnapshotRequest: a window, so that a transfer
+ *  costs a round trip per window rather than per chunk (ours). */
+export const snapshotWindowChunks = 4
 /** The largest snapshot body a replica sends or accepts (characters). */
 export const snapshotCharsMax = 64 * 1024 * 1024
 /** A snapshot transfer with no chunk for this many ticks is asked again;

@@ -38,6 +38,7 @@ import {
   snapshotChunkCharsMax,
   snapshotEveryDefault,
   snapshotRetryTicks,
+  snapshotWindowChunks,
 } from './constants.ts'
 import { initHistProc } from './history.ts'
 import { IssuedLog } from './log.ts'
@@ -374,7 +375,7 @@ export class Replica {
   /** The first chunk of which snapshot was last offered to whom, and when. */
   private readonly snapshotOffered = new Map<ReplicaId, { instance: Instance; tick: number }>()
   /** A snapshot arriving in chunks. */
-  private transfer: { from: ReplicaId; anchor: IssuedEntry; total: number; parts: string[]; received: number; lastTick: number; startTick: number } | null = null
+  private transfer: { from: ReplicaId; anchor: IssuedEntry; total: number; parts: string[]; received: number; lastTick: number; startTick: number; windowChunks: number } | null = null
 
   // Output buffers.
   private records: PersistRecord[] = []
@@ -979,7 +980,7 @@ export class Replica {
       const at = this.snapshot?.anchor.instance ?? 0
       if (sent !== undefined && sent.instance === at && this.tickCount - sent.tick < snapshotRetryTicks) return
       this.snapshotOffered.set(message.from, { instance: at, tick: this.tickCount })
-      return this.sendSnapshotChunk(message.from, 0)
+      return this.sendSnapshotWindow(message.from, 0)
     }
     const entries: IssuedEntry[] = []
     const budget = new CharBudget()
@@ -1060,14 +1061,18 @@ export class Replica {
     this.applyContiguous()
   }
 
-  private sendSnapshotChunk(to: ReplicaId, offset: number): void {
+  /** Up to snapshotWindowChunks chunks from `offset` on: one request round
+   *  trip per window, not per chunk (the receiver asks for the next window
+   *  when this one has arrived). */
+  private sendSnapshotWindow(to: ReplicaId, offset: number): void {
     const snapshot = this.snapshot
     if (snapshot === null) return
     const body = (this.snapshotBody ??= JSON.stringify({ state: snapshot.state, sessions: snapshot.sessions, members: snapshot.members }))
     if (body.length > snapshotCharsMax) return this.count('snapshots.tooLarge')
-    if (offset >= body.length) return
-    const data = body.slice(offset, offset + this.snapshotChunkChars)
-    this.send({ type: 'SnapshotChunk', from: this.id, to, anchor: snapshot.anchor, offset, total: body.length, data }, 0)
+    for (let i = 0, at = offset; i < snapshotWindowChunks && at < body.length; i++, at += this.snapshotChunkChars) {
+      const data = body.slice(at, at + this.snapshotChunkChars)
+      this.send({ type: 'SnapshotChunk', from: this.id, to, anchor: snapshot.anchor, offset: at, total: body.length, data }, 0)
+    }
   }
 
   private onSnapshotRequest(message: MessageOf<'SnapshotRequest'>): void {
@@ -1077,10 +1082,10 @@ export class Replica {
     if (message.instance === 0 && message.offset === 0 && this.issuedUpTo > (this.snapshot?.anchor.instance ?? 0)) this.takeSnapshot()
     const at = this.snapshot?.anchor.instance
     // A transfer of an older snapshot starts over with the current one.
-    this.sendSnapshotChunk(message.from, message.instance === at ? message.offset : 0)
+    this.sendSnapshotWindow(message.from, message.instance === at ? message.offset : 0)
   }
 
-  /** Chunks are asked one at a time, in order; the last one installs the snapshot. */
+  /** Chunks are taken in order, a window at a time; the last one installs the snapshot. */
   private onSnapshotChunk(message: MessageOf<'SnapshotChunk'>): StepResult {
     const { anchor, offset, total, data } = message
     if (anchor.instance <= this.issuedUpTo) {
@@ -1089,7 +1094,7 @@ export class Replica {
     }
     let t = this.transfer
     if (offset === 0 && (t === null || t.from !== message.from || t.anchor.instance !== anchor.instance)) {
-      t = this.transfer = { from: message.from, anchor, total, parts: [], received: 0, lastTick: this.tickCount, startTick: this.tickCount }
+      t = this.transfer = { from: message.from, anchor, total, parts: [], received: 0, lastTick: this.tickCount, startTick: this.tickCount, windowChunks: 0 }
     }
     if (t === null || t.from !== message.from || t.anchor.instance !== anchor.instance || t.received !== offset || t.total !== total) {
       this.count('stale.SnapshotChunk')
@@ -1103,7 +1108,7 @@ export class Replica {
     t.received += data.length
     t.lastTick = this.tickCount
     if (t.received < t.total) {
-      this.send({ type: 'SnapshotRequest', from: this.id, to: t.from, instance: anchor.instance, offset: t.received }, 0)
+      if (++t.windowChunks >= snapshotWindowChunks) this.requestSnapshotWindow(t)
       return { ok: true }
     }
     this.transfer = null
@@ -1146,8 +1151,13 @@ export class Replica {
       this.count('snapshots.abandoned')
       this.transfer = null
     } else if (idle >= snapshotRetryTicks && idle % snapshotRetryTicks === 0) {
-      this.send({ type: 'SnapshotRequest', from: this.id, to: t.from, instance: t.anchor.instance, offset: t.received }, 0)
+      this.requestSnapshotWindow(t)
     }
+  }
+
+  private requestSnapshotWindow(t: NonNullable<Replica['transfer']>): void {
+    t.windowChunks = 0
+    this.send({ type: 'SnapshotRequest', from: this.id, to: t.from, instance: t.anchor.instance, offset: t.received }, 0)
   }
 
   /** The leader's clearUpTo: the least issued prefix among members heard
