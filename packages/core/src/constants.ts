@@ -105,3 +105,9 @@ export const votersMaxDefault = 5
 /** Messages of many issued entries (D, catch-up) stop at about this many
  *  characters of JSON (the transport reassembles at most 8 MiB). */
 export const messageCharsBudget = 2 * 1024 * 1024
+/** The largest command (its write-set and result as JSON) a function may
+ *  make: a larger one is refused as 'too-large', so that every command fits
+ *  in a message (messageCharsBudget) and is never stuck in the log. */
+export const commandCharsMax = 1024 * 1024
+/** The largest arguments of a call, as JSON; larger ones are 'invalid-args'. */
+export const callArgsCharsMax = 1024 * 1024

@@ -1,3 +1,4 @@
+import { messageCharsBudget } from './constants.ts'
 import type { Message } from './types.ts'
 
 /**
@@ -9,13 +10,17 @@ import type { Message } from './types.ts'
  * Messages of one kind to one peer are coalesced until the next `drain`
  * (one Voted for a batch of instances, one BeginBallot for a batch of
  * proposals): that is the group commit of the network side. Callers find the
- * open message for a key, or open one, then add entries to it.
+ * open message for a key, or open one, then add entries to it. A message is
+ * closed at its entry limit or when its entries reach messageCharsBudget
+ * characters, whichever comes first: a pipeline of large commands must not
+ * make a message the transport cannot carry.
  */
 interface Item {
   message: Message
   dep: number
   entries: number
   entriesMax: number
+  chars: number
   key: string | null
 }
 
@@ -24,7 +29,7 @@ export class Outbox {
   private readonly open = new Map<string, Item>()
 
   push(message: Message, dep: number): void {
-    this.items.push({ message, dep, entries: 1, entriesMax: 1, key: null })
+    this.items.push({ message, dep, entries: 1, entriesMax: 1, chars: 0, key: null })
   }
 
   /** The open message under `key` with room for one more entry, if any. Raises its dep. */
@@ -37,15 +42,18 @@ export class Outbox {
 
   /** Open a new coalescing message under `key`. */
   start(key: string, message: Message, dep: number, entriesMax: number): void {
-    const item: Item = { message, dep, entries: 0, entriesMax, key }
+    const item: Item = { message, dep, entries: 0, entriesMax, chars: 0, key }
     this.items.push(item)
     this.open.set(key, item)
   }
 
-  /** Count one entry added to the open message under `key`; close it when full. */
-  added(key: string): void {
+  /** Count one entry (of about `chars` characters of JSON) added to the open
+   *  message under `key`; close it when full. */
+  added(key: string, chars = 0): void {
     const item = this.open.get(key)
-    if (item !== undefined && ++item.entries >= item.entriesMax) this.open.delete(key)
+    if (item === undefined) return
+    item.chars += chars
+    if (++item.entries >= item.entriesMax || item.chars >= messageCharsBudget) this.open.delete(key)
   }
 
   /** Messages whose records are durable, in the order they were made. */

@@ -5,6 +5,8 @@ import { counter } from '../../sim/src/models.ts'
 import { createRandom } from './random.ts'
 import { Replica } from './replica.ts'
 import type { Message, MessageOf } from './types.ts'
+import { callArgsCharsMax, commandCharsMax, messageCharsBudget } from './constants.ts'
+import { z } from 'zod'
 
 const ballot = (round: number, replica: string) => ({ round, replica })
 
@@ -113,6 +115,53 @@ describe('the leader', () => {
     expect(h.replica('a').status().issuedUpTo).toBe(5)
     expect(h.state('b')).toEqual({ n: 5 })
     expect(h.node('a').replies.map((r) => r.ok && r.result)).toEqual([1, 2, 3, 4, 5])
+  })
+
+  it('coalesces a pipeline of large commands into messages within the character budget', () => {
+    const blobs = defineMachine({
+      name: 'blobs',
+      functions: {
+        put: fn(z.object({ key: z.string(), size: z.number().int() }), (tx, { key, size }) => tx.set(key, 'x'.repeat(size))),
+      },
+    })
+    const h = new Harness(['a', 'b', 'c'], blobs, { pipelineDepth: 16 })
+    electA(h)
+    const size = 700_000
+    // Twelve calls taken in before one ready(), as a host does within a tick:
+    // their proposals go into the same open messages.
+    for (let i = 1; i <= 12; i++) h.replica('a').step({ type: 'call', call: { ticket: { client: 'big', seq: i, acked: 0 }, name: 'put', args: { key: `k${i}`, size } } })
+    h.pump('a')
+    const beginBallots = h.pending({ type: 'BeginBallot' }) as MessageOf<'BeginBallot'>[]
+    expect(beginBallots.flatMap((m) => m.proposals).length).toBe(2 * 12) // to a itself and b (a thrifty quorum)
+    for (const m of beginBallots) expect(JSON.stringify(m).length).toBeLessThan(messageCharsBudget + commandCharsMax)
+    expect(beginBallots.length).toBeGreaterThan(2) // more than one message per peer
+    const notHeartbeat = { where: (m: Message) => m.type !== 'Heartbeat' }
+    for (let round = 0; round < 100 && h.pending(notHeartbeat).length > 0; round++) {
+      for (const m of h.pending(notHeartbeat)) expect(JSON.stringify(m).length).toBeLessThan(messageCharsBudget + commandCharsMax)
+      h.deliver(notHeartbeat)
+    }
+    expect(Object.keys(h.state('c')).length).toBe(12)
+  })
+
+  it('refuses a function whose command is too large, and arguments that are too large, with LS unchanged', () => {
+    const blobs = defineMachine({
+      name: 'blobs',
+      functions: {
+        put: fn(z.object({ key: z.string(), size: z.number().int() }), (tx, { key, size }) => tx.set(key, 'x'.repeat(size))),
+        echo: fn(z.object({ text: z.string() }), (_, { text }) => text.length),
+      },
+    })
+    const h = new Harness(['a', 'b', 'c'], blobs)
+    electA(h)
+    h.call('a', 'put', { key: 'big', size: commandCharsMax + 1 })
+    h.call('a', 'echo', { text: 'y'.repeat(callArgsCharsMax + 1) })
+    h.call('a', 'put', { key: 'small', size: 10 })
+    h.deliverAll({ where: (m) => m.type !== 'Heartbeat' })
+    h.settle(50)
+    const replies = h.node('a').replies
+    expect(replies.map((r) => (r.ok ? 'ok' : r.code)).sort()).toEqual(['invalid-args', 'ok', 'too-large'])
+    expect(replies.find((r) => !r.ok && r.code === 'too-large')).toMatchObject({ reason: expect.stringMatching(/at most 1048576/) })
+    expect(Object.keys(h.state('b'))).toEqual(['small'])
   })
 
   it('answers a duplicated ExecuteFunction of a rejected call with nothing new (simulator seed 133)', () => {

@@ -23,6 +23,7 @@ import {
   leaderQueueMax,
   memberSilentTicksDefault,
   messageCharsBudget,
+  callArgsCharsMax,
   votersMaxDefault,
   contactsMax,
   replicaIdLengthMax,
@@ -1617,6 +1618,11 @@ export class Replica {
     const call: Call = { ticket: local.ticket, name: local.name, args: local.args, origin: this.id, attempt: local.resubmit ? 2 : 1 }
     const key = ticketKey(call.ticket)
     if (this.pendingCalls.has(key)) return { ok: true } // the same call again: one answer
+    const argsChars = JSON.stringify(call.args)?.length ?? 0
+    if (argsChars > callArgsCharsMax) {
+      this.readyReplies.push({ ticket: call.ticket, ok: false, code: 'invalid-args', reason: `the arguments are ${argsChars} characters of JSON; at most ${callArgsCharsMax}` })
+      return { ok: true }
+    }
     const seen = this.sessions.lookup(call.ticket)
     if (seen.kind === 'done') {
       this.pendingCalls.set(key, { call, sentTick: this.tickCount })
@@ -1649,7 +1655,7 @@ export class Replica {
     const key = `ExecuteFunction|${leader}|${ballot.round}`
     const message = this.coalesce(key, 0, callsPerMessageMax, (): MessageOf<'ExecuteFunction'> => ({ type: 'ExecuteFunction', from: this.id, to: leader, ballot, calls: [] }))
     message.calls.push(call)
-    this.outbox.added(key)
+    this.outbox.added(key, callChars(call))
   }
 
   private onExecuteFunction(message: MessageOf<'ExecuteFunction'>): void {
@@ -1982,7 +1988,7 @@ export class Replica {
     const message = this.coalesce(key, 0, messageEntriesMax, (): MessageOf<'BeginBallot'> => ({ type: 'BeginBallot', from: this.id, to, ballot, proposals: [] }))
     if (!ballotEquals(message.ballot, ballot)) return this.sendBeginBallotFresh(to, ballot, proposal)
     message.proposals.push(proposal)
-    this.outbox.added(key)
+    this.outbox.added(key, commandChars(proposal.command))
   }
 
   private sendBeginBallotFresh(to: ReplicaId, ballot: Ballot, proposal: Proposal): void {
@@ -2007,7 +2013,7 @@ export class Replica {
           ? { instance: e.instance, lockBallot: e.lockBallot, commandId: e.command.id, command: e.command }
           : { instance: e.instance, lockBallot: e.lockBallot, commandId: e.command.id },
       )
-      this.outbox.added(key)
+      this.outbox.added(key, withCommand ? commandChars(e.command) : 0)
     }
   }
 
@@ -2050,6 +2056,11 @@ class CharBudget {
     this.used += commandChars(entry.command)
     return full
   }
+}
+
+/** A call's arguments as JSON, as counted against a message's budget. */
+function callChars(call: Call): number {
+  return JSON.stringify(call.args)?.length ?? 0
 }
 
 const commandCharsCache = new WeakMap<Command, number>()

@@ -369,3 +369,4 @@ export type RejectCode =
   | 'overloaded'
   | 'too-many-outstanding'
   | 'stale-ticket'
+  | 'too-large'

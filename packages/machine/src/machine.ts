@@ -1,4 +1,4 @@
-import type { ExecEnv, ExecOutcome, Instance, MachinePort } from '@concord/core'
+import { commandCharsMax, type ExecEnv, type ExecOutcome, type Instance, type MachinePort } from '@concord/core'
 import { Rejection, type FnContext, type Functions, type MachineDefinition, type Tx } from './define.ts'
 import { StateDigest } from './digest.ts'
 import { deepFreeze, isJson, type Json } from './json.ts'
@@ -108,6 +108,8 @@ export class MachineInstance<F extends Functions = Functions> implements Machine
     }
     if (result === undefined) result = null
     if (!isJson(result)) return { ok: false, code: 'function-threw', reason: 'the function returned a value that is not JSON' }
+    const chars = JSON.stringify(tx.ops).length + JSON.stringify(result).length
+    if (chars > commandCharsMax) return { ok: false, code: 'too-large', reason: `the command would hold ${chars} characters of JSON (writes and result); at most ${commandCharsMax}` }
     // Commit to LS only now: a rejected or failed call leaves LS unchanged.
     for (const [key, value] of tx.writes) this.overlay.set(key, { value, instance })
     return { ok: true, payload: tx.ops, result }
