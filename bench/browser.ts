@@ -25,7 +25,7 @@ export interface Rig {
 
 export async function startRig(): Promise<Rig> {
   const signaling = await startSignalingServer({ secret: developmentSecret })
-  const vite = await createServer({ configFile: resolve(import.meta.dirname, '..', 'e2e', 'vite.config.ts'), server: { port: 0, host: '127.0.0.1' }, logLevel: 'error' })
+  const vite = await createServer({ configFile: resolve(import.meta.dirname, '..', 'e2e', 'vite.config.ts'), server: { port: 0, host: '127.0.0.1', hmr: false }, logLevel: 'error' })
   await vite.listen()
   const base = vite.resolvedUrls!.local[0]!.replace(/\/$/, '')
   const browser: Browser = await chromium.launch({ executablePath: chromiumPath, args })
