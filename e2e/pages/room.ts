@@ -11,7 +11,7 @@ const slots = Number(params.get('slots') ?? 3)
 const tickMs = params.has('tick') ? Number(params.get('tick')) : undefined
 const pipelineDepth = params.has('alpha') ? Number(params.get('alpha')) : undefined
 const snapshotEvery = params.has('snapshotEvery') ? Number(params.get('snapshotEvery')) : undefined
-const membership = params.get('membership') === 'dynamic' ? ('dynamic' as const) : undefined
+const membership = params.get('membership') === 'slots' ? ('slots' as const) : params.get('membership') === 'dynamic' ? ('dynamic' as const) : undefined
 const httpSignaling = signaling.replace(/^ws/, 'http')
 
 const store: Store<typeof e2eMachine.functions> = await openStore({

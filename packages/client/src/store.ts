@@ -28,7 +28,8 @@ export interface OpenStoreOptions<F extends Functions> {
    * 'dynamic' (seed 004): every tab is a replica with its own id; the first
    * tab in an empty room founds it, the others ask to join, tabs that close
    * leave, and tabs that crash or freeze are removed after memberSilentTicks.
-   * 'slots': a fixed set of voting slots s1…sN claimed by the tabs. Default 'slots'.
+   * 'slots': a fixed set of voting slots s1…sN claimed by the tabs (a
+   * room of known size, e.g. a test with N tabs). Default 'dynamic'.
    */
   membership?: 'slots' | 'dynamic'
   /** Voting replicas of the room in 'slots' membership: s1…sN. Default 3. */
@@ -94,6 +95,8 @@ export interface Store<F extends Functions> {
 }
 
 export const callTimeoutMsDefault = 30_000
+/** The most voting slots a room in 'slots' membership may have. */
+export const slotsMax = 9
 /** How long a new tab waits for the signaling server to say who is in the room. */
 export const welcomeTimeoutMs = 5_000
 
@@ -102,15 +105,21 @@ export const statusRefreshMs = 200
 
 export async function openStore<F extends Functions>(options: OpenStoreOptions<F>): Promise<Store<F>> {
   const app = options.app ?? options.machine.name
+  if (options.membership !== undefined && options.membership !== 'slots' && options.membership !== 'dynamic') {
+    throw new ValidationError(`membership must be 'dynamic' or 'slots', not ${JSON.stringify(options.membership)}`, ['membership'])
+  }
+  const dynamic = (options.membership ?? 'dynamic') === 'dynamic'
   const slots = options.slots ?? 3
+  if (!(Number.isSafeInteger(slots) && slots >= 1 && slots <= slotsMax)) throw new ValidationError(`slots must be an integer from 1 to ${slotsMax}`, ['slots'])
   const members = slotIds(slots)
-  if (options.replicaId !== undefined && !members.includes(options.replicaId)) {
-    throw new ValidationError(`replicaId must be one of ${members.join(', ')}`, ['replicaId'])
+  if (options.replicaId !== undefined) {
+    if (dynamic ? !/^[A-Za-z0-9._:-]{1,64}$/.test(options.replicaId) : !members.includes(options.replicaId)) {
+      throw new ValidationError(dynamic ? 'replicaId must be 1–64 letters, digits, . _ : or -' : `replicaId must be one of ${members.join(', ')}`, ['replicaId'])
+    }
   }
   if (options.snapshotEvery !== undefined && !(Number.isSafeInteger(options.snapshotEvery) && options.snapshotEvery >= 1)) {
     throw new ValidationError('snapshotEvery must be a positive integer', ['snapshotEvery'])
   }
-  const dynamic = options.membership === 'dynamic'
   const claim = options.replicaId !== undefined
     ? { id: options.replicaId, release: () => {} }
     : dynamic ? await claimIdentity(app, options.room) : await claimSlot(app, options.room, slots)
