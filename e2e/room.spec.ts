@@ -25,12 +25,13 @@ type RoomApi = {
   append(item: string): Promise<number>
   attempt(name: string, args: Record<string, unknown>): Promise<{ ok: boolean; value?: unknown; error?: string; message?: string }>
   storedCounts(): Promise<{ issued: number; votes: number }>
+  crownPrince(): string
   corruptStoredSnapshot(): Promise<number>
   store: {
     lead(): void
     cutLink(peer: string): void
     injectFrame(peer: string, frame: string): void
-    debugWorkerStatus(): Promise<{ logStart: number; logSize: number; snapshotAt: number; counters: Record<string, number> }>
+    debugWorkerStatus(): Promise<{ logStart: number; logSize: number; snapshotAt: number; counters: Record<string, number>; adoptions: number }>
     close(): Promise<void>
   }
 }
@@ -311,6 +312,34 @@ test('a room grows 1 → 5 → 9 tabs (5 voters, 4 learners) and shrinks to 2 by
   expect(final).toEqual(expect.arrayContaining(['last-0', 'last-1']))
   console.log(`grew to 9 and shrank to 2 (${closes} closes, ${crashes} renderer crashes); ${acked.length} calls acknowledged, all in the final state once`)
   await Promise.all(tabs.map((p) => p.context().close()))
+})
+
+test('a room of two tabs of one profile goes on when the crown prince crashes: the survivor adopts its replica (its Web Lock is free), which leaves', async ({ context }) => {
+  test.setTimeout(90_000)
+  const name = newRoom()
+  const a = await openTab(context, name)
+  await expect.poll(async () => (await status(a)).voter, { timeout: 20_000 }).toBe(true)
+  const b = await openTab(context, name)
+  await expect.poll(async () => (await Promise.all([a, b].map(status))).map((s) => s.members.length), { timeout: 20_000 }).toEqual([2, 2])
+  await a.evaluate(() => room.add(1))
+  await b.evaluate(() => room.add(1))
+  const prince = await a.evaluate(() => room.crownPrince())
+  const [dead, survivor] = (await a.evaluate(() => room.replicaId)) === prince ? [a, b] : [b, a]
+  // The crown prince's renderer dies: its worker and links with it, no
+  // goodbye. The survivor alone is exactly half of the room, without the
+  // crown prince: by the quorum rule alone it could never go on.
+  const crashed = dead.waitForEvent('crash', { timeout: 10_000 })
+  void (await context.newCDPSession(dead)).send('Page.crash').catch(() => {})
+  await crashed
+  const survivorId = await survivor.evaluate(() => room.replicaId)
+  const started = Date.now()
+  expect(await survivor.evaluate(() => room.add(10))).toBe(12) // answered once the dead tab's replica, adopted, has voted
+  console.log(`the survivor of a crashed crown prince served a call after ${Date.now() - started} ms`)
+  await expect.poll(async () => (await status(survivor)).members, { timeout: 30_000 }).toEqual([survivorId]) // it left
+  await expect.poll(async () => (await status(survivor)).adopted, { timeout: 10_000 }).toEqual([]) // and was closed
+  expect((await survivor.evaluate(() => room.store.debugWorkerStatus())).adoptions).toBe(1)
+  await survivor.evaluate(() => room.add(1))
+  expect(await survivor.evaluate(() => room.state().n)).toBe(13)
 })
 
 test('a duplicated tab (sessionStorage copied) gets a new replica id', async ({ context }) => {

@@ -1,4 +1,5 @@
 import { openStore, type Store } from '@concord/client'
+import { crownPrince } from '@concord/core'
 import { databaseName, IdbStorage } from '@concord/storage-idb'
 import { openDB } from 'idb'
 import { e2eMachine } from './machines.ts'
@@ -43,6 +44,8 @@ const api = {
   fill: (key: string, size: number) => store.call('fill', { key, size }),
   /** Characters of state (JSON), as this tab has applied it. */
   stateChars: () => JSON.stringify(store.state).length,
+  /** The highest-priority member (seed 004's tie rule), as every replica computes it. */
+  crownPrince: () => crownPrince(store.status.members),
   /** Records this replica holds in IndexedDB (read through a second connection). */
   storedCounts: async () => {
     const storage = await IdbStorage.open(databaseName(e2eMachine.name, room, store.replicaId))

@@ -1,3 +1,4 @@
+import { identityLockName, tryLock } from '@concord/worker/identity'
 import { RoomFullError } from './errors.ts'
 
 /**
@@ -22,7 +23,7 @@ export async function claimSlot(app: string, room: string, slots: number): Promi
   const ids = slotIds(slots)
   const order = preferred !== null && ids.includes(preferred) ? [preferred, ...ids.filter((id) => id !== preferred)] : ids
   for (const id of order) {
-    const release = await tryLock(`concord:${app}:${room}:${id}`)
+    const release = await tryLock(identityLockName(app, room, id))
     if (release !== null) {
       sessionStorage.setItem(remembered, id)
       return { id, release }
@@ -42,27 +43,14 @@ export async function claimIdentity(app: string, room: string): Promise<SlotClai
   const remembered = `concord:${app}:${room}:replica`
   const preferred = sessionStorage.getItem(remembered)
   if (preferred !== null) {
-    const release = await tryLock(`concord:${app}:${room}:${preferred}`)
+    const release = await tryLock(identityLockName(app, room, preferred))
     if (release !== null) return { id: preferred, release }
   }
   for (;;) {
     const id = `t-${crypto.randomUUID().slice(0, 8)}`
-    const release = await tryLock(`concord:${app}:${room}:${id}`)
+    const release = await tryLock(identityLockName(app, room, id))
     if (release === null) continue
     sessionStorage.setItem(remembered, id)
     return { id, release }
   }
-}
-
-function tryLock(name: string): Promise<(() => void) | null> {
-  return new Promise((resolve) => {
-    void navigator.locks.request(name, { ifAvailable: true }, (lock) => {
-      if (lock === null) {
-        resolve(null)
-        return undefined
-      }
-      // Held until released (or the tab goes away).
-      return new Promise<void>((release) => resolve(() => release()))
-    })
-  })
 }

@@ -70,6 +70,9 @@ export interface StoreStatus {
   writeMsAverage: number
   /** The last out-of-sync event (seed 000), or null. */
   lastOutOfSync: ReplicaEvent | null
+  /** Members whose dead tab (of this browser profile) this tab's worker
+   *  runs until they have left: how a room of two settles a crashed tab. */
+  adopted: string[]
   signaling: string
   failed: string | null
 }
@@ -247,6 +250,7 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
       writes: s.writes,
       writeMsAverage: Math.round(s.writeMsAverage * 100) / 100,
       lastOutOfSync: s.lastOutOfSync,
+      adopted: s.adopted,
       signaling: mesh.signalingState,
       failed: s.failed,
     }

@@ -1872,11 +1872,14 @@ export class Replica {
     const leader = this.role
     // A joiner further along than this replica (it may know members this one does not).
     this.issuedHint = Math.max(this.issuedHint, message.issuedUpTo)
+    // Where the log is: the joiner catches up before it is added (and learns
+    // the members, if the ones it asked are not the current ones). A member
+    // asks too when it is lost: restarted from a disk whose log ends before
+    // the membership that holds it, it knows neither its peers nor a leader
+    // (simulator seed 7238 with adoptions).
+    if (message.issuedUpTo < this.issuedUpTo) this.send({ type: 'CatchUpReply', from: this.id, to: message.from, entries: [], issuedUpTo: this.issuedUpTo }, 0)
     if (this.quorum.has(message.from)) return
     if (leader.kind === 'leader') leader.joiners.set(message.from, { tick: this.tickCount, issuedUpTo: message.issuedUpTo })
-    // Where the log is: the joiner catches up before it is added (and learns
-    // the members, if the ones it asked are not the current ones).
-    if (message.issuedUpTo < this.issuedUpTo) this.send({ type: 'CatchUpReply', from: this.id, to: message.from, entries: [], issuedUpTo: this.issuedUpTo }, 0)
   }
 
   private onLeaveRequest(message: MessageOf<'LeaveRequest'>): void {

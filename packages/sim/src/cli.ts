@@ -9,7 +9,7 @@ import { configForSeed, replayCommand, runSeed, type SimConfig, type SimResult }
  */
 const tsxApi = import.meta.resolve('tsx/esm/api')
 
-const usage = `usage: npm run sim -- [--seeds N] [--start S] [--jobs J] [--seed X] [--replicas 3|5|7] [--workload warehouse|counter|text] [--alpha N] [--corrupt] [--membership]`
+const usage = `usage: npm run sim -- [--seeds N] [--start S] [--jobs J] [--seed X] [--replicas 3|5|7] [--workload warehouse|counter|text] [--alpha N] [--corrupt] [--membership] [--trace]`
 
 interface Options {
   seeds: number
@@ -44,6 +44,7 @@ function parse(argv: string[]): Options {
         break
       case '--corrupt': options.overrides.corruptions = true; break
       case '--membership': options.overrides.membership = true; break
+      case '--trace': options.overrides.trace = true; break
       case '--help': console.log(usage); process.exit(0)
       default: throw new Error(`unknown argument ${flag}\n${usage}`)
     }
@@ -77,7 +78,7 @@ if (!isMainThread) {
   const { seeds, overrides } = workerData as { seeds: number[]; overrides: Partial<SimConfig> }
   for (const seed of seeds) {
     const result = runSeed(seed, overrides)
-    parentPort!.postMessage({ seed, ok: result.ok, result: result.ok ? null : result, commands: result.stats.commands, installs: result.stats.installs, transfers: result.stats.transfers, reconfigurations: result.stats.reconfigurations, corruptions: result.stats.corruptions, refreshes: result.stats.refreshes, snapshots: result.stats.snapshots })
+    parentPort!.postMessage({ seed, ok: result.ok, result: result.ok ? null : result, commands: result.stats.commands, installs: result.stats.installs, transfers: result.stats.transfers, reconfigurations: result.stats.reconfigurations, adoptions: result.stats.adoptions, corruptions: result.stats.corruptions, refreshes: result.stats.refreshes, snapshots: result.stats.snapshots })
   }
 } else {
   const options = parse(process.argv.slice(2))
@@ -97,6 +98,7 @@ if (!isMainThread) {
   let transfers = 0
   let corruptions = 0
   let reconfigurations = 0
+  let adoptions = 0
   let refreshes = 0
   let snapshots = 0
   const failures: number[] = []
@@ -116,12 +118,13 @@ if (!isMainThread) {
         eval: true,
         workerData: { seeds: all.filter((_, i) => i % jobs === j), overrides: options.overrides },
       })
-      worker.on('message', (m: { seed: number; ok: boolean; result: SimResult | null; commands: number; installs: number; transfers: number; reconfigurations: number; corruptions: number; refreshes: number; snapshots: number }) => {
+      worker.on('message', (m: { seed: number; ok: boolean; result: SimResult | null; commands: number; installs: number; transfers: number; reconfigurations: number; adoptions: number; corruptions: number; refreshes: number; snapshots: number }) => {
         commands += m.commands
         installs += m.installs
         transfers += m.transfers
         corruptions += m.corruptions
         reconfigurations += m.reconfigurations
+        adoptions += m.adoptions
         refreshes += m.refreshes
         snapshots += m.snapshots
         if (!m.ok) {
@@ -136,7 +139,7 @@ if (!isMainThread) {
   )
   const seconds = (performance.now() - started) / 1000
   console.log(`\n${snapshots} snapshots taken, ${installs} installed (${transfers} sent by a peer to a laggard, the rest restarts)`)
-  if (reconfigurations > 0) console.log(`${reconfigurations} reconfigurations issued`)
+  if (reconfigurations > 0) console.log(`${reconfigurations} reconfigurations issued, ${adoptions} crashed members adopted (restarted only to leave)`)
   if (corruptions > 0) console.log(`${corruptions} states corrupted, ${refreshes} out-of-sync refreshes`)
   console.log(`${all.length} seeds in ${seconds.toFixed(1)} s: ${failures.length} failed${failures.length ? ` (${failures.sort((a, b) => a - b).join(', ')})` : ''}`)
   process.exit(failures.length === 0 ? 0 : 1)

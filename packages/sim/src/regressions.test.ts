@@ -17,6 +17,8 @@ const found: [seed: number, bug: string][] = [
 /** With membership churn (npm run sim -- --seed N --membership). */
 const foundWithChurn: [seed: number, bug: string][] = [
   [12759, 'a leaver that crashed and restarted asked to join again, was re-added, then closed as if it had left: the room lost its crown prince'],
+  [7238, 'a member restarted from a disk whose log ended before the membership that held it asked its peers where the log was; they ignored a member asking (adoptions)'],
+  [7993, 'a leaver closed once its removal was applied, not written: the last member crashed, came back with the old membership and needed the leaver (adoptions)'],
 ]
 
 describe('simulator regressions', () => {

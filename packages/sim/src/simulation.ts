@@ -19,6 +19,8 @@ export type Workload = 'warehouse' | 'counter' | 'text'
 
 export interface SimConfig {
   seed: number
+  /** Print crashes, restarts, leaves, adoptions and reconfigurations as they happen (replaying a seed). */
+  trace?: boolean
   replicas: number
   pipelineDepth: number
   workload: Workload
@@ -62,6 +64,16 @@ export interface SimConfig {
   /** Voters the membership grows to; later joiners are learners. */
   votersMax: number
 }
+
+/** The end of the issued prefix a disk holds durably (its log, or the snapshot it starts from). */
+function durableUpTo(disk: SimDisk): number {
+  let upTo = disk.snapshot?.anchor.instance ?? 0
+  for (const instance of disk.issued.keys()) if (instance > upTo) upTo = instance
+  return upTo
+}
+
+/** Of the crashed members restarted in a membership run, the share adopted (restarted only to leave). */
+const adoptionRate = 0.3
 
 const workloads: Record<Workload, { machine: MachineDefinition; model: Model<unknown>; invariant: (s: Record<string, Json>) => string | null }> = {
   warehouse: {
@@ -144,6 +156,8 @@ interface Node {
   /** A spare waiting to join (never started). */
   spare: boolean
   leaving: boolean
+  /** Run from its disk by another tab only to leave (adopt.ts): that tab judges by its own view when it is done. */
+  adopted: boolean
   /** Left the room for good: a replica id is never reused (a new tab is a new replica). */
   gone: boolean
 }
@@ -188,6 +202,8 @@ export interface SimStats {
   /** Membership churn (seed 004): spares started, graceful leaves, reconfigurations issued. */
   joins: number
   leaves: number
+  /** Crashed members restarted from their disk only to leave (a tab adopting a dead tab's replica). */
+  adoptions: number
   reconfigurations: number
   linearizability: LinearizabilityResult['ok'] | 'skipped'
 }
@@ -203,6 +219,8 @@ export class Simulation {
   readonly config: SimConfig
   readonly checker: SafetyChecker
   private readonly random: Random
+  /** Adoption choices draw from their own stream: the rest of a seed's run is as before. */
+  private readonly adoptRandom: Random
   private readonly events = new EventHeap<Event>()
   private readonly nodes = new Map<string, Node>()
   private readonly ids: string[]
@@ -219,12 +237,13 @@ export class Simulation {
   private partition: Set<string> | null = null
   private aborted = false
   private readonly stats: SimStats = {
-    time: 0, commands: 0, calls: 0, completed: 0, messagesSent: 0, messagesLost: 0, crashes: 0, partitions: 0, elections: 0, snapshots: 0, installs: 0, transfers: 0, clears: 0, corruptions: 0, refreshes: 0, joins: 0, leaves: 0, reconfigurations: 0, linearizability: 'skipped',
+    time: 0, commands: 0, calls: 0, completed: 0, messagesSent: 0, messagesLost: 0, crashes: 0, partitions: 0, elections: 0, snapshots: 0, installs: 0, transfers: 0, clears: 0, corruptions: 0, refreshes: 0, joins: 0, leaves: 0, adoptions: 0, reconfigurations: 0, linearizability: 'skipped',
   }
 
   constructor(config: SimConfig) {
     this.config = config
     this.random = createRandom(config.seed)
+    this.adoptRandom = createRandom(config.seed ^ 0x5eed_ad07)
     this.workload = workloads[config.workload]
     this.checker = new SafetyChecker(this.workload.invariant)
     const spares = config.membership ? config.spares : 0
@@ -232,7 +251,7 @@ export class Simulation {
     this.genesis = this.ids.slice(0, config.replicas)
     for (const id of this.ids) {
       const spare = !this.genesis.includes(id)
-      const node: Node = { id, replica: null, machine: createMachine(this.workload.machine), disk: new SimDisk(), incarnation: 0, flushing: false, slowDiskUntil: 0, spare, leaving: false, gone: false }
+      const node: Node = { id, replica: null, machine: createMachine(this.workload.machine), disk: new SimDisk(), incarnation: 0, flushing: false, slowDiskUntil: 0, spare, leaving: false, adopted: false, gone: false }
       this.nodes.set(id, node)
       if (!spare) this.start(node)
       this.schedule({ kind: 'tick', node: id }, randomInt(this.random, 1, config.tickInterval + 1))
@@ -382,6 +401,7 @@ export class Simulation {
     }
     for (const entry of ready.issued) {
       this.checker.onIssued(node.id, entry, () => node.machine.snapshot(), this.now)
+      if (entry.command.members !== undefined && this.config.trace === true) this.trace(`${node.id} applies members ${entry.command.members.join()} at ${entry.instance}`)
     }
     for (const reply of ready.replies) this.onReply(node.id, reply)
     if (this.config.membership) this.maybeStopLeft(node)
@@ -488,6 +508,7 @@ export class Simulation {
       const node = this.nodes.get(spares[randomInt(this.random, 0, spares.length)]!)!
       node.spare = false
       this.stats.joins++
+      this.trace(`join ${node.id}`)
       this.start(node)
       return
     }
@@ -495,6 +516,7 @@ export class Simulation {
     if (members.length <= 1) return
     const id = members[randomInt(this.random, 0, members.length)]!
     this.nodes.get(id)!.leaving = true
+    this.trace(`leave ${id}`)
     this.stats.leaves++
     this.stepNode(id, { type: 'leave' })
   }
@@ -507,10 +529,15 @@ export class Simulation {
    */
   private maybeStopLeft(node: Node): void {
     if (!node.leaving || node.replica === null) return
-    const status = node.replica.status()
+    const status = node.adopted ? this.adopterView(node.id) : node.replica.status()
+    if (status === null) return
     if (status.members.includes(node.id)) return
-    const applied = status.members.filter((id) => (this.nodes.get(id)!.replica?.status().issuedUpTo ?? -1) >= status.issuedUpTo)
+    // Applied and durable: a member that applied the removal but crashed
+    // before writing it would come back with the old membership, needing the
+    // leaver (simulator seed 7993 with adoptions).
+    const applied = status.members.filter((id) => (this.nodes.get(id)!.replica?.status().issuedUpTo ?? -1) >= status.issuedUpTo && durableUpTo(this.nodes.get(id)!.disk) >= status.issuedUpTo)
     if (!new QuorumSystem(status.members).isQuorum(applied)) return
+    this.trace(`gone ${node.id} (members ${status.members.join()})`)
     node.replica = null
     node.gone = true
     node.incarnation++
@@ -550,6 +577,7 @@ export class Simulation {
   private crash(id: string): void {
     const node = this.nodes.get(id)!
     if (node.replica === null) return
+    this.trace(`crash ${id}`)
     node.replica = null
     node.disk.crash()
     node.incarnation++
@@ -564,9 +592,37 @@ export class Simulation {
     // A replica's wish to leave is not stored: restarted, it asks to join
     // again, so it is no longer one that closes once removed.
     node.leaving = false
+    node.adopted = false
     node.machine = createMachine(this.workload.machine)
     this.checker.noteRestart(id)
+    this.trace(`restart ${id}`)
     this.start(node, true)
+    // Adoption (packages/worker/src/adopt.ts): the replica of a dead tab is
+    // run from its disk by another tab of the profile, only to leave; that
+    // tab adopts only a member of the room as it sees it.
+    if (this.config.membership && this.adoptRandom.next() < adoptionRate && this.adopterView(id)?.members.includes(id)) {
+      node.leaving = true
+      node.adopted = true
+      this.trace(`adopt ${id}`)
+      this.stats.adoptions++
+      this.stepNode(id, { type: 'leave' })
+    }
+  }
+
+  private trace(line: string): void {
+    if (this.config.trace === true) console.log(`t=${this.now} ${line}`)
+  }
+
+  /** The room as the adopting tab sees it: the furthest running member other than `id` (null if none). */
+  private adopterView(id: string): ReturnType<Replica['status']> | null {
+    let best: ReturnType<Replica['status']> | null = null
+    for (const other of this.ids) {
+      const replica = this.nodes.get(other)!.replica
+      if (other === id || replica === null || this.nodes.get(other)!.adopted) continue
+      const status = replica.status()
+      if (status.members.includes(other) && (best === null || status.issuedUpTo > best.issuedUpTo)) best = status
+    }
+    return best
   }
 
   private start(node: Node, fromDisk = false): void {

@@ -3,6 +3,7 @@ import type { CallReply, ReplicaId } from '@concord/core'
 import { MemoryStorage, ReplicaHost, type HostEvent } from '@concord/host'
 import type { Functions, Json, MachineDefinition } from '@concord/machine'
 import { databaseName, IdbStorage } from '@concord/storage-idb'
+import { Adopter, LocalLinks } from './adopt.ts'
 import { portTransport } from './port-transport.ts'
 
 /**
@@ -28,7 +29,12 @@ export interface StartOptions {
   storage?: 'indexeddb' | 'memory'
 }
 
-export type ReplicaStatusView = ReturnType<ReplicaHost['status']>
+export type ReplicaStatusView = ReturnType<ReplicaHost['status']> & {
+  /** Members whose dead tab's replica this worker runs until they have left (adopt.ts). */
+  adopted: ReplicaId[]
+  /** Replicas adopted since this worker started. */
+  adoptions: number
+}
 
 export interface ReplicaWorkerApi {
   start(options: StartOptions, port: MessagePort): Promise<void>
@@ -47,6 +53,7 @@ export interface ReplicaWorkerApi {
 
 export function serveReplica<F extends Functions>(machine: MachineDefinition<F>): void {
   let host: ReplicaHost<F> | null = null
+  let adopter: Adopter<F> | null = null
   const need = (): ReplicaHost<F> => {
     if (host === null) throw new Error('the replica is not started')
     return host
@@ -54,30 +61,42 @@ export function serveReplica<F extends Functions>(machine: MachineDefinition<F>)
   const api: ReplicaWorkerApi = {
     async start(options, port) {
       if (host !== null) throw new Error('the replica is already started')
-      const storage = options.storage === 'memory' ? new MemoryStorage() : await IdbStorage.open(databaseName(options.app, options.room, options.replicaId))
+      const persistent = options.storage !== 'memory'
+      const storage = persistent ? await IdbStorage.open(databaseName(options.app, options.room, options.replicaId)) : new MemoryStorage()
+      const links = new LocalLinks()
       host = await ReplicaHost.start({
         id: options.replicaId,
         members: options.members,
         ...(options.found !== undefined ? { found: options.found } : {}),
         machine,
         storage,
-        transport: portTransport(port),
+        transport: links.transportFor(options.replicaId, portTransport(port)),
         ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
         ...(options.pipelineDepth !== undefined ? { pipelineDepth: options.pipelineDepth } : {}),
         ...(options.snapshotEvery !== undefined ? { snapshotEvery: options.snapshotEvery } : {}),
       })
+      // Dynamic membership (no fixed members) on IndexedDB: the replicas of
+      // this profile's dead tabs can be adopted.
+      if (options.members.length === 0 && persistent) {
+        adopter = new Adopter({ app: options.app, room: options.room, self: host, selfId: options.replicaId, machine, links, ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}) })
+      }
     },
     call: (name, args) => need().call(name, args),
     state: () => need().state(),
     snapshot: () => ({ state: need().state(), issuedUpTo: need().status().issuedUpTo }),
-    status: () => need().status(),
+    status: () => ({ ...need().status(), adopted: adopter?.list() ?? [], adoptions: adopter?.adoptions ?? 0 }),
     subscribe(listener) {
       need().subscribe((event) => listener(event))
     },
     campaign: () => need().campaign(),
-    peers: (peers) => need().peers(peers),
+    peers: (peers) => {
+      adopter?.peers(peers)
+      need().peers(peers)
+    },
     leave: () => need().leave(),
     async close() {
+      await adopter?.close()
+      adopter = null
       await host?.close()
       host = null
     },

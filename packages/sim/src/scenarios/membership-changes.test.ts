@@ -132,6 +132,31 @@ describe('seed 004 membership through the log (scenarios M1–M8)', () => {
     expect(h.replica('3').status().issuedUpTo).toBeLessThan(h.replica('5').status().issuedUpTo)
   })
 
+  it('M7, the crown prince crashed (ours): the survivor cannot go on alone; the dead replica, run again from its own disk by a tab of the same profile, leaves, and the survivor goes on', () => {
+    const pair = ['3', '5']
+    const prince = crownPrince(pair)
+    const other = pair.find((id) => id !== prince)!
+    const h = cluster(pair, prince, pair)
+    h.call(other, 'add', { by: 1 })
+    run(h, 20)
+    expect(h.state(other)).toEqual({ n: 1 })
+    h.crash(prince)
+    h.call(other, 'add', { by: 10 })
+    run(h, 80)
+    expect(h.state(other)).toEqual({ n: 1 }) // exactly half, without the crown prince: it waits
+    expect(members(h, other)).toEqual(pair)
+    // Adoption (packages/worker/src/adopt.ts): the survivor's tab takes the
+    // dead tab's Web Lock, so the replica runs nowhere else, and runs it
+    // from its IndexedDB database: a restart from its own disk, on another
+    // host, told to leave.
+    h.restart(prince)
+    h.replica(prince).step({ type: 'leave' })
+    run(h, 80)
+    expect(members(h, other)).toEqual([other])
+    expect(h.state(other)).toEqual({ n: 11 })
+    expect(h.node(other).replies.filter((r) => r.ok)).toHaveLength(2)
+  })
+
   it('M8: a lone starter with no membership never forms a cluster; one that founds the room serves alone, and the next one joins it', () => {
     const lonely = new Harness(['0'], counter, { genesis: [] })
     lonely.call('0', 'add', { by: 1 })
