@@ -60,8 +60,6 @@ export interface AdopterOptions<F extends Functions> {
   machine: MachineDefinition<F>
   links: LocalLinks
   tickMs?: number
-  /** Told of each adoption and its end (status and events). */
-  onChange?: (adopted: ReplicaId[]) => void
 }
 
 interface Adopted<F extends Functions> {
@@ -146,7 +144,6 @@ export class Adopter<F extends Functions> {
         }
       }
       if (adoptedNow) {
-        this.options.onChange?.(this.list())
         // With the adopted votes this replica can lead: it asks at once
         // rather than waiting for a leader that may be gone.
         if (self.status().role !== 'leader') self.campaign()
@@ -161,6 +158,5 @@ export class Adopter<F extends Functions> {
     this.removedSeen.delete(id)
     await a.host.close().catch(() => {})
     a.release()
-    this.options.onChange?.(this.list())
   }
 }
