@@ -16,6 +16,7 @@ type Status = {
   lastOutOfSync: { kind: string; instance: number; digests: Record<string, string> } | null
   members: string[]
   voter: boolean
+  adopted: string[]
 }
 type RoomApi = {
   replicaId: string
