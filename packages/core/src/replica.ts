@@ -729,6 +729,9 @@ export class Replica {
     }
     this.setLeaderHint(message.from, b)
     this.electionElapsed = 0
+    // Seed 000 claim 3: a replica found out of sync takes no part in voting
+    // until it is refreshed (the leader re-sends what it has not voted).
+    if (this.refreshing !== null) return this.count('notVoted.refreshing')
     const voted: Instance[] = []
     const alreadyIssued: IssuedEntry[] = []
     for (const { instance, command } of message.proposals) {
@@ -1697,7 +1700,8 @@ export class Replica {
     const role = this.role
     if (role.kind === 'leader') this.leaderTick(role)
     else if (++this.electionElapsed >= this.electionTimeout) {
-      if (this.quorum.has(this.id)) this.campaign()
+      // A replica being refreshed does not lead: it could not vote for its own proposals.
+      if (this.quorum.has(this.id) && this.refreshing === null) this.campaign()
       else this.electionElapsed = 0
     }
     this.askMembership()

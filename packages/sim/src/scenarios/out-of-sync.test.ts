@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { ReplicaEvent } from '@concord/core'
+import type { MessageOf, ReplicaEvent } from '@concord/core'
 import { Harness } from '../harness.ts'
 import { counter } from '../models.ts'
 
@@ -39,6 +39,35 @@ describe('seed 000: out-of-sync detection', () => {
     h.settle(4)
     for (const id of ids) expect(h.state(id)).toEqual({ n: 12 })
     expect(events(h, 'C').filter((e) => e.kind === 'refreshing')).toHaveLength(1)
+  })
+
+  it('a replica being refreshed takes no part in voting until its snapshot is installed (claim 3)', () => {
+    const h = new Harness(ids, counter, { digestEvery: 4 })
+    h.campaign('A')
+    h.deliverAll()
+    h.callEach('A', 'add', { by: 1 }, 6)
+    corrupt(h, 'C', 1000)
+    h.call('A', 'add', { by: 1 })
+    h.call('A', 'add', { by: 1 }) // checkpoint at 8
+    // Run, but C's snapshot never arrives.
+    for (let t = 0; t < 6; t++) {
+      for (const id of ids) h.tick(id)
+      for (let round = 0; round < 100; round++) {
+        h.drop({ type: 'SnapshotChunk' })
+        if (h.deliver() === 0) break
+      }
+    }
+    expect(events(h, 'C').map((e) => e.kind)).toContain('refreshing')
+    const beginBallot = (instance: number) => ({ type: 'BeginBallot' as const, from: 'A', to: 'C', ballot: h.replica('A').status().nextBal, proposals: [{ instance, command: h.replica('A').issuedAt(8)!.command }] })
+    h.deliverMessage(beginBallot(9))
+    expect(h.pending({ type: 'Voted', from: 'C' })).toEqual([])
+    expect(h.replica('C').status().counters['notVoted.refreshing']).toBe(1)
+    // The snapshot arrives: C agrees again, and votes again.
+    h.settle(30)
+    for (const id of ids) expect(h.state(id)).toEqual({ n: 8 })
+    h.drop({ type: 'Voted', from: 'C' })
+    h.deliverMessage(beginBallot(9))
+    expect(h.pending({ type: 'Voted', from: 'C' }).flatMap((m) => (m as MessageOf<'Voted'>).instances)).toContain(9)
   })
 
   it('a leader outvoted by a majority with another digest steps down and refreshes from it', () => {
