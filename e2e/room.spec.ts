@@ -10,6 +10,7 @@ type Status = {
   replicaId: string
   role: string
   leader: string | null
+  ballot: string
   lastIssued: number
   connected: string[]
   framesDropped: number
@@ -389,6 +390,35 @@ test('a malformed data-channel message is dropped and counted, and changes nothi
   expect(await pages[1]!.evaluate(() => room.state().n)).toBe(3)
   await pages[0]!.evaluate(() => room.add(1))
   await expect.poll(() => pages[1]!.evaluate(() => room.state().n)).toBe(4)
+})
+
+test('a peer that forges another replica\'s ballots and votes, then floods the channel, is refused and counted; the room keeps serving', async ({ context }) => {
+  const name = newRoom()
+  const pages = [0, 1, 2].map(() => openTab(context, name, 3, '&membership=slots'))
+  const [a, b, c] = await Promise.all(pages)
+  await waitForLeader([a!, b!, c!])
+  await a!.evaluate(() => room.add(1))
+  await expect.poll(() => b!.evaluate(() => room.state().n)).toBe(1)
+  const [idB, idC] = await Promise.all([b!, c!].map((p) => p.evaluate(() => room.replicaId)))
+  const ballotBefore = (await status(b!)).ballot
+  const before = (await status(b!)).framesDropped
+  // From a's link, frames that claim to come from c: a huge ballot (taken,
+  // it would make b refuse every real leader) and votes for it.
+  const forged = 3
+  const junk = 5_000
+  await a!.evaluate(({ to, as, junk }) => {
+    room.store.injectFrame(to, JSON.stringify({ type: 'NextBallot', from: as, to, ballot: { round: 1_000_000, replica: as }, n: 1 }))
+    room.store.injectFrame(to, JSON.stringify({ type: 'Voted', from: as, to, ballot: { round: 1_000_000, replica: as }, instances: [2, 3] }))
+    room.store.injectFrame(to, JSON.stringify({ type: 'Heartbeat', from: as, to, ballot: { round: 1_000_000, replica: as }, issuedUpTo: 99, clearUpTo: 99 }))
+    for (let i = 0; i < junk; i++) room.store.injectFrame(to, `junk ${i}`)
+  }, { to: idB!, as: idC!, junk })
+  // Calls go on during the flood and after it.
+  expect(await c!.evaluate(() => room.add(1))).toBe(2)
+  await expect.poll(async () => (await status(b!)).framesDropped, { timeout: 20_000 }).toBe(before + forged + junk)
+  expect((await status(b!)).ballot).toBe(ballotBefore) // the forged ballot was never taken
+  expect(await b!.evaluate(() => room.add(1))).toBe(3)
+  await expect.poll(() => Promise.all([a!, b!, c!].map((p) => p.evaluate(() => room.state().n)))).toEqual([3, 3, 3])
+  console.log(`${forged} forged frames and ${junk} junk frames dropped and counted; the room kept serving`)
 })
 
 test('the API answers with typed errors: a rejection, bad arguments', async ({ context }) => {
