@@ -19,6 +19,7 @@ const foundWithChurn: [seed: number, bug: string][] = [
   [12759, 'a leaver that crashed and restarted asked to join again, was re-added, then closed as if it had left: the room lost its crown prince'],
   [7238, 'a member restarted from a disk whose log ended before the membership that held it asked its peers where the log was; they ignored a member asking (adoptions)'],
   [7993, 'a leaver closed once its removal was applied, not written: the last member crashed, came back with the old membership and needed the leaver (adoptions)'],
+  [20480, 'the chunks of a snapshot window arrived reordered and all but the next were dropped: the transfer was slower than the room and never finished'],
 ]
 
 describe('simulator regressions', () => {

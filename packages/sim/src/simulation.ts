@@ -273,6 +273,9 @@ export class Simulation {
       if (!this.aborted && !this.converged()) this.checker.fail('liveness', this.livenessReport(), this.now)
     }
     if (!this.aborted) this.finalChecks()
+    if (this.config.trace === true) {
+      for (const [id, node] of this.nodes) if (node.replica !== null) this.trace(`${id} at the end: ${JSON.stringify({ ...node.replica.status(), log: undefined })}`)
+    }
     this.stats.time = this.now
     this.stats.commands = this.checker.logLength
     return { config: this.config, ok: this.checker.ok, violations: this.checker.violations, stats: this.stats }
