@@ -52,6 +52,8 @@ export const queuedFramesMax = 4096
 export const linkOpenTimeoutMs = 10_000
 export const linkRetryDelayMinMs = 200
 export const linkRetryDelayMaxMs = 5_000
+/** A link younger than this is not failed on the peer's word (its word may be about the link before). */
+export const linkNudgeGraceMs = 2_000
 
 export interface MeshStats {
   framesSent: number
@@ -72,6 +74,7 @@ interface Link {
   openTimer: ReturnType<typeof setTimeout> | null
   /** An offer has been handed to this (answering) link. */
   offered: boolean
+  openedAt: number
 }
 
 export class Mesh implements Transport {
@@ -193,6 +196,7 @@ export class Mesh implements Transport {
 
   private onSignal(from: string, data: unknown): void {
     if (this.closed || from === this.options.peer) return
+    if (typeof data === 'object' && data !== null && (data as { type?: unknown }).type === 'renegotiate') return this.onNudge(from)
     let link = this.links.get(from)
     const isOffer = typeof data === 'object' && data !== null && (data as { type?: unknown }).type === 'offer'
     // We never renegotiate (data only), so a second offer on a link means the
@@ -216,9 +220,25 @@ export class Mesh implements Transport {
     }
   }
 
+  /**
+   * The answering side lost an open link and cannot rebuild it (only the
+   * smaller id offers): it says so through the signaling server, and the
+   * offering side, which may not have noticed (a closed peer connection is
+   * not always signalled to the other end), rebuilds it now.
+   */
+  private onNudge(from: string): void {
+    if (this.options.peer > from) return
+    const link = this.links.get(from)
+    if (link === undefined) {
+      if (!this.retryTimers.has(from) && this.present.has(from)) this.createLink(from, true)
+    } else if (link.open && Date.now() - link.openedAt > linkNudgeGraceMs) {
+      this.failLink(link, 'the peer lost it')
+    }
+  }
+
   private createLink(peer: string, initiator: boolean): Link {
     const sp = new SimplePeer({ initiator, trickle: true, objectMode: true, config: { iceServers: this.options.iceServers ?? [] } })
-    const link: Link = { peer, sp, open: false, queue: [], reassembler: new Reassembler(), flushTimer: null, openTimer: null, offered: false }
+    const link: Link = { peer, sp, open: false, queue: [], reassembler: new Reassembler(), flushTimer: null, openTimer: null, offered: false, openedAt: 0 }
     this.links.set(peer, link)
     if (this.options.channelSink !== undefined) {
       // simple-peer keeps its RTCPeerConnection in _pc; a negotiated channel on
@@ -242,6 +262,7 @@ export class Mesh implements Transport {
       if (link.openTimer !== null) clearTimeout(link.openTimer)
       link.openTimer = null
       link.open = true
+      link.openedAt = Date.now()
       this.failures.delete(peer)
       this.log(`link to ${peer} open`)
       this.notifyPeers()
@@ -288,8 +309,14 @@ export class Mesh implements Transport {
     if (this.links.get(link.peer) !== link) return
     this.counters.linkFailures++
     this.log(`link to ${link.peer} failed: ${why}`)
+    const wasOpen = link.open
     this.destroyLink(link)
-    if (this.closed || !this.present.has(link.peer) || this.options.peer > link.peer) return
+    if (this.closed || !this.present.has(link.peer)) return
+    if (this.options.peer > link.peer) {
+      // The other side offers; it may not know the link is gone.
+      if (wasOpen) this.signaling.send(link.peer, { type: 'renegotiate', renegotiate: true })
+      return
+    }
     // The offering side rebuilds it, with backoff.
     const failures = (this.failures.get(link.peer) ?? 0) + 1
     this.failures.set(link.peer, failures)
