@@ -269,6 +269,8 @@ type RoleState = { kind: 'follower' } | CandidateState | LeaderState
 
 interface PendingCall {
   call: Call
+  /** Its arguments' JSON length, measured once when it came in (the message budget counts it). */
+  argsChars: number
   sentTick: number
   /** Whether an attempt has gone out (to a leader, or this replica's queue). */
   sent?: boolean
@@ -1593,7 +1595,12 @@ export class Replica {
       this.sendSuccess(to, [entry], !(voters?.includes(to) ?? false))
     }
     // Learners (joiners beyond votersMax, or not yet added) are fed too.
-    for (const [to, join] of leader.joiners) if (!this.quorum.has(to) && this.tickCount - join.tick <= joinFreshTicks) this.sendSuccess(to, [entry], true)
+    for (const to of this.learners(leader)) this.sendSuccess(to, [entry], true)
+  }
+
+  /** Joiners outside the membership that asked recently: the leader feeds them. */
+  private *learners(leader: LeaderState): Iterable<ReplicaId> {
+    for (const [id, join] of leader.joiners) if (!this.quorum.has(id) && this.tickCount - join.tick <= joinFreshTicks) yield id
   }
 
   private rejectCall(call: Call, code: RejectCode, reason: string): void {
@@ -1642,7 +1649,7 @@ export class Replica {
     }
     const seen = this.sessions.lookup(call.ticket)
     if (seen.kind === 'done') {
-      this.pendingCalls.set(key, { call, sentTick: this.tickCount })
+      this.pendingCalls.set(key, { call, argsChars, sentTick: this.tickCount })
       this.reply(call.ticket, seen.outcome, seen.instance)
       return { ok: true }
     }
@@ -1651,20 +1658,19 @@ export class Replica {
       this.readyReplies.push({ ticket: call.ticket, ok: false, code, reason: `call refused: ${code}` })
       return { ok: true }
     }
-    this.pendingCalls.set(key, { call, sentTick: this.tickCount })
-    this.dispatchCall(call)
+    const pending: PendingCall = { call, argsChars, sentTick: this.tickCount }
+    this.pendingCalls.set(key, pending)
+    this.dispatchCall(pending)
     return { ok: true }
   }
 
   /** ExecuteFunction to the leader ([0055]); held here while none is known.
    *  Every send after the first is a new attempt. */
-  private dispatchCall(call: Call): void {
-    const pending = this.pendingCalls.get(ticketKey(call.ticket))
-    if (pending !== undefined) {
-      if (pending.sent) pending.call = call = { ...call, attempt: call.attempt + 1 }
-      pending.sent = true
-      pending.sentTick = this.tickCount
-    }
+  private dispatchCall(pending: PendingCall): void {
+    if (pending.sent) pending.call = { ...pending.call, attempt: pending.call.attempt + 1 }
+    pending.sent = true
+    pending.sentTick = this.tickCount
+    const call = pending.call
     if (this.role.kind !== 'follower') return this.enqueueAtLeader(call)
     const leader = this.leaderHint
     const ballot = this.leaderBallot
@@ -1672,7 +1678,7 @@ export class Replica {
     const key = `ExecuteFunction|${leader}|${ballot.round}`
     const message = this.coalesce(key, 0, callsPerMessageMax, (): MessageOf<'ExecuteFunction'> => ({ type: 'ExecuteFunction', from: this.id, to: leader, ballot, calls: [] }))
     message.calls.push(call)
-    this.outbox.added(key, callChars(call))
+    this.outbox.added(key, pending.argsChars)
   }
 
   private onExecuteFunction(message: MessageOf<'ExecuteFunction'>): void {
@@ -1760,14 +1766,11 @@ export class Replica {
     if (leader.inflight.size === 0 && this.issuedUpTo > latest && this.tickCount - this.lastCheckpointTick >= digestIdleTicks) this.checkpoint()
     const at = this.latestCheckpoint()
     const checkpoint = at === 0 ? null : { instance: at, digest: this.digests.get(at)! }
-    for (const to of this.quorum.members) {
-      if (to !== this.id) this.send({ type: 'Heartbeat', from: this.id, to, ballot: leader.ballot, issuedUpTo: this.issuedUpTo, round, clearUpTo, checkpoint }, 0)
-    }
+    const beat = (to: ReplicaId) => this.send({ type: 'Heartbeat', from: this.id, to, ballot: leader.ballot, issuedUpTo: this.issuedUpTo, round, clearUpTo, checkpoint }, 0)
+    for (const to of this.quorum.members) if (to !== this.id) beat(to)
     // Learners learn the leader from it too (their calls go to it), and its
     // checkpoints (their state is checked like the members'); they do not ack.
-    for (const [to, join] of leader.joiners) {
-      if (!this.quorum.has(to) && this.tickCount - join.tick <= joinFreshTicks) this.send({ type: 'Heartbeat', from: this.id, to, ballot: leader.ballot, issuedUpTo: this.issuedUpTo, round, clearUpTo, checkpoint }, 0)
-    }
+    for (const to of this.learners(leader)) beat(to)
     this.releaseRejections(leader)
   }
 
@@ -1828,7 +1831,7 @@ export class Replica {
   private retryCalls(): void {
     for (const pending of [...this.pendingCalls.values()]) {
       if (this.tickCount - pending.sentTick < callRetryTicks) continue
-      this.dispatchCall(pending.call)
+      this.dispatchCall(pending)
     }
   }
 
@@ -1969,7 +1972,7 @@ export class Replica {
     this.leaderBallot = ballot
     // A call not answered before a leader change is re-sent to the new leader
     // ([0070]), or queued here if this replica is the one trying to lead.
-    for (const pending of this.pendingCalls.values()) this.dispatchCall(pending.call)
+    for (const pending of this.pendingCalls.values()) this.dispatchCall(pending)
   }
 
   private noteBallot(ballot: Ballot): void {
@@ -2077,11 +2080,6 @@ class CharBudget {
     this.used += commandChars(entry.command)
     return full
   }
-}
-
-/** A call's arguments as JSON, as counted against a message's budget. */
-function callChars(call: Call): number {
-  return JSON.stringify(call.args)?.length ?? 0
 }
 
 const commandCharsCache = new WeakMap<Command, number>()

@@ -17,12 +17,18 @@ function corrupt(h: Harness, id: string, junk: number): void {
 
 const events = (h: Harness, id: string): ReplicaEvent[] => h.node(id).events
 
+/** A room of A, B, C that digests every 4 instances, led by A, after `calls` calls. */
+function ledByA(calls: number): Harness {
+  const h = new Harness(ids, counter, { digestEvery: 4 })
+  h.campaign('A')
+  h.deliverAll()
+  h.callEach('A', 'add', { by: 1 }, calls)
+  return h
+}
+
 describe('seed 000: out-of-sync detection', () => {
   it('a follower whose state differs from the majority is told to refresh, and does', () => {
-    const h = new Harness(ids, counter, { digestEvery: 4 })
-    h.campaign('A')
-    h.deliverAll()
-    h.callEach('A', 'add', { by: 1 }, 6)
+    const h = ledByA(6)
     corrupt(h, 'C', 1000)
     h.callEach('A', 'add', { by: 1 }, 2) // checkpoint at 8
     h.settle(4)
@@ -42,10 +48,7 @@ describe('seed 000: out-of-sync detection', () => {
   })
 
   it('a replica being refreshed takes no part in voting until its snapshot is installed (claim 3)', () => {
-    const h = new Harness(ids, counter, { digestEvery: 4 })
-    h.campaign('A')
-    h.deliverAll()
-    h.callEach('A', 'add', { by: 1 }, 6)
+    const h = ledByA(6)
     corrupt(h, 'C', 1000)
     h.call('A', 'add', { by: 1 })
     h.call('A', 'add', { by: 1 }) // checkpoint at 8
@@ -71,10 +74,7 @@ describe('seed 000: out-of-sync detection', () => {
   })
 
   it('a leader outvoted by a majority with another digest steps down and refreshes from it', () => {
-    const h = new Harness(ids, counter, { digestEvery: 4 })
-    h.campaign('A')
-    h.deliverAll()
-    h.callEach('A', 'add', { by: 1 }, 3)
+    const h = ledByA(3)
     // B and C agree with each other on a state A does not have.
     corrupt(h, 'B', 70)
     corrupt(h, 'C', 70)
@@ -91,10 +91,7 @@ describe('seed 000: out-of-sync detection', () => {
   })
 
   it('no majority for any digest is reported loudly and nobody refreshes (a non-deterministic apply)', () => {
-    const h = new Harness(ids, counter, { digestEvery: 4 })
-    h.campaign('A')
-    h.deliverAll()
-    h.callEach('A', 'add', { by: 1 }, 3)
+    const h = ledByA(3)
     corrupt(h, 'B', 50)
     corrupt(h, 'C', 60)
     h.callEach('A', 'add', { by: 1 }, 1)
