@@ -26,6 +26,7 @@ export type Property =
   | 'assertion'
   | 'liveness'
   | 'validation'
+  | 'function-threw'
 
 export interface Violation {
   property: Property

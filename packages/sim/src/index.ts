@@ -1,6 +1,6 @@
 export { Harness, type MessageFilter } from './harness.ts'
 export { SimDisk } from './disk.ts'
 export * from './models.ts'
-export { Simulation, runSeed, configForSeed, replayCommand, type SimConfig, type SimResult, type SimStats, type Workload } from './simulation.ts'
+export { Simulation, runSeed, configForSeed, replayCommand, type SimConfig, type SimResult, type SimStats, type Workload, type SimWorkload, type SimMachine, type SimOptions, type Call, type CallScript, type CallRecord } from './simulation.ts'
 export { SafetyChecker, type Violation, type Property } from './checkers.ts'
 export { checkLinearizable, type Operation, type LinearizabilityResult } from './linearizability.ts'

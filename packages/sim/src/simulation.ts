@@ -1,4 +1,4 @@
-import { AssertionError, createRandom, QuorumSystem, randomInt, Replica, type CallReply, type Message, type Random, type Ticket } from '@concord/core'
+import { AssertionError, createRandom, QuorumSystem, randomInt, Replica, type CallReply, type MachinePort, type Message, type Random, type Ticket } from '@concord/core'
 import { createMachine, type Json, type MachineDefinition, type MachineInstance } from '@concord/machine'
 import { SafetyChecker, type Violation } from './checkers.ts'
 import { SimDisk } from './disk.ts'
@@ -65,6 +65,54 @@ export interface SimConfig {
   votersMax: number
 }
 
+/**
+ * A workload brought by the caller instead of a built-in one (`concord check`
+ * runs an app's own machine): how to make a replica's machine, the sequential
+ * model its histories must be linearizable against (null: not checked), the
+ * invariant over each replica's state, and the calls clients make.
+ */
+export interface SimWorkload {
+  createMachine(): SimMachine
+  model: Model<unknown> | null
+  invariant(state: Record<string, Json>): string | null
+  /** The next call of `client`, whose replica's state is `view` (possibly stale).
+   *  Draws from its own random stream: a script of the calls made replays the run. */
+  generate(random: Random, view: Readonly<Record<string, Json>>, client: string): Call
+}
+
+/** A replica's machine as the simulator sees it (MachineInstance is one). */
+export interface SimMachine extends MachinePort {
+  snapshot(): Record<string, Json>
+  digest(): string
+}
+
+export interface Call {
+  name: string
+  args: Json
+}
+
+/** The calls each client makes, slot by slot (null: the slot makes no call).
+ *  Recorded from a run (`Simulation.script()`), it replays that run's calls;
+ *  emptied slots shrink it while the other calls keep their turn. */
+export type CallScript = Record<string, (Call | null)[]>
+
+export interface SimOptions {
+  workload?: SimWorkload
+  script?: CallScript
+  /** Called with the replica about to run (null after it): `concord check`
+   *  gives each replica its own virtual clock and random source. */
+  enter?: (replica: string | null, time: number) => void
+}
+
+/** A recorded call and what came of it (a client's view). */
+export interface CallRecord extends Call {
+  client: string
+  slot: number
+  call: number
+  /** undefined: the caller never learned the outcome. */
+  output: Output | undefined
+}
+
 /** The end of the issued prefix a disk holds durably (its log, or the snapshot it starts from). */
 function durableUpTo(disk: SimDisk): number {
   let upTo = disk.snapshot?.anchor.instance ?? 0
@@ -74,6 +122,18 @@ function durableUpTo(disk: SimDisk): number {
 
 /** Of the crashed members restarted in a membership run, the share adopted (restarted only to leave). */
 const adoptionRate = 0.3
+
+function builtIn(name: Workload): SimWorkload {
+  const { machine, model, invariant } = workloads[name]
+  return {
+    createMachine: () => createMachine(machine),
+    model,
+    invariant,
+    generate: () => {
+      throw new Error('built-in workloads generate their calls from the simulation stream')
+    },
+  }
+}
 
 const workloads: Record<Workload, { machine: MachineDefinition; model: Model<unknown>; invariant: (s: Record<string, Json>) => string | null }> = {
   warehouse: {
@@ -148,7 +208,7 @@ type Event =
 interface Node {
   id: string
   replica: Replica | null
-  machine: MachineInstance
+  machine: SimMachine
   disk: SimDisk
   incarnation: number
   flushing: boolean
@@ -175,6 +235,7 @@ interface Client {
   id: string
   home: string
   seq: number
+  /** Call slots used (a scripted client's empty slots count too). */
   calls: number
   pending: Pending | null
   probe: boolean
@@ -230,7 +291,14 @@ export class Simulation {
   private readonly history: Operation[] = []
   /** The ticket of each operation in `history`. */
   private readonly historyTickets: Ticket[] = []
-  private readonly workload: (typeof workloads)[Workload]
+  private readonly workload: SimWorkload
+  /** A caller's workload draws from its own stream, so that a script of its calls replays the run. */
+  private readonly custom: boolean
+  private readonly callRandom: Random
+  private readonly script: CallScript | null
+  private readonly enter: ((replica: string | null, time: number) => void) | null
+  /** Each history operation's client slot. */
+  private readonly historySlots: number[] = []
   private now = 0
   private order = 0
   private faultsOn = true
@@ -240,24 +308,33 @@ export class Simulation {
     time: 0, commands: 0, calls: 0, completed: 0, messagesSent: 0, messagesLost: 0, crashes: 0, partitions: 0, elections: 0, snapshots: 0, installs: 0, transfers: 0, clears: 0, corruptions: 0, refreshes: 0, joins: 0, leaves: 0, adoptions: 0, reconfigurations: 0, linearizability: 'skipped',
   }
 
-  constructor(config: SimConfig) {
+  constructor(config: SimConfig, options: SimOptions = {}) {
     this.config = config
     this.random = createRandom(config.seed)
     this.adoptRandom = createRandom(config.seed ^ 0x5eed_ad07)
-    this.workload = workloads[config.workload]
+    this.callRandom = createRandom(config.seed ^ 0xca11_5eed)
+    this.custom = options.workload !== undefined
+    this.workload = options.workload ?? builtIn(config.workload)
+    this.script = options.script ?? null
+    this.enter = options.enter ?? null
+    if (this.custom && config.corruptions) throw new Error('state corruption runs only with the built-in workloads')
+    if (this.script !== null) {
+      config = this.config = { ...config, clients: Object.keys(this.script).length, callsPerClient: Math.max(0, ...Object.values(this.script).map((slots) => slots.length)) }
+    }
     this.checker = new SafetyChecker(this.workload.invariant)
     const spares = config.membership ? config.spares : 0
     this.ids = Array.from({ length: config.replicas + spares }, (_, i) => `r${i}`)
     this.genesis = this.ids.slice(0, config.replicas)
     for (const id of this.ids) {
       const spare = !this.genesis.includes(id)
-      const node: Node = { id, replica: null, machine: createMachine(this.workload.machine), disk: new SimDisk(), incarnation: 0, flushing: false, slowDiskUntil: 0, spare, leaving: false, adopted: false, gone: false }
+      const node: Node = { id, replica: null, machine: this.workload.createMachine(), disk: new SimDisk(), incarnation: 0, flushing: false, slowDiskUntil: 0, spare, leaving: false, adopted: false, gone: false }
       this.nodes.set(id, node)
       if (!spare) this.start(node)
       this.schedule({ kind: 'tick', node: id }, randomInt(this.random, 1, config.tickInterval + 1))
     }
-    for (let i = 0; i < config.clients; i++) {
-      this.clients.push({ id: `c${i}`, home: this.ids[i % this.ids.length]!, seq: 0, calls: 0, pending: null, probe: false })
+    const clientIds = this.script !== null ? Object.keys(this.script) : Array.from({ length: config.clients }, (_, i) => `c${i}`)
+    for (const [i, id] of clientIds.entries()) {
+      this.clients.push({ id, home: this.ids[i % this.ids.length]!, seq: 0, calls: 0, pending: null, probe: false })
       this.schedule({ kind: 'client', client: i }, randomInt(this.random, 1, 50))
     }
     if (config.chaosInterval !== Infinity) this.schedule({ kind: 'chaos' }, this.chaosDelay())
@@ -371,6 +448,7 @@ export class Simulation {
     const replica = node.replica
     if (replica === null) return
     try {
+      this.enter?.(id, this.now)
       const result = replica.step(input)
       // Replicas that disagree on the membership (one is behind) refuse each
       // other's ballots and votes: seed 004's fencing, not a validation bug.
@@ -380,6 +458,8 @@ export class Simulation {
       this.aborted = true
       const detail = error instanceof AssertionError ? error.message : String(error instanceof Error ? error.stack : error)
       this.checker.fail('assertion', `${id}: ${detail}`, this.now)
+    } finally {
+      this.enter?.(null, this.now)
     }
   }
 
@@ -573,7 +653,7 @@ export class Simulation {
         state.doc = `${(state.doc as string | undefined) ?? ''}Z`
         break
     }
-    node.machine.load(state)
+    ;(node.machine as MachineInstance).load(state)
     this.stats.corruptions++
   }
 
@@ -596,7 +676,7 @@ export class Simulation {
     // again, so it is no longer one that closes once removed.
     node.leaving = false
     node.adopted = false
-    node.machine = createMachine(this.workload.machine)
+    node.machine = this.workload.createMachine()
     this.checker.noteRestart(id)
     this.trace(`restart ${id}`)
     this.start(node, true)
@@ -629,6 +709,15 @@ export class Simulation {
   }
 
   private start(node: Node, fromDisk = false): void {
+    this.enter?.(node.id, this.now)
+    try {
+      this.startReplica(node, fromDisk)
+    } finally {
+      this.enter?.(null, this.now)
+    }
+  }
+
+  private startReplica(node: Node, fromDisk: boolean): void {
     node.replica = new Replica({
       id: node.id,
       members: this.genesis,
@@ -688,14 +777,17 @@ export class Simulation {
   }
 
   private newCall(client: Client, probe = false): void {
-    const { name, args } = probe ? this.readCall() : this.generateCall()
-    client.calls++
+    const slot = client.calls++
+    const call = probe ? this.readCall() : this.nextCall(client, slot)
+    if (call === null) return
+    const { name, args } = call
     client.seq++
     const ticket: Ticket = { client: client.id, seq: client.seq, acked: client.seq }
     this.checker.noteCall(ticket)
     this.stats.calls++
     const op = this.history.push({ client: client.id, name, args, output: undefined, call: this.now, ret: Infinity }) - 1
     this.historyTickets.push(ticket)
+    this.historySlots.push(probe ? -1 : slot)
     this.submit(client, { ticket, name, args, op, target: client.home, targetIncarnation: -1 }, false)
   }
 
@@ -721,12 +813,37 @@ export class Simulation {
     if (reply.ok) output = { ok: true, result: reply.result as Json }
     else if (reply.code === 'rejected') output = { ok: false, reason: reply.reason }
     else if (reply.code === 'overloaded' || reply.code === 'too-many-outstanding') output = undefined
+    else if (reply.code === 'function-threw') this.checker.fail('function-threw', `${op.name}(${JSON.stringify(op.args)}) threw ${reply.reason} (a function refuses a call with \`throw reject(reason)\`)`, this.now)
     else this.checker.fail('validation', `call ${op.name} refused: ${reply.code} ${reply.reason}`, this.now)
     if (output === undefined) return // indeterminate: ret stays Infinity
     op.output = output
     op.ret = this.now
     const told = (output.ok ? { ok: true, result: output.result } : { ok: false }) as Json
     this.checker.onAcknowledged(reply.ticket, reply.ok ? reply.instance : -1, told, this.now)
+  }
+
+  /** A client's next call: from the script, the caller's workload or a built-in one. */
+  private nextCall(client: Client, slot: number): Call | null {
+    if (this.script !== null) return this.script[client.id]?.[slot] ?? null
+    if (!this.custom) return this.generateCall()
+    const home = this.nodes.get(client.home)!
+    return this.workload.generate(this.callRandom, home.machine.snapshot(), client.id)
+  }
+
+  /** The calls each client made, slot by slot: replays this run's calls. */
+  callScript(): CallScript {
+    const script: CallScript = {}
+    for (const client of this.clients) script[client.id] = Array.from({ length: client.calls }, () => null)
+    this.history.forEach((op, i) => {
+      const slot = this.historySlots[i]!
+      if (slot >= 0) script[op.client]![slot] = { name: op.name, args: op.args }
+    })
+    return script
+  }
+
+  /** Every call made, in the order made, with what its client was told. */
+  calls(): CallRecord[] {
+    return this.history.map((op, i) => ({ client: op.client, slot: this.historySlots[i]!, name: op.name, args: op.args, call: op.call, output: op.output }))
   }
 
   /** A call that never rejects, so that it becomes a command. */
@@ -814,7 +931,7 @@ export class Simulation {
       this.stats.elections += counters.elected ?? 0
     }
     this.stats.reconfigurations = this.checker.reconfigurations
-    if (this.config.corruptions) return
+    if (this.config.corruptions || this.workload.model === null) return
     const result = checkLinearizable(this.workload.model, this.completeHistory())
     this.stats.linearizability = result.ok
     if (result.ok === false) this.checker.fail('linearizability', result.reason, this.now)
@@ -823,8 +940,8 @@ export class Simulation {
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 
-export function runSeed(seed: number, overrides: Partial<SimConfig> = {}): SimResult {
-  return new Simulation(configForSeed(seed, overrides)).run()
+export function runSeed(seed: number, overrides: Partial<SimConfig> = {}, options: SimOptions = {}): SimResult {
+  return new Simulation(configForSeed(seed, overrides), options).run()
 }
 
 /** The one-line command that replays a run. */
