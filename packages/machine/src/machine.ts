@@ -98,7 +98,13 @@ export class MachineInstance<F extends Functions = Functions> implements Machine
     const parsed = def.args.safeParse(args)
     if (!parsed.success) return { ok: false, code: 'invalid-args', reason: parsed.error.message }
     const tx = new Transaction((key) => this.readLeader(key))
-    const ctx: FnContext = { tick: env.tick, random: () => env.random.next() }
+    // Read on use: a checker can tell which functions depend on time or chance.
+    const ctx: FnContext = {
+      get tick() {
+        return env.tick
+      },
+      random: () => env.random.next(),
+    }
     let result: unknown
     try {
       result = def.run(tx, parsed.data, ctx)

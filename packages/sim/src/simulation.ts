@@ -111,6 +111,8 @@ export interface CallRecord extends Call {
   call: number
   /** undefined: the caller never learned the outcome. */
   output: Output | undefined
+  /** The function threw (an app bug): what it threw. */
+  threw?: string
 }
 
 /** The end of the issued prefix a disk holds durably (its log, or the snapshot it starts from). */
@@ -299,6 +301,8 @@ export class Simulation {
   private readonly enter: ((replica: string | null, time: number) => void) | null
   /** Each history operation's client slot. */
   private readonly historySlots: number[] = []
+  /** History operations whose function threw, and what. */
+  private readonly threw = new Map<number, string>()
   private now = 0
   private order = 0
   private faultsOn = true
@@ -309,6 +313,10 @@ export class Simulation {
   }
 
   constructor(config: SimConfig, options: SimOptions = {}) {
+    // A config read back from JSON loses Infinity to null: refuse it, or the run would spin on NaN times.
+    for (const [key, value] of Object.entries(config)) {
+      if (value === null || (typeof value === 'number' && Number.isNaN(value))) throw new TypeError(`SimConfig.${key} is ${value}`)
+    }
     this.config = config
     this.random = createRandom(config.seed)
     this.adoptRandom = createRandom(config.seed ^ 0x5eed_ad07)
@@ -319,7 +327,9 @@ export class Simulation {
     this.enter = options.enter ?? null
     if (this.custom && config.corruptions) throw new Error('state corruption runs only with the built-in workloads')
     if (this.script !== null) {
-      config = this.config = { ...config, clients: Object.keys(this.script).length, callsPerClient: Math.max(0, ...Object.values(this.script).map((slots) => slots.length)) }
+      // Slots past a client's script stay empty: the clients keep their turns as in the run recorded.
+      const longest = Math.max(0, ...Object.values(this.script).map((slots) => slots.length))
+      config = this.config = { ...config, clients: Object.keys(this.script).length, callsPerClient: Math.max(config.callsPerClient, longest) }
     }
     this.checker = new SafetyChecker(this.workload.invariant)
     const spares = config.membership ? config.spares : 0
@@ -813,8 +823,10 @@ export class Simulation {
     if (reply.ok) output = { ok: true, result: reply.result as Json }
     else if (reply.code === 'rejected') output = { ok: false, reason: reply.reason }
     else if (reply.code === 'overloaded' || reply.code === 'too-many-outstanding') output = undefined
-    else if (reply.code === 'function-threw') this.checker.fail('function-threw', `${op.name}(${JSON.stringify(op.args)}) threw ${reply.reason} (a function refuses a call with \`throw reject(reason)\`)`, this.now)
-    else this.checker.fail('validation', `call ${op.name} refused: ${reply.code} ${reply.reason}`, this.now)
+    else if (reply.code === 'function-threw') {
+      this.threw.set(pending.op, reply.reason)
+      this.checker.fail('function-threw', `${op.name}(${JSON.stringify(op.args)}) threw ${reply.reason} (a function refuses a call with \`throw reject(reason)\`)`, this.now)
+    } else this.checker.fail('validation', `call ${op.name} refused: ${reply.code} ${reply.reason}`, this.now)
     if (output === undefined) return // indeterminate: ret stays Infinity
     op.output = output
     op.ret = this.now
@@ -843,7 +855,7 @@ export class Simulation {
 
   /** Every call made, in the order made, with what its client was told. */
   calls(): CallRecord[] {
-    return this.history.map((op, i) => ({ client: op.client, slot: this.historySlots[i]!, name: op.name, args: op.args, call: op.call, output: op.output }))
+    return this.history.map((op, i) => ({ client: op.client, slot: this.historySlots[i]!, name: op.name, args: op.args, call: op.call, output: op.output, ...(this.threw.has(i) ? { threw: this.threw.get(i)! } : {}) }))
   }
 
   /** A call that never rejects, so that it becomes a command. */

@@ -1,0 +1,6 @@
+export { check, Checker, failureKind, kindText, type CheckSpec, type CheckOptions, type CheckReport, type CheckFailure, type FailureKind, type MinimalCase, type Workload, type WorkloadCall, type WorkloadContext, type Invariants } from './check.ts'
+export { formatReport, formatFailure } from './report.ts'
+export { arbitraryFor, ArgumentsError } from './arbitrary.ts'
+export { VirtualWorld } from './clock.ts'
+export { shrink, calmConfig } from './shrink.ts'
+export type { SimMachine as ReplicaMachine, Call } from '@concord/sim'
