@@ -1,5 +1,6 @@
 import { proxy, transfer, wrap, type Remote } from 'comlink'
 import type { CallReply, ReplicaEvent } from '@concord/core'
+import { registerStore, unregisterStore } from './registry.ts'
 import { createMachine, type ArgsOf, type Functions, type Json, type MachineDefinition, type ResultOf } from '@concord/machine'
 import { Mesh, type IceServer } from '@concord/transport-webrtc'
 import type { OutboundFrame, ReplicaStatusView, ReplicaWorkerApi } from '@concord/worker'
@@ -307,8 +308,10 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
       options.worker.terminate()
       channel.port1.close()
       claim.release()
+      unregisterStore(store as unknown as Store<Functions>)
     },
   }
+  registerStore(store as unknown as Store<Functions>)
   return store
 }
 

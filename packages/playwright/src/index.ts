@@ -1,0 +1,1 @@
+export { roomTest, expect, type Room, type Tab, type RoomOptions, type Attempt } from './fixtures.ts'
