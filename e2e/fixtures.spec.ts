@@ -9,7 +9,7 @@ import type { e2eMachine } from './pages/machines.ts'
 const test = roomTest<typeof e2eMachine>()
 test.use({ concord: { page: '/room.html', tabs: 3 } })
 
-test('three tabs: calls made from every tab converge (the README example)', async ({ room }) => {
+test('three tabs: calls made from every tab converge; a rejection reaches its caller', async ({ room }) => {
   await room.leader()
   await Promise.all(room.tabs.map((tab) => tab.call('add', { by: 1 })))
   expect(await room.converged()).toEqual({ n: 3 })
@@ -26,6 +26,17 @@ test('three tabs take 1,002 calls from all of them, pipelined, and converge', as
     await Promise.all(Array.from({ length: n }, () => store.call('add', { by: 1 })))
   }, 334)))
   expect(await room.converged()).toEqual({ n: 1002 })
+})
+
+// Verbatim from the README.
+test('the leader crashes mid-stream; nothing acknowledged is lost', async ({ room }) => {
+  const leader = await room.leader()
+  const other = room.tabs.find((tab) => tab !== leader)!
+  await other.call('add', { by: 1 })
+  await leader.crash()
+  await room.leader() // a new one, among the live tabs
+  await other.call('add', { by: 2 })
+  expect(await room.converged()).toEqual({ n: 3 })
 })
 
 test('crash the leader tab: a new leader takes over and nothing acknowledged is lost', async ({ room }) => {
