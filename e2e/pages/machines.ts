@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { defineMachine, fn, reject } from '@concord/machine'
+import { textFunctions } from '@concord/codemirror/machine'
 
 /** The machine the e2e room pages run: a counter and an append-only list. */
 export const e2eMachine = defineMachine({
@@ -28,3 +29,6 @@ export const e2eMachine = defineMachine({
     }),
   },
 })
+
+/** The editor pages' machine: one collaborative text (the CodeMirror binding's functions). */
+export const textMachine = defineMachine({ name: 'e2e-text', functions: { ...textFunctions() } })

@@ -1,0 +1,56 @@
+import { EditorView } from '@codemirror/view'
+import { openStore } from '@concord/client'
+import { concordText, textOf, textSyncState } from '@concord/codemirror'
+import { textMachine } from './machines.ts'
+
+/** A tab of a collaborative text, driven by the e2e tests through `window.editor`. */
+const params = new URLSearchParams(location.search)
+const signaling = params.get('signaling') ?? 'ws://127.0.0.1:8797'
+const room = params.get('room') ?? 'e2e-editor'
+const httpSignaling = signaling.replace(/^ws/, 'http')
+
+const store = await openStore({
+  machine: textMachine,
+  worker: new Worker(new URL('./editor.worker.ts', import.meta.url), { type: 'module' }),
+  room,
+  signaling,
+  token: async (peer) => {
+    const res = await fetch(`${httpSignaling}/dev-token?room=${encodeURIComponent(room)}&peer=${encodeURIComponent(peer)}`)
+    return ((await res.json()) as { token: string }).token
+  },
+})
+
+const resets: string[] = []
+const view = new EditorView({
+  doc: textOf(store),
+  extensions: [concordText(store, { onReset: (reason) => resets.push(reason) })],
+  parent: document.getElementById('editor')!,
+})
+
+type Trace = { endContent: string; txns: { patches: [position: number, remove: number, insert: string][] }[] }
+
+const api = {
+  text: () => view.state.doc.toString(),
+  sync: () => textSyncState(view),
+  resets: () => resets,
+  /** Type a sequential trace (josephg/editing-traces format) into this tab's editor, as a user would: one transaction per edit. */
+  replay: async (url: string, yieldEvery = 200) => {
+    const trace = (await (await fetch(url)).json()) as Trace
+    const started = performance.now()
+    let count = 0
+    for (const txn of trace.txns) {
+      for (const [position, remove, insert] of txn.patches) {
+        view.dispatch({ changes: { from: position, to: position + remove, insert } })
+      }
+      // Let the binding's calls and the store's updates run between keystrokes.
+      if (++count % yieldEvery === 0) await new Promise((resolve) => setTimeout(resolve, 0))
+    }
+    return { edits: count, ms: performance.now() - started, endContent: trace.endContent }
+  },
+}
+Object.assign(window, { editor: api })
+setInterval(() => {
+  const s = store.status
+  const sync = textSyncState(view)
+  document.getElementById('status')!.textContent = `${s.replicaId} ${s.role} issued ${s.lastIssued} text v${sync?.version} ${sync?.pending ? 'pending' : 'saved'}`
+}, 500)

@@ -1,0 +1,4 @@
+import { serveReplica } from '@concord/worker'
+import { textMachine } from './machines.ts'
+
+serveReplica(textMachine)
