@@ -10,6 +10,10 @@ import type { textMachine } from './pages/machines.ts'
  */
 type EditorApi = {
   text(): string
+  storeText(): string
+  type(at: number, text: string): string
+  select(anchor: number, head?: number): void
+  carets(): { name: string | null; at: number }[]
   sync(): { version: number; pending: boolean } | null
   resets(): string[]
   replay(url: string): Promise<{ edits: number; ms: number; endContent: string }>
@@ -42,4 +46,44 @@ test('the automerge-paper trace (259,778 edits) typed in one tab: the other two 
   const state = await others[0]!.state()
   expect(state.doc).toBe(endContent)
   console.log(`automerge-paper: ${result.edits} edits typed in ${Math.round(result.ms)} ms in one tab; ${state['doc#v']} text commands issued; final text ${endContent.length} characters in all 3 tabs`)
+})
+
+test('three tabs type at once: every keystroke of every author is kept, in one text everywhere; each tab sees its own typing before any round trip', async ({ room }) => {
+  await room.leader()
+  const letters = ['a', 'b', 'c']
+  const perTab = 150
+  // Speculative: the editor shows the keystroke at once; the store's state has not issued it yet.
+  const [first] = room.tabs
+  const seen = await first!.page.evaluate(() => ({ editor: editor.type(0, 'S'), store: editor.storeText() }))
+  expect(seen).toEqual({ editor: 'S', store: '' })
+  await Promise.all(room.tabs.map((tab, i) => tab.page.evaluate(async ({ letter, count, seed }) => {
+    let x = seed
+    for (let k = 0; k < count; k++) {
+      x = (x * 1103515245 + 12345) % 2147483648
+      editor.type(x % (editor.text().length + 1), letter)
+      if (k % 5 === 0) await new Promise((resolve) => setTimeout(resolve, 1))
+    }
+  }, { letter: letters[i]!, count: perTab, seed: i + 1 })))
+  for (const tab of room.tabs) await expect.poll(() => tab.page.evaluate(() => editor.sync()?.pending), { timeout: 30_000 }).toBe(false)
+  await expect.poll(async () => new Set(await Promise.all(room.tabs.map((t) => t.page.evaluate(() => editor.text())))).size, { timeout: 30_000 }).toBe(1)
+  const text = await first!.page.evaluate(() => editor.text())
+  expect(text).toHaveLength(1 + 3 * perTab)
+  for (const letter of letters) expect(text.split(letter).length - 1).toBe(perTab)
+  expect(await first!.page.evaluate(() => editor.storeText())).toBe(text)
+})
+
+test('each tab shows the other tabs\' cursors (presence over the data channels), mapped through later edits', async ({ room }) => {
+  await room.leader()
+  const [a, b] = room.tabs as [typeof room.tabs[0], typeof room.tabs[0]]
+  await a.page.evaluate(() => editor.type(0, 'hello world'))
+  await expect.poll(() => b.page.evaluate(() => editor.text()), { timeout: 20_000 }).toBe('hello world')
+  await a.page.evaluate(() => editor.select(6))
+  const caretOf = (id: string) => b.page.evaluate((id) => editor.carets().find((c) => c.name === id)?.at ?? null, id)
+  await expect.poll(() => caretOf(a.id), { timeout: 20_000 }).toBe(6)
+  // b types before a's caret: b's view of it moves along.
+  await b.page.evaluate(() => editor.type(0, '>> '))
+  await expect.poll(() => caretOf(a.id), { timeout: 20_000 }).toBe(9)
+  // A tab that closes takes its cursor with it.
+  await a.close()
+  await expect.poll(() => caretOf(a.id), { timeout: 20_000 }).toBe(null)
 })

@@ -23,7 +23,7 @@ const store = await openStore({
 const resets: string[] = []
 const view = new EditorView({
   doc: textOf(store),
-  extensions: [concordText(store, { onReset: (reason) => resets.push(reason) })],
+  extensions: [concordText(store, { onReset: (reason) => resets.push(reason), user: { name: store.replicaId, color: '#d03050' } })],
   parent: document.getElementById('editor')!,
 })
 
@@ -33,6 +33,17 @@ const api = {
   text: () => view.state.doc.toString(),
   sync: () => textSyncState(view),
   resets: () => resets,
+  /** The doc in the store's state (what is issued and applied here), beside the editor's text. */
+  storeText: () => (store.state.doc as string | undefined) ?? '',
+  /** Type `text` at `at` (clamped), as a keystroke: returns the editor's text right after, before any round trip. */
+  type: (at: number, text: string) => {
+    const from = Math.min(at, view.state.doc.length)
+    view.dispatch({ changes: { from, insert: text }, selection: { anchor: from + text.length } })
+    return view.state.doc.toString()
+  },
+  select: (anchor: number, head = anchor) => view.dispatch({ selection: { anchor, head } }),
+  /** Other tabs' carets shown in this editor: their names, and the character offset each stands at. */
+  carets: () => [...document.querySelectorAll('.cm-concord-caret')].map((caret) => ({ name: caret.textContent, at: view.posAtDOM(caret) })),
   /** Type a sequential trace (josephg/editing-traces format) into this tab's editor, as a user would: one transaction per edit. */
   replay: async (url: string, yieldEvery = 200) => {
     const trace = (await (await fetch(url)).json()) as Trace

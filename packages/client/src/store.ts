@@ -5,6 +5,7 @@ import { createMachine, type ArgsOf, type Functions, type Json, type MachineDefi
 import { Mesh, type IceServer } from '@concord/transport-webrtc'
 import type { OutboundFrame, ReplicaStatusView, ReplicaWorkerApi } from '@concord/worker'
 import { ClosedError, ConcordError, RejectedError, TimeoutError, ValidationError } from './errors.ts'
+import { Presence } from './presence.ts'
 import { claimIdentity, claimSlot, slotIds } from './slots.ts'
 
 /**
@@ -91,6 +92,12 @@ export interface Store<F extends Functions> {
   cutLink(peer: string): void
   /** Send raw text to a peer over its data channel (tests of bad input). */
   injectFrame(peer: string, frame: string): void
+  /** Show the other tabs something ephemeral (a cursor, a name): sent over the
+   *  data channels, never logged; null withdraws it. At most presenceCharsMax of JSON. */
+  setPresence(value: Json | null): void
+  /** The other tabs' presence, by replica id (tabs with an open link only). */
+  readonly presence: ReadonlyMap<string, Json>
+  onPresence(listener: (presence: ReadonlyMap<string, Json>) => void): () => void
   /** Events worth showing: out-of-sync detection (seed 000). Returns an unsubscribe. */
   onEvent(listener: (event: ReplicaEvent) => void): () => void
   /** The worker's own status, fetched now (diagnostics). */
@@ -151,7 +158,11 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
   // founds it (and only with nothing stored, which the worker checks).
   const found = dynamic ? (await Promise.race([mesh.welcome, sleep(welcomeTimeoutMs).then(() => null)]))?.length === 0 : undefined
   channel.port1.onmessage = (event: MessageEvent<OutboundFrame>) => mesh.send(event.data.to, event.data.frame)
-  const stopFrames = mesh.onFrame((from, frame) => channel.port1.postMessage({ from, frame }))
+  const presence = new Presence(mesh)
+  const stopFrames = mesh.onFrame((from, frame) => {
+    if (!presence.receive(from, frame)) channel.port1.postMessage({ from, frame })
+  })
+  const stopPresencePeers = mesh.onPeers((connected) => presence.onPeers(connected))
 
   // The state as applied here: a mirror of the worker's MS, fed the same commands.
   const mirror = createMachine(options.machine)
@@ -247,7 +258,7 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
       lastIssued: s.issuedUpTo,
       lag: Math.max(0, s.knownIssued - s.issuedUpTo),
       pendingCalls: s.pendingCalls,
-      framesDropped: s.framesDropped,
+      framesDropped: s.framesDropped + presence.dropped,
       writes: s.writes,
       writeMsAverage: Math.round(s.writeMsAverage * 100) / 100,
       lastOutOfSync: s.lastOutOfSync,
@@ -269,6 +280,14 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
       listeners.add(listener)
       return () => listeners.delete(listener)
     },
+    setPresence(value) {
+      if (closed) throw new ClosedError()
+      presence.set(value)
+    },
+    get presence() {
+      return presence.peers
+    },
+    onPresence: (listener) => presence.subscribe(listener),
     onEvent(listener) {
       eventListeners.add(listener)
       return () => eventListeners.delete(listener)
@@ -303,6 +322,8 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
       closed = true
       clearInterval(refresh)
       stopFrames()
+      stopPresencePeers()
+      presence.close()
       mesh.close()
       await worker.close().catch(() => {})
       options.worker.terminate()

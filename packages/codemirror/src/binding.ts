@@ -3,6 +3,7 @@ import { ViewPlugin, type EditorView, type ViewUpdate } from '@codemirror/view'
 import type { z } from 'zod'
 import type { Json } from '@concord/machine'
 import { TextClient, type Received } from './client.ts'
+import { cursorsFrom, remoteCursors, setRemoteCursors, type CursorPresence, type TextUser } from './cursors.ts'
 import { readText, type editArgs } from './machine.ts'
 
 /**
@@ -15,6 +16,10 @@ export interface TextStore {
   readonly state: Readonly<Record<string, Json>>
   subscribe(listener: (state: Readonly<Record<string, Json>>) => void): () => void
   call(name: 'edit', args: z.input<typeof editArgs>): Promise<unknown>
+  /** Presence (optional): with it, the tabs see each other's cursors. */
+  setPresence?(value: Json | null): void
+  readonly presence?: ReadonlyMap<string, Json>
+  onPresence?(listener: (presence: ReadonlyMap<string, Json>) => void): () => void
 }
 
 export interface TextBindingOptions {
@@ -22,6 +27,8 @@ export interface TextBindingOptions {
   key?: string
   /** Local edits were dropped (the leader refused them, or the tab fell out of the log): tell the user. */
   onReset?: (reason: string) => void
+  /** Who this tab is, shown at its cursor in the other tabs (default: no cursor shared). */
+  user?: TextUser
 }
 
 /** Where a binding is: the version it has seen, and whether local edits wait to be issued. */
@@ -46,18 +53,39 @@ class TextSync {
     this.client = new TextClient(key, version, randomId())
     // The editor may start with other text: take the store's (not from inside the editor's own update).
     if (view.state.doc.toString() !== text) queueMicrotask(() => this.apply({ kind: 'reset', text, reason: 'initial text' }, false))
-    this.unsubscribe = store.subscribe((state) => this.receive(state))
+    const stopState = store.subscribe((state) => this.receive(state))
+    const stopPresence = store.onPresence?.(() => this.showCursors()) ?? (() => {})
+    this.unsubscribe = () => {
+      stopState()
+      stopPresence()
+      store.setPresence?.(null)
+    }
+    if (options.user !== undefined) queueMicrotask(() => this.shareCursor())
   }
 
   update(update: ViewUpdate): void {
     for (const tr of update.transactions) if (tr.docChanged && tr.annotation(fromRemote) !== true) this.client.local(tr.changes)
     if (this.client.pending) queueMicrotask(() => this.flush())
+    if (update.selectionSet || update.docChanged) queueMicrotask(() => this.shareCursor())
   }
 
   destroy(): void {
     this.destroyed = true
     clearTimeout(this.retry)
     this.unsubscribe()
+  }
+
+  private shareCursor(): void {
+    const user = this.options.user
+    if (this.destroyed || user === undefined || this.store.setPresence === undefined) return
+    const { anchor, head } = this.view.state.selection.main
+    const value: CursorPresence = { name: user.name, color: user.color, cursor: { key: this.client.key, anchor, head, v: this.client.version } }
+    this.store.setPresence(value as unknown as Json)
+  }
+
+  private showCursors(): void {
+    if (this.destroyed || this.store.presence === undefined) return
+    this.view.dispatch({ effects: setRemoteCursors.of(cursorsFrom(this.store.presence, this.client, this.store.state)) })
   }
 
   private flush(): void {
@@ -92,6 +120,7 @@ class TextSync {
     this.flush()
   }
 
+
   private apply(received: Received, report: boolean): void {
     if (received === null || this.destroyed) return
     if (received.kind === 'changes') {
@@ -108,11 +137,12 @@ const plugins = new WeakMap<EditorView, TextSync>()
 /** The extension: `new EditorView({ doc: textOf(store), extensions: [concordText(store)] })`. */
 export function concordText(store: TextStore, options: TextBindingOptions = {}): Extension {
   const key = options.key ?? 'doc'
-  return ViewPlugin.define((view) => {
+  const plugin = ViewPlugin.define((view) => {
     const sync = new TextSync(view, store, key, options)
     plugins.set(view, sync)
     return sync
   })
+  return [plugin, remoteCursors]
 }
 
 /** The document's text in a store's state (to start an editor with). */

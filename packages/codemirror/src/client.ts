@@ -46,6 +46,12 @@ export class TextClient {
     return this.inflight
   }
 
+  /** This tab's edits not yet issued (in flight, then typed behind it): what its editor holds beyond `version`. */
+  unissued(): ChangeSet | null {
+    if (this.inflight === null) return this.buffer
+    return this.buffer === null ? this.inflight.changes : this.inflight.changes.compose(this.buffer)
+  }
+
   /** The edit in flight, to send again (same id: the leader applies it once). */
   get inFlight(): Sendable | null {
     return this.inflight
