@@ -12,18 +12,19 @@ test.afterAll(() => {
   child?.kill('SIGTERM')
 })
 
-test('npm start serves the warehouse demo; two tabs replicate; stock never goes negative', async ({ context }) => {
+test('npm start serves the demos: the warehouse replicates between two tabs and stock never goes negative; the editor takes real keystrokes in one tab and shows them in the other', async ({ context }) => {
   child = spawn(resolve(root, 'node_modules', '.bin', 'tsx'), ['scripts/start.ts'], {
     cwd: root,
     env: { ...process.env, CONCORD_SIGNALING_PORT: '8798', CONCORD_APPS_PORT: '5181' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
-  const url = await new Promise<string>((resolveUrl, reject) => {
+  const [url, editorUrl] = await new Promise<[string, string]>((resolveUrl, reject) => {
     let out = ''
     child!.stdout!.on('data', (d: Buffer) => {
       out += String(d)
       const m = /Warehouse[^:]*:\s+(http\S+)/.exec(out)
-      if (m) resolveUrl(m[1]!)
+      const e = /Editor[^:]*:\s+(http\S+)/.exec(out)
+      if (m && e) resolveUrl([m[1]!, e[1]!])
     })
     child!.on('exit', (code) => reject(new Error(`npm start exited ${code}: ${out}`)))
     setTimeout(() => reject(new Error(`npm start printed no URL: ${out}`)), 30_000)
@@ -46,4 +47,24 @@ test('npm start serves the warehouse demo; two tabs replicate; stock never goes 
   await two.locator('#transfer button').click()
   await expect(one.locator('#stock-B')).toHaveText('200', { timeout: 20_000 })
   await expect(one.locator('#stock-A')).toHaveText('300')
+
+  // The editor: real keystrokes in one tab's CodeMirror, the same text in the other.
+  const editorRoom = `${editorUrl}${editorUrl.includes('?') ? '&' : '?'}room=${room}-text`
+  const writer = await context.newPage()
+  const reader = await context.newPage()
+  for (const page of [writer, reader]) {
+    await page.goto(editorRoom)
+    await page.waitForFunction(() => 'editorStore' in window, undefined, { timeout: 30_000 })
+  }
+  await expect(writer.locator('#status')).toContainText('peers', { timeout: 20_000 })
+  await writer.locator('.cm-content').click()
+  await writer.keyboard.type('Hello from Concord')
+  await writer.keyboard.press('Enter')
+  await writer.keyboard.type('second line')
+  await expect(reader.locator('.cm-content')).toContainText('Hello from Concord', { timeout: 20_000 })
+  await expect.poll(() => reader.evaluate(() => (window as unknown as { editorView: { state: { doc: { toString(): string } } } }).editorView.state.doc.toString()), { timeout: 20_000 }).toBe('Hello from Concord\nsecond line')
+  // The writer's caret, in its colour and name, at the end of what it typed.
+  const writerId = await writer.evaluate(() => (window as unknown as { editorStore: { replicaId: string } }).editorStore.replicaId)
+  await expect(reader.locator('.cm-concord-caret-name')).toHaveText(writerId, { timeout: 20_000 })
+  await expect(reader.locator('#status')).toContainText('saved')
 })

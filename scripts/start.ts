@@ -20,11 +20,12 @@ const signalingParam = signalingPort === 8787 ? '' : `?signaling=${encodeURIComp
 console.log(`
 Concord is running.
 
+  Editor (collaborative text):     ${base}/editor/${signalingParam}
   Warehouse (seed 002's example):  ${base}/warehouse/${signalingParam}
   All demos:                       ${base}/
   Signaling server:                ${signaling.url}  (health: ${signaling.httpUrl}/healthz)
 
-Open the warehouse in two or three tabs; each tab is a replica. Ctrl-C to stop.
+Open an app in two or three tabs; each tab is a replica. Ctrl-C to stop.
 `)
 const stop = async () => {
   await vite.close()

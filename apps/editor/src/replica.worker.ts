@@ -1,0 +1,4 @@
+import { serveReplica } from '@concord/worker'
+import { editorMachine } from './machine.ts'
+
+serveReplica(editorMachine)
