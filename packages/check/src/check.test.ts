@@ -4,6 +4,7 @@ import { defineMachine, fn } from '@concord/machine'
 import { check, Checker, failureKind, type CheckSpec, type FailureKind } from './check.ts'
 import * as clockApply from '../../../examples/broken/clock-apply.ts'
 import * as negativeStock from '../../../examples/broken/negative-stock.ts'
+import * as staleReads from '../../../examples/broken/stale-reads.ts'
 import * as throwingFunction from '../../../examples/broken/throwing-function.ts'
 import * as warehouseCheck from '../../../apps/warehouse/src/machine.check.ts'
 
@@ -46,6 +47,17 @@ describe('concord check finds the bugs in the broken examples', () => {
     // …and so does its recorded call script.
     const scripted = checker.run(config, checker.run(config).simulation.callScript()).simulation.calls()
     expect(scripted).toEqual(first)
+  })
+})
+
+describe('concord check judges results against the functions run one after another', () => {
+  it('a port that executes on stale state returns results no sequential order explains: not linearizable', () => {
+    const report = check(staleReads as CheckSpec, { seeds: 100 })
+    expect(report.failed).toBe(1)
+    const failure = report.failures[0]!
+    expect(failure.kind).toBe('not-linearizable')
+    expect(failure.detail).toMatch(/no linearisation: c\d add/)
+    expect(failure.minimal!.calls.length).toBeLessThanOrEqual(4)
   })
 })
 

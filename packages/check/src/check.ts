@@ -41,8 +41,9 @@ export type Invariants = Record<string, (state: Readonly<Record<string, Json>>) 
 
 export interface CheckSpec<F extends Functions = Functions> {
   /** The app's machine, or (for a machine written against the core's
-   *  MachinePort) a factory of replicas' machines, with the functions whose
-   *  schemas the calls are drawn from. */
+   *  MachinePort) a factory of replicas' machines, with the functions it
+   *  implements: calls are drawn from their schemas, and results are judged
+   *  against them run one after another (the reference). */
   machine: MachineDefinition<F> | { name: string; create(): SimMachine; functions?: Functions }
   invariants?: Invariants
   workload?: Workload
@@ -157,7 +158,8 @@ export class Checker {
       this.createReplicaMachine = () => createMachine(machine)
     } else {
       if (typeof machine.create !== 'function') throw new TypeError('machine.create must be a function that makes a replica\'s machine')
-      this.definition = null
+      // Its functions, if given, are the reference: the sequential model runs them.
+      this.definition = machine.functions !== undefined ? { name: machine.name, version: 1, functions: machine.functions } : null
       this.createReplicaMachine = () => machine.create()
     }
     this.name = machine.name
@@ -233,7 +235,7 @@ export class Checker {
 }
 
 const chanceNote = 'functions read the time or random numbers: their results were not judged against the sequential model (agreement, durability and at-most-once were still checked)'
-const noModelNote = 'a machine written against MachinePort has no sequential model: results were not judged for linearizability (agreement, durability and at-most-once were still checked)'
+const noModelNote = 'a machine written against MachinePort without its functions has no sequential model: results were not judged for linearizability (agreement, durability and at-most-once were still checked)'
 
 /** Run the check over the seeds; stop at the first failure unless told to go on. */
 export function check(spec: CheckSpec, options: CheckOptions = {}): CheckReport {

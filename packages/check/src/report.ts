@@ -18,7 +18,7 @@ export function formatFailure(failure: CheckFailure, replay: (flags: string) => 
   const minimal = failure.minimal
   if (minimal !== null) {
     const made = minimal.calls.length
-    lines.push(`  minimal case: ${made} call${made === 1 ? '' : 's'}, ${minimal.needsFaults ? 'under the seed\'s faults' : 'with no faults at all (no crash, loss or partition)'} ${minimal.runs > 1 ? ` (shrunk in ${minimal.runs} runs)` : ''}`)
+    lines.push(`  minimal case: ${made} call${made === 1 ? '' : 's'}, ${minimal.needsFaults ? 'under the seed\'s faults' : 'with no faults at all (no crash, loss or partition)'}${minimal.runs > 1 ? ` (shrunk in ${minimal.runs} runs)` : ''}`)
     for (const call of minimal.calls) {
       lines.push(`    t=${String(call.call).padEnd(5)} ${call.client.padEnd(3)} ${call.name}(${preview(call.args, 120)}) → ${call.threw !== undefined ? `threw ${call.threw}` : outcome(call.output)}`)
     }

@@ -92,7 +92,7 @@ export interface Call {
 }
 
 /** The calls each client makes, slot by slot (null: the slot makes no call).
- *  Recorded from a run (`Simulation.script()`), it replays that run's calls;
+ *  Recorded from a run (`Simulation.callScript()`), it replays that run's calls;
  *  emptied slots shrink it while the other calls keep their turn. */
 export type CallScript = Record<string, (Call | null)[]>
 
