@@ -1,4 +1,5 @@
-export { concordText, textOf, textSyncState, textRetryMs, type TextStore, type TextBindingOptions, type TextSyncState } from './binding.ts'
+export { concordText, textOf, textSyncState, type TextBindingOptions, type TextSyncState } from './binding.ts'
+export { openText, TextSession, textRetryMs, type OpenText, type TextStore } from './session.ts'
 export { TextClient, type Sendable, type Received } from './client.ts'
 export { textFunctions, readText, editArgs, textLogEntriesMax, type TextLogEntry } from './machine.ts'
 export { remoteCursors, cursorsFrom, type TextUser, type CursorPresence, type RemoteCursor } from './cursors.ts'
