@@ -1,6 +1,7 @@
 import { benchBrowser } from './browser.ts'
 import { benchMembership } from './membership.ts'
 import { printTable, writeResults } from './results.ts'
+import { benchTraces } from './traces.ts'
 
 const quick = process.argv.includes('--quick')
 const results = await benchBrowser(quick)
@@ -10,3 +11,6 @@ console.log(`  → ${writeResults('browser', results, browser)}`)
 const membership = await benchMembership(quick)
 printTable('membership and compaction (real tabs, dynamic membership)', membership)
 console.log(`  → ${writeResults('membership', membership, browser)}`)
+const traces = await benchTraces(quick)
+printTable('editing traces: Concord vs Yjs + y-webrtc + y-indexeddb (3 tabs: one typing, two following)', traces)
+console.log(`  → ${writeResults('trace', traces, browser)}`)

@@ -1,0 +1,61 @@
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+/**
+ * The benchmark tables in README.md are generated from bench/results (issue 7:
+ * not typed by hand): `npm run bench:readme` rewrites the text between
+ * `<!-- bench:<area> -->` and `<!-- /bench:<area> -->`.
+ */
+const root = join(import.meta.dirname, '..')
+type Results = { machine: string; browser: string | null; results: { name: string; value: number; unit: string }[] }
+
+function load(area: string): Results | null {
+  try {
+    return JSON.parse(readFileSync(join(root, 'bench', 'results', `${area}.json`), 'utf8')) as Results
+  } catch {
+    return null
+  }
+}
+
+const format = (value: number, unit: string) => {
+  if (unit === 'B' || unit === 'B/tab') return value >= 1e6 ? `${(value / 1e6).toFixed(2)} MB` : `${(value / 1e3).toFixed(1)} KB`
+  return `${value.toLocaleString('en', { maximumFractionDigits: value >= 100 ? 0 : 1 })} ${unit}`
+}
+
+function traceTable(r: Results): string {
+  const get = (name: string) => r.results.find((x) => x.name === `trace.paper.${name}`)
+  const rows: [string, string][] = [
+    ['total time until all 3 tabs hold the final text', 'totalMs'],
+    ['keystrokes per second (end to end)', 'editsPerSec'],
+    ['time until the other tabs show a keystroke, p50', 'latencyMs.p50'],
+    ['… p99', 'latencyMs.p99'],
+    ['bytes sent on the data channels (all tabs)', 'bytesSent'],
+    ['bytes stored in IndexedDB, per tab', 'bytesStored'],
+    ['heap (page + workers), per tab', 'heapBytes'],
+  ]
+  const lines = ['| automerge-paper trace | Concord | Yjs + y-webrtc + y-indexeddb |', '|---|---|---|']
+  for (const [label, key] of rows) {
+    const c = get(`concord.${key}`)
+    const y = get(`yjs.${key}`)
+    lines.push(`| ${label} | ${c ? format(c.value, c.unit) : '—'} | ${y ? format(y.value, y.unit) : '—'} |`)
+  }
+  const edits = get('edits')
+  const alone = get('typingAloneMs')
+  lines.push('')
+  lines.push(`${edits?.value.toLocaleString('en')} keystrokes, one tab typing and two following, each tab in its own browser context. Floor in the same run: the same keystrokes into a plain string, no sync: ${alone ? format(alone.value, alone.unit) : '—'}. Measured on ${r.machine}, ${r.browser ?? 'no browser'}.`)
+  return lines.join('\n')
+}
+
+let readme = readFileSync(join(root, 'README.md'), 'utf8')
+const areas: Record<string, (r: Results) => string> = { trace: traceTable }
+for (const [area, table] of Object.entries(areas)) {
+  const results = load(area)
+  const start = `<!-- bench:${area} -->`
+  const end = `<!-- /bench:${area} -->`
+  const a = readme.indexOf(start)
+  const b = readme.indexOf(end)
+  if (results === null || a < 0 || b < a) continue
+  readme = `${readme.slice(0, a + start.length)}\n${table(results)}\n${readme.slice(b)}`
+}
+writeFileSync(join(root, 'README.md'), readme)
+console.log('README.md tables rewritten from bench/results')

@@ -1,0 +1,169 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import { gunzipSync } from 'node:zlib'
+import type { BrowserContext, Page } from '@playwright/test'
+import { heapBytes, percentile, round, startRig } from './browser.ts'
+import type { BenchResult } from './results.ts'
+
+/**
+ * Real editing traces (issue 7 §1), replayed in three real tabs — one
+ * typing, two following — through Concord (openText over a room) and
+ * through Yjs (Y.Text over y-webrtc, persisted by y-indexeddb), in the same
+ * browser run. Each tab has its own browser context (its own IndexedDB).
+ * Measured the same way for both: total time until every tab holds the
+ * trace's final text, keystrokes/s, the time until the other tabs show a
+ * keystroke (p50/p99), payload bytes sent on all data channels (WebRTC
+ * stats), bytes on disk per tab (StorageManager.estimate), and heap. The
+ * floor in the same run: typing the trace into a plain text with no sync.
+ */
+type Patches = [number, number, string][]
+type Trace = { endContent: string; txns: { patches: Patches }[] }
+type System = 'concord' | 'yjs'
+
+type TraceWindow = {
+  trace: {
+    connected(): number
+    text(): string
+    role?(): string
+    type(url: string): Promise<{ txns: number; ms: number; times: number[]; sent?: [string, number][] }>
+    seen(): [string, number][] | number[]
+    bytesSent(): Promise<number>
+    storedBytes(): Promise<number>
+    commands?(): number
+  }
+}
+
+function loadTrace(file: string, limit: number | null): { body: string; trace: Trace } {
+  const full = JSON.parse(gunzipSync(readFileSync(file)).toString('utf8')) as Trace
+  if (limit === null || limit >= full.txns.length) return { body: JSON.stringify(full), trace: full }
+  // A prefix of the trace (quick runs): its final text, by applying it here.
+  const txns = full.txns.slice(0, limit)
+  let text = ''
+  for (const { patches } of txns) for (const [at, remove, insert] of patches) text = text.slice(0, at) + insert + text.slice(at + remove)
+  const trace = { endContent: text, txns }
+  return { body: JSON.stringify(trace), trace }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer()
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as { port: number }).port
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+/** y-webrtc's own signaling server, as its users run it. */
+async function startYjsSignaling(root: string): Promise<{ url: string; process: ChildProcess }> {
+  const port = await freePort()
+  const child = spawn(process.execPath, [join(root, 'node_modules', 'y-webrtc', 'bin', 'server.js')], { env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' }, stdio: 'ignore' })
+  for (let i = 0; i < 100; i++) {
+    const ok = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.ok, () => false)
+    if (ok) break
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return { url: `ws://127.0.0.1:${port}`, process: child }
+}
+
+export async function benchTraces(quick: boolean): Promise<BenchResult[]> {
+  const root = join(import.meta.dirname, '..')
+  const { body, trace } = loadTrace(join(root, 'bench', 'traces', 'automerge-paper.json.gz'), quick ? 20_000 : null)
+  const rig = await startRig()
+  const yjsSignaling = await startYjsSignaling(root)
+  const results: BenchResult[] = []
+  const push = (name: string, value: number, unit: string) => results.push({ name: `trace.paper.${name}`, value: round(value), unit })
+  try {
+    // The floor: the same keystrokes into a plain text in the same browser, no sync.
+    const floorContext = await rig.browser.newContext()
+    const floorPage = await floorContext.newPage()
+    await floorPage.goto(`${rig.base}/solo.html`)
+    const aloneMs = await floorPage.evaluate((json) => {
+      const t = JSON.parse(json) as Trace
+      let text = ''
+      const started = performance.now()
+      for (const { patches } of t.txns) for (const [at, remove, insert] of patches) text = text.slice(0, at) + insert + text.slice(at + remove)
+      return text.length >= 0 ? performance.now() - started : 0
+    }, body)
+    await floorContext.close()
+    push('typingAloneMs', aloneMs, 'ms')
+    push('edits', trace.txns.length, 'edits')
+
+    for (const system of ['concord', 'yjs'] as const) {
+      const room = `trace-${system}-${Date.now()}`
+      const signaling = system === 'concord' ? rig.signalingUrl : yjsSignaling.url
+      const contexts: BrowserContext[] = []
+      const tabs: Page[] = []
+      for (let i = 0; i < 3; i++) {
+        const context = await rig.browser.newContext()
+        contexts.push(context)
+        const page = await context.newPage()
+        await page.route('**/traces/paper.json', (route) => route.fulfill({ body, contentType: 'application/json' }))
+        await page.goto(`${rig.base}/trace-${system}.html?room=${room}&signaling=${encodeURIComponent(signaling)}`)
+        await page.waitForFunction(() => 'trace' in window, undefined, { timeout: 30_000 })
+        tabs.push(page)
+      }
+      const w = (page: Page) => page.evaluate.bind(page) as <R, A>(fn: (arg: A) => R | Promise<R>, arg: A) => Promise<R>
+      await waitFor(async () => (await Promise.all(tabs.map((t) => t.evaluate(() => (window as unknown as TraceWindow).trace.connected())))).every((n) => n === 2), 30_000, `${system}: every tab linked to the other two`)
+      if (system === 'concord') await waitFor(async () => (await Promise.all(tabs.map((t) => t.evaluate(() => (window as unknown as TraceWindow).trace.role!())))).includes('leader'), 30_000, 'a leader')
+      const storedBefore = await Promise.all(tabs.map((t) => t.evaluate(() => (window as unknown as TraceWindow).trace.storedBytes())))
+      const [typist, ...followers] = tabs as [Page, ...Page[]]
+      const role = system === 'concord' ? await typist.evaluate(() => (window as unknown as TraceWindow).trace.role!()) : 'peer'
+      const started = Date.now()
+      const typed = await w(typist)(async (url: string) => (window as unknown as TraceWindow).trace.type(url), '/traces/paper.json')
+      await waitFor(async () => (await Promise.all(tabs.map((t) => t.evaluate(() => (window as unknown as TraceWindow).trace.text().length)))).every((n) => n === trace.endContent.length), 600_000, `${system}: every tab at the final length`)
+      const totalMs = Date.now() - started
+      for (const tab of tabs) {
+        const text = await tab.evaluate(() => (window as unknown as TraceWindow).trace.text())
+        if (text !== trace.endContent) throw new Error(`${system}: a tab ended with other text than the trace's (${text.length} characters)`)
+      }
+      // Latency: when each keystroke showed in each follower.
+      const latencies: number[] = []
+      for (const follower of followers) {
+        const seen = await follower.evaluate(() => (window as unknown as TraceWindow).trace.seen())
+        if (system === 'concord') {
+          const at = new Map(seen as [string, number][])
+          let from = 0
+          for (const [id, count] of typed.sent!) {
+            const shown = at.get(id)
+            if (shown !== undefined) for (let k = from; k < count; k++) latencies.push(shown - typed.times[k]!)
+            from = count
+          }
+        } else {
+          const times = seen as number[]
+          for (let k = 0; k < Math.min(times.length, typed.times.length); k++) latencies.push(times[k]! - typed.times[k]!)
+        }
+      }
+      const bytesSent = (await Promise.all(tabs.map((t) => t.evaluate(() => (window as unknown as TraceWindow).trace.bytesSent())))).reduce((a, b) => a + b, 0)
+      const storedAfter = await Promise.all(tabs.map((t) => t.evaluate(() => (window as unknown as TraceWindow).trace.storedBytes())))
+      const stored = storedAfter.map((after, i) => after - storedBefore[i]!)
+      const heaps = await Promise.all(tabs.map((t) => heapBytes(t)))
+      const heap = heaps.map((h) => h.main + h.workers.reduce((a, b) => a + b, 0))
+      push(`${system}.totalMs`, totalMs, 'ms')
+      push(`${system}.typingMs`, typed.ms, 'ms')
+      push(`${system}.editsPerSec`, (trace.txns.length / totalMs) * 1000, 'edits/s')
+      push(`${system}.latencyMs.p50`, percentile(latencies, 50), 'ms')
+      push(`${system}.latencyMs.p99`, percentile(latencies, 99), 'ms')
+      push(`${system}.bytesSent`, bytesSent, 'B')
+      push(`${system}.bytesStored`, stored.reduce((a, b) => a + b, 0) / stored.length, 'B/tab')
+      push(`${system}.heapBytes`, heap.reduce((a, b) => a + b, 0) / heap.length, 'B/tab')
+      if (system === 'concord') push('concord.commands', await typist.evaluate(() => (window as unknown as TraceWindow).trace.commands!()), 'commands')
+      console.log(`  ${system}: typist was ${role}; ${latencies.length} keystroke deliveries measured`)
+      for (const context of contexts) await context.close()
+    }
+  } finally {
+    yjsSignaling.process.kill()
+    await rig.close()
+  }
+  return results
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}

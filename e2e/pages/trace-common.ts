@@ -1,0 +1,48 @@
+/**
+ * What both trace pages (Concord and Yjs) share: the trace format, typing it
+ * with a clock per keystroke, and the wire and disk figures of the tab, read
+ * the same way for both systems.
+ */
+export type Trace = { endContent: string; txns: { patches: [position: number, remove: number, insert: string][] }[] }
+
+/** Milliseconds on a clock all tabs of the browser share. */
+export const now = () => performance.timeOrigin + performance.now()
+
+/** Type every transaction of the trace with `apply`, yielding now and then so the system can send; returns each transaction's time. */
+export async function typeTrace(trace: Trace, apply: (patches: Trace['txns'][number]['patches']) => void, yieldEvery = 200): Promise<{ times: Float64Array; ms: number }> {
+  const times = new Float64Array(trace.txns.length)
+  const started = performance.now()
+  for (let i = 0; i < trace.txns.length; i++) {
+    times[i] = now()
+    apply(trace.txns[i]!.patches)
+    if ((i + 1) % yieldEvery === 0) await new Promise((resolve) => setTimeout(resolve, 0))
+  }
+  return { times, ms: performance.now() - started }
+}
+
+/** Every RTCPeerConnection this page makes (installed before the app's code runs). */
+const connections: RTCPeerConnection[] = []
+const Native = RTCPeerConnection
+globalThis.RTCPeerConnection = class extends Native {
+  constructor(config?: RTCConfiguration) {
+    super(config)
+    connections.push(this)
+  }
+} as typeof RTCPeerConnection
+
+/** Payload bytes this tab sent on all its data channels. */
+export async function dataChannelBytesSent(): Promise<number> {
+  let bytes = 0
+  for (const pc of connections) {
+    const stats = await pc.getStats()
+    stats.forEach((s: { type: string; bytesSent?: number }) => {
+      if (s.type === 'data-channel') bytes += s.bytesSent ?? 0
+    })
+  }
+  return bytes
+}
+
+/** What this origin (this tab's context) holds on disk. */
+export async function storedBytes(): Promise<number> {
+  return (await navigator.storage.estimate()).usage ?? 0
+}

@@ -1,0 +1,62 @@
+// First: it counts the RTCPeerConnections made after it (the WebRTC library may keep the constructor it found).
+import { dataChannelBytesSent, now, storedBytes, typeTrace, type Trace } from './trace-common.ts'
+import { openStore } from '@concord/client'
+import { openText, readText, type TextStore } from '@concord/codemirror'
+import { textMachine } from './machines.ts'
+
+/** A tab of the trace benchmark on Concord: a collaborative text without an editor (openText). */
+const params = new URLSearchParams(location.search)
+const signaling = params.get('signaling')!
+const room = params.get('room')!
+const httpSignaling = signaling.replace(/^ws/, 'http')
+
+const store = await openStore({
+  machine: textMachine,
+  worker: new Worker(new URL('./editor.worker.ts', import.meta.url), { type: 'module' }),
+  room,
+  signaling,
+  token: async (peer) => ((await (await fetch(`${httpSignaling}/dev-token?room=${room}&peer=${peer}`)).json()) as { token: string }).token,
+})
+
+/** Which transactions each text command carried: the id and the count typed when it left. */
+const sent: [id: string, typed: number][] = []
+let typed = 0
+const counted: TextStore = {
+  get state() {
+    return store.state
+  },
+  subscribe: (listener) => store.subscribe(listener),
+  call: (name, args) => {
+    if (sent.at(-1)?.[0] !== args.id) sent.push([args.id, typed])
+    return store.call(name, args)
+  },
+}
+const text = openText(counted)
+/** When each text command (by id) first showed in this tab. */
+const seen = new Map<string, number>()
+store.subscribe((state) => {
+  const t = now()
+  for (const entry of readText(state, 'doc').log) if (!seen.has(entry.id)) seen.set(entry.id, t)
+})
+
+const api = {
+  replicaId: store.replicaId,
+  role: () => store.status.role,
+  connected: () => store.status.connected.length,
+  text: () => text.text,
+  pending: () => text.pending,
+  async type(url: string) {
+    const trace = (await (await fetch(url)).json()) as Trace
+    const { times, ms } = await typeTrace(trace, (patches) => {
+      for (const [at, remove, insert] of patches) text.replace(at, at + remove, insert)
+      typed++
+    })
+    return { txns: trace.txns.length, ms, times: Array.from(times), sent }
+  },
+  seen: () => [...seen],
+  bytesSent: dataChannelBytesSent,
+  storedBytes,
+  commands: () => readText(store.state, 'doc').version,
+}
+Object.assign(window, { trace: api })
+document.getElementById('status')!.textContent = `concord ${store.replicaId}`
