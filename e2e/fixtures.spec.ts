@@ -83,6 +83,8 @@ test('clear a follower\'s storage under it: it stops and says why, the room goes
   // Two of three still make a majority.
   for (let i = 0; i < 5; i++) await leader.call('add', { by: 1 })
   expect((await leader.state()).n).toBe(7)
+  // Reported once, through the status: no uncaught errors in the page.
+  expect(victim.errors).toEqual([])
 })
 
 test('a tab opened late catches up: the same log (calls and the reconfigurations that added each tab)', async ({ room }) => {

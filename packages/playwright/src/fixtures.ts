@@ -49,6 +49,8 @@ export interface Tab<F extends Functions = Functions> {
   readonly gone: boolean
   /** Frozen by the test (its page shows a stale status until unfrozen). */
   readonly frozen: boolean
+  /** Uncaught errors of the page (and of its worker, reported to the page), in order. */
+  readonly errors: readonly string[]
   call<K extends keyof F & string>(name: K, args: ArgsOf<F, K>): Promise<ResultOf<F, K>>
   attempt<K extends keyof F & string>(name: K, args: ArgsOf<F, K>): Promise<Attempt<ResultOf<F, K>>>
   state(): Promise<Record<string, Json>>
@@ -156,7 +158,11 @@ class RoomHandle<F extends Functions> implements Room<F> {
   async open(query?: RoomOptions['query']): Promise<Tab<F>> {
     const context = await this.context()
     const page = await context.newPage()
-    page.on('pageerror', (error) => console.log(`[${this.name} tab ${this.tabs.length} page error] ${error.message}`))
+    const errors: string[] = []
+    page.on('pageerror', (error) => {
+      errors.push(error.message)
+      console.log(`[${this.name} tab ${this.tabs.length} page error] ${error.message}`)
+    })
     await page.goto(this.url({ ...this.options.query, ...query }))
     await page.waitForFunction((key) => ((globalThis as unknown as Record<symbol, unknown[]>)[Symbol.for(key)] ?? []).length > 0, registry.description!, { timeout: this.timeoutMs })
     await page.evaluate((key) => {
@@ -168,7 +174,7 @@ class RoomHandle<F extends Functions> implements Room<F> {
       }
     }, registry.description!)
     const id = await page.evaluate(() => globalThis.__concordStore!().replicaId)
-    const tab = new TabHandle<F>(page, id, this.timeoutMs)
+    const tab = new TabHandle<F>(page, id, this.timeoutMs, errors)
     this.tabs.push(tab)
     return tab
   }
@@ -228,7 +234,7 @@ class TabHandle<F extends Functions> implements Tab<F> {
   frozen = false
   private cdp: CDPSession | null = null
 
-  constructor(readonly page: Page, readonly id: string, private readonly timeoutMs: number) {}
+  constructor(readonly page: Page, readonly id: string, private readonly timeoutMs: number, readonly errors: string[]) {}
 
   async call<K extends keyof F & string>(name: K, args: ArgsOf<F, K>): Promise<ResultOf<F, K>> {
     const outcome = await this.attempt(name, args)

@@ -38,6 +38,11 @@ export function durabilityOf(records: readonly PersistRecord[]): IDBTransactionD
   return records.some((r) => r.kind !== 'issued') ? 'strict' : 'relaxed'
 }
 
+/** A request whose outcome the transaction's `done` reports. */
+function settled(request: Promise<unknown>): void {
+  request.catch(() => {})
+}
+
 export class IdbStorage implements StableStorage {
   private constructor(private readonly db: IDBPDatabase<Schema>, readonly name: string) {}
 
@@ -80,33 +85,35 @@ export class IdbStorage implements StableStorage {
     const meta = tx.objectStore('meta')
     const votes = tx.objectStore('votes')
     const issued = tx.objectStore('issued')
-    // Requests are queued in order; the transaction commits them all or none.
+    // Requests are queued in order; the transaction commits them all or none,
+    // and tx.done says which: a request's own failure (an abort: quota,
+    // storage cleared) is not a second, unhandled error.
     for (const record of records) {
       switch (record.kind) {
         case 'lastTried':
         case 'nextBal':
-          void meta.put(record.ballot, record.kind)
+          settled(meta.put(record.ballot, record.kind))
           break
         case 'vote':
-          void votes.put(record.vote, record.vote.instance)
+          settled(votes.put(record.vote, record.vote.instance))
           break
         case 'issued':
-          void issued.put(record.entry, record.entry.instance)
+          settled(issued.put(record.entry, record.entry.instance))
           // The vote at an issued instance is never needed again.
-          void votes.delete(record.entry.instance)
+          settled(votes.delete(record.entry.instance))
           break
         case 'snapshot':
-          void tx.objectStore('snapshot').put(record.snapshot, 'latest')
+          settled(tx.objectStore('snapshot').put(record.snapshot, 'latest'))
           break
         case 'discard':
           // Out of sync (seed 000): the log and the snapshot are fetched again.
-          void issued.clear()
-          void tx.objectStore('snapshot').clear()
+          settled(issued.clear())
+          settled(tx.objectStore('snapshot').clear())
           break
         case 'clear':
           // Seed 001: the start-of-log pointer advances; what lies behind it goes.
-          void issued.delete(IDBKeyRange.upperBound(record.before, true))
-          void votes.delete(IDBKeyRange.upperBound(record.before, true))
+          settled(issued.delete(IDBKeyRange.upperBound(record.before, true)))
+          settled(votes.delete(IDBKeyRange.upperBound(record.before, true)))
           break
       }
     }
