@@ -40,6 +40,7 @@ const waiting = new Map<number, (reply: CallReply) => void>()
 const client = `${id}-${crypto.randomUUID()}`
 let seq = 0
 let writes = 0
+let recordsWritten = 0
 let pumping = false
 
 async function pump(): Promise<void> {
@@ -51,6 +52,7 @@ async function pump(): Promise<void> {
       if (ready.persist.length > 0) {
         await storage.write(ready.persist as PersistRecord[])
         writes++
+        recordsWritten += ready.persist.length
         replica.step({ type: 'persisted', seq: ready.persistSeq })
       }
       for (const message of ready.send) replica.step({ type: 'loopback', message })
@@ -78,6 +80,7 @@ const solo = {
   status: () => replica.status(),
   transactions: () => transactions,
   writes: () => writes,
+  recordsWritten: () => recordsWritten,
   restoredIssued: stable.issued.length,
 }
 Object.assign(window, { solo })
