@@ -15,7 +15,9 @@ import type { BenchResult } from './results.ts'
  * Measured the same way for both: total time until every tab holds the
  * trace's final text, keystrokes/s, the time until the other tabs show a
  * keystroke (p50/p99), payload bytes sent on all data channels (WebRTC
- * stats), bytes on disk per tab (StorageManager.estimate), and heap. The
+ * stats), bytes kept in IndexedDB per tab (every value and key, read back),
+ * Chromium's own disk usage figure (StorageManager.estimate: compressed,
+ * and it lags), and heap. The
  * floor in the same run: typing the trace into a plain text with no sync.
  */
 type Patches = [number, number, string][]
@@ -31,6 +33,7 @@ type TraceWindow = {
     seen(): [string, number][] | number[]
     bytesSent(): Promise<number>
     storedBytes(): Promise<number>
+    diskBytes(): Promise<number>
     commands?(): number
   }
 }
@@ -91,8 +94,17 @@ export async function benchTraces(quick: boolean): Promise<BenchResult[]> {
     push('typingAloneMs', aloneMs, 'ms')
     push('edits', trace.txns.length, 'edits')
 
-    for (const system of ['concord', 'yjs'] as const) {
-      const room = `trace-${system}-${Date.now()}`
+    // Concord with its defaults, Concord snapshotting every 64 commands (text
+    // commands are large: seed 001 log clearing sooner), and Yjs.
+    // BENCH_SYSTEMS=concord,yjs picks some (trying a setting).
+    const variants: { label: string; system: System; snapshotEvery?: number }[] = [
+      { label: 'concord', system: 'concord' },
+      { label: 'concordSnapshot64', system: 'concord', snapshotEvery: 64 },
+      { label: 'yjs', system: 'yjs' },
+    ]
+    const only = process.env.BENCH_SYSTEMS?.split(',')
+    for (const { label, system, snapshotEvery: every } of variants.filter((v) => only === undefined || only.includes(v.label))) {
+      const room = `trace-${label}-${Date.now()}`
       const signaling = system === 'concord' ? rig.signalingUrl : yjsSignaling.url
       const contexts: BrowserContext[] = []
       const tabs: Page[] = []
@@ -101,7 +113,8 @@ export async function benchTraces(quick: boolean): Promise<BenchResult[]> {
         contexts.push(context)
         const page = await context.newPage()
         await page.route('**/traces/paper.json', (route) => route.fulfill({ body, contentType: 'application/json' }))
-        await page.goto(`${rig.base}/trace-${system}.html?room=${room}&signaling=${encodeURIComponent(signaling)}`)
+        const snapshotEvery = every !== undefined ? `&snapshotEvery=${every}` : ''
+        await page.goto(`${rig.base}/trace-${system}.html?room=${room}&signaling=${encodeURIComponent(signaling)}${snapshotEvery}`)
         await page.waitForFunction(() => 'trace' in window, undefined, { timeout: 30_000 })
         tabs.push(page)
       }
@@ -109,6 +122,7 @@ export async function benchTraces(quick: boolean): Promise<BenchResult[]> {
       await waitFor(async () => (await Promise.all(tabs.map((t) => t.evaluate(() => (window as unknown as TraceWindow).trace.connected())))).every((n) => n === 2), 30_000, `${system}: every tab linked to the other two`)
       if (system === 'concord') await waitFor(async () => (await Promise.all(tabs.map((t) => t.evaluate(() => (window as unknown as TraceWindow).trace.role!())))).includes('leader'), 30_000, 'a leader')
       const storedBefore = await Promise.all(tabs.map((t) => t.evaluate(() => (window as unknown as TraceWindow).trace.storedBytes())))
+      const diskBefore = await Promise.all(tabs.map((t) => t.evaluate(() => (window as unknown as TraceWindow).trace.diskBytes())))
       const [typist, ...followers] = tabs as [Page, ...Page[]]
       const role = system === 'concord' ? await typist.evaluate(() => (window as unknown as TraceWindow).trace.role!()) : 'peer'
       const started = Date.now()
@@ -139,18 +153,21 @@ export async function benchTraces(quick: boolean): Promise<BenchResult[]> {
       const bytesSent = (await Promise.all(tabs.map((t) => t.evaluate(() => (window as unknown as TraceWindow).trace.bytesSent())))).reduce((a, b) => a + b, 0)
       const storedAfter = await Promise.all(tabs.map((t) => t.evaluate(() => (window as unknown as TraceWindow).trace.storedBytes())))
       const stored = storedAfter.map((after, i) => after - storedBefore[i]!)
+      const diskAfter = await Promise.all(tabs.map((t) => t.evaluate(() => (window as unknown as TraceWindow).trace.diskBytes())))
+      const disk = diskAfter.map((after, i) => after - diskBefore[i]!)
       const heaps = await Promise.all(tabs.map((t) => heapBytes(t)))
       const heap = heaps.map((h) => h.main + h.workers.reduce((a, b) => a + b, 0))
-      push(`${system}.totalMs`, totalMs, 'ms')
-      push(`${system}.typingMs`, typed.ms, 'ms')
-      push(`${system}.editsPerSec`, (trace.txns.length / totalMs) * 1000, 'edits/s')
-      push(`${system}.latencyMs.p50`, percentile(latencies, 50), 'ms')
-      push(`${system}.latencyMs.p99`, percentile(latencies, 99), 'ms')
-      push(`${system}.bytesSent`, bytesSent, 'B')
-      push(`${system}.bytesStored`, stored.reduce((a, b) => a + b, 0) / stored.length, 'B/tab')
-      push(`${system}.heapBytes`, heap.reduce((a, b) => a + b, 0) / heap.length, 'B/tab')
-      if (system === 'concord') push('concord.commands', await typist.evaluate(() => (window as unknown as TraceWindow).trace.commands!()), 'commands')
-      console.log(`  ${system}: typist was ${role}; ${latencies.length} keystroke deliveries measured`)
+      push(`${label}.totalMs`, totalMs, 'ms')
+      push(`${label}.typingMs`, typed.ms, 'ms')
+      push(`${label}.editsPerSec`, (trace.txns.length / totalMs) * 1000, 'edits/s')
+      push(`${label}.latencyMs.p50`, percentile(latencies, 50), 'ms')
+      push(`${label}.latencyMs.p99`, percentile(latencies, 99), 'ms')
+      push(`${label}.bytesSent`, bytesSent, 'B')
+      push(`${label}.bytesStored`, stored.reduce((a, b) => a + b, 0) / stored.length, 'B/tab')
+      push(`${label}.diskBytes`, disk.reduce((a, b) => a + b, 0) / disk.length, 'B/tab')
+      push(`${label}.heapBytes`, heap.reduce((a, b) => a + b, 0) / heap.length, 'B/tab')
+      if (system === 'concord') push(`${label}.commands`, await typist.evaluate(() => (window as unknown as TraceWindow).trace.commands!()), 'commands')
+      console.log(`  ${label}: typist was ${role}; ${latencies.length} keystroke deliveries measured`)
       for (const context of contexts) await context.close()
     }
   } finally {

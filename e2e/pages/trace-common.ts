@@ -42,7 +42,38 @@ export async function dataChannelBytesSent(): Promise<number> {
   return bytes
 }
 
-/** What this origin (this tab's context) holds on disk. */
-export async function storedBytes(): Promise<number> {
+/** What this origin (this tab's context) holds on disk, as Chromium's quota manager counts it (compressed, and lagging). */
+export async function diskBytes(): Promise<number> {
   return (await navigator.storage.estimate()).usage ?? 0
+}
+
+/** The bytes the system asked IndexedDB to keep, as it holds them now: every
+ *  value (and key) of every database of this origin — binary values by their
+ *  length, others as JSON. The same measure for both systems. */
+export async function storedBytes(): Promise<number> {
+  const size = (value: unknown): number => {
+    if (value instanceof ArrayBuffer) return value.byteLength
+    if (ArrayBuffer.isView(value)) return value.byteLength
+    return new TextEncoder().encode(JSON.stringify(value) ?? '').length
+  }
+  let bytes = 0
+  for (const { name } of await indexedDB.databases()) {
+    if (name === undefined) continue
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const request = indexedDB.open(name)
+      request.onsuccess = () => resolve(request.result)
+      request.onerror = () => reject(request.error)
+    })
+    for (const storeName of db.objectStoreNames) {
+      const store = db.transaction(storeName, 'readonly').objectStore(storeName)
+      const [keys, values] = await Promise.all([store.getAllKeys(), store.getAll()].map((request) => new Promise<unknown[]>((resolve, reject) => {
+        request.onsuccess = () => resolve(request.result as unknown[])
+        request.onerror = () => reject(request.error)
+      })))
+      for (const key of keys!) bytes += size(key)
+      for (const value of values!) bytes += size(value)
+    }
+    db.close()
+  }
+  return bytes
 }

@@ -1,5 +1,5 @@
 // First: it counts the RTCPeerConnections made after it (the WebRTC library may keep the constructor it found).
-import { dataChannelBytesSent, now, storedBytes, typeTrace, type Trace } from './trace-common.ts'
+import { dataChannelBytesSent, diskBytes, now, storedBytes, typeTrace, type Trace } from './trace-common.ts'
 import { openStore } from '@concord/client'
 import { openText, readText, type TextStore } from '@concord/codemirror'
 import { textMachine } from './machines.ts'
@@ -15,6 +15,7 @@ const store = await openStore({
   worker: new Worker(new URL('./editor.worker.ts', import.meta.url), { type: 'module' }),
   room,
   signaling,
+  ...(params.has('snapshotEvery') ? { snapshotEvery: Number(params.get('snapshotEvery')) } : {}),
   token: async (peer) => ((await (await fetch(`${httpSignaling}/dev-token?room=${room}&peer=${peer}`)).json()) as { token: string }).token,
 })
 
@@ -56,6 +57,7 @@ const api = {
   seen: () => [...seen],
   bytesSent: dataChannelBytesSent,
   storedBytes,
+  diskBytes,
   commands: () => readText(store.state, 'doc').version,
 }
 Object.assign(window, { trace: api })

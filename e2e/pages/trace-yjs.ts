@@ -1,5 +1,5 @@
 // First: it counts the RTCPeerConnections made after it (the WebRTC library may keep the constructor it found).
-import { dataChannelBytesSent, now, storedBytes, typeTrace, type Trace } from './trace-common.ts'
+import { dataChannelBytesSent, diskBytes, now, storedBytes, typeTrace, type Trace } from './trace-common.ts'
 import * as Y from 'yjs'
 import { WebrtcProvider } from 'y-webrtc'
 import { IndexeddbPersistence } from 'y-indexeddb'
@@ -39,6 +39,7 @@ const api = {
   seen: () => seen,
   bytesSent: dataChannelBytesSent,
   storedBytes,
+  diskBytes,
 }
 Object.assign(window, { trace: api })
 document.getElementById('status')!.textContent = `yjs ${doc.clientID}`
