@@ -381,7 +381,6 @@ test('a peer that forges another replica\'s ballots and votes, then floods the c
   await a!.evaluate(() => room.add(1))
   await expect.poll(() => b!.evaluate(() => room.state().n)).toBe(1)
   const [idB, idC] = await Promise.all([b!, c!].map((p) => p.evaluate(() => room.replicaId)))
-  const ballotBefore = (await status(b!)).ballot
   const before = (await status(b!)).framesDropped
   // From a's link, frames that claim to come from c: a huge ballot (taken,
   // it would make b refuse every real leader) and votes for it.
@@ -396,7 +395,9 @@ test('a peer that forges another replica\'s ballots and votes, then floods the c
   // Calls go on during the flood and after it.
   expect(await c!.evaluate(() => room.add(1))).toBe(2)
   await expect.poll(async () => (await status(b!)).framesDropped, { timeout: 20_000 }).toBe(before + forged + junk)
-  expect((await status(b!)).ballot).toBe(ballotBefore) // the forged ballot was never taken
+  // The forged ballot (round 1,000,000) was never taken. (A real election
+  // under the flood's load may move the ballot on: seen once in CI.)
+  expect((await status(b!)).ballot).not.toMatch(/^1000000\./)
   expect(await b!.evaluate(() => room.add(1))).toBe(3)
   await expect.poll(() => Promise.all([a!, b!, c!].map((p) => p.evaluate(() => room.state().n)))).toEqual([3, 3, 3])
   console.log(`${forged} forged frames and ${junk} junk frames dropped and counted; the room kept serving`)
