@@ -118,7 +118,6 @@ export async function benchTraces(quick: boolean): Promise<BenchResult[]> {
         await page.waitForFunction(() => 'trace' in window, undefined, { timeout: 30_000 })
         tabs.push(page)
       }
-      const w = (page: Page) => page.evaluate.bind(page) as <R, A>(fn: (arg: A) => R | Promise<R>, arg: A) => Promise<R>
       await waitFor(async () => (await Promise.all(tabs.map((t) => t.evaluate(() => (window as unknown as TraceWindow).trace.connected())))).every((n) => n === 2), 30_000, `${system}: every tab linked to the other two`)
       if (system === 'concord') await waitFor(async () => (await Promise.all(tabs.map((t) => t.evaluate(() => (window as unknown as TraceWindow).trace.role!())))).includes('leader'), 30_000, 'a leader')
       const storedBefore = await Promise.all(tabs.map((t) => t.evaluate(() => (window as unknown as TraceWindow).trace.storedBytes())))
@@ -126,7 +125,7 @@ export async function benchTraces(quick: boolean): Promise<BenchResult[]> {
       const [typist, ...followers] = tabs as [Page, ...Page[]]
       const role = system === 'concord' ? await typist.evaluate(() => (window as unknown as TraceWindow).trace.role!()) : 'peer'
       const started = Date.now()
-      const typed = await w(typist)(async (url: string) => (window as unknown as TraceWindow).trace.type(url), '/traces/paper.json')
+      const typed = await typist.evaluate((url) => (window as unknown as TraceWindow).trace.type(url), '/traces/paper.json')
       await waitFor(async () => (await Promise.all(tabs.map((t) => t.evaluate(() => (window as unknown as TraceWindow).trace.text().length)))).every((n) => n === trace.endContent.length), 600_000, `${system}: every tab at the final length`)
       const totalMs = Date.now() - started
       for (const tab of tabs) {

@@ -1,23 +1,20 @@
 import { EditorView } from '@codemirror/view'
 import { openStore } from '@concord/client'
 import { concordText, textOf, textSyncState } from '@concord/codemirror'
+import { devToken } from './dev-token.ts'
 import { textMachine } from './machines.ts'
 
 /** A tab of a collaborative text, driven by the e2e tests through `window.editor`. */
 const params = new URLSearchParams(location.search)
 const signaling = params.get('signaling') ?? 'ws://127.0.0.1:8797'
 const room = params.get('room') ?? 'e2e-editor'
-const httpSignaling = signaling.replace(/^ws/, 'http')
 
 const store = await openStore({
   machine: textMachine,
   worker: new Worker(new URL('./editor.worker.ts', import.meta.url), { type: 'module' }),
   room,
   signaling,
-  token: async (peer) => {
-    const res = await fetch(`${httpSignaling}/dev-token?room=${encodeURIComponent(room)}&peer=${encodeURIComponent(peer)}`)
-    return ((await res.json()) as { token: string }).token
-  },
+  token: devToken(signaling, room),
 })
 
 const resets: string[] = []

@@ -2,6 +2,7 @@ import { openStore, type Store } from '@concord/client'
 import { crownPrince } from '@concord/core'
 import { databaseName, IdbStorage } from '@concord/storage-idb'
 import { openDB } from 'idb'
+import { devToken } from './dev-token.ts'
 import { e2eMachine } from './machines.ts'
 
 /** A tab of a room, driven by the e2e tests through `window.room`. */
@@ -13,7 +14,6 @@ const tickMs = params.has('tick') ? Number(params.get('tick')) : undefined
 const pipelineDepth = params.has('alpha') ? Number(params.get('alpha')) : undefined
 const snapshotEvery = params.has('snapshotEvery') ? Number(params.get('snapshotEvery')) : undefined
 const membership = params.get('membership') === 'slots' ? ('slots' as const) : params.get('membership') === 'dynamic' ? ('dynamic' as const) : undefined
-const httpSignaling = signaling.replace(/^ws/, 'http')
 
 const store: Store<typeof e2eMachine.functions> = await openStore({
   machine: e2eMachine,
@@ -26,11 +26,7 @@ const store: Store<typeof e2eMachine.functions> = await openStore({
   ...(snapshotEvery !== undefined ? { snapshotEvery } : {}),
   ...(membership !== undefined ? { membership } : {}),
   ...(params.get('storage') === 'memory' ? { storage: 'memory' as const } : {}),
-  // The development signaling server hands out tokens; a real app's server would.
-  token: async (peer) => {
-    const res = await fetch(`${httpSignaling}/dev-token?room=${encodeURIComponent(room)}&peer=${encodeURIComponent(peer)}`)
-    return ((await res.json()) as { token: string }).token
-  },
+  token: devToken(signaling, room),
 })
 
 const api = {

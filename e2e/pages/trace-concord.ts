@@ -2,13 +2,13 @@
 import { dataChannelBytesSent, diskBytes, now, storedBytes, typeTrace, type Trace } from './trace-common.ts'
 import { openStore } from '@concord/client'
 import { openText, readText, type TextStore } from '@concord/codemirror'
+import { devToken } from './dev-token.ts'
 import { textMachine } from './machines.ts'
 
 /** A tab of the trace benchmark on Concord: a collaborative text without an editor (openText). */
 const params = new URLSearchParams(location.search)
 const signaling = params.get('signaling')!
 const room = params.get('room')!
-const httpSignaling = signaling.replace(/^ws/, 'http')
 
 const store = await openStore({
   machine: textMachine,
@@ -16,7 +16,7 @@ const store = await openStore({
   room,
   signaling,
   ...(params.has('snapshotEvery') ? { snapshotEvery: Number(params.get('snapshotEvery')) } : {}),
-  token: async (peer) => ((await (await fetch(`${httpSignaling}/dev-token?room=${room}&peer=${peer}`)).json()) as { token: string }).token,
+  token: devToken(signaling, room),
 })
 
 /** Which transactions each text command carried: the id and the count typed when it left. */

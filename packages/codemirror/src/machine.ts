@@ -91,8 +91,9 @@ function applyToText(tx: Tx, key: string, change: ChangeSet): void {
   const splices: [from: number, remove: number, insert: string][] = []
   change.iterChanges((fromA, toA, _fromB, _toB, inserted) => splices.push([fromA, toA - fromA, inserted.toString()]))
   if (splices.length === 0) return
-  const text = tx.get<string>(key) ?? ''
-  if (tx.get(key) === undefined) tx.set(key, '')
+  const current = tx.get<string>(key)
+  if (current === undefined) tx.set(key, '')
+  const text = current ?? ''
   if (splices.length > textSplicesMax) {
     // Many scattered changes (a tab that typed in many places while an edit was in flight): one splice over their span.
     const after = change.apply(Text.of(text.split('\n'))).toString()
