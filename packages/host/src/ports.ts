@@ -1,4 +1,5 @@
 import type { PersistRecord, ReplicaId, StableState } from '@concord/core'
+import { StableImage } from './stable-image.ts'
 
 /** Stable storage (DESIGN.md §3): `write` makes all records durable, in order, or none. */
 export interface StableStorage {
@@ -16,35 +17,15 @@ export interface Transport {
 
 /** In-memory storage: for tests, and for replicas that need no durability. */
 export class MemoryStorage implements StableStorage {
-  private state: StableState = { lastTried: { round: 0, replica: '' }, nextBal: { round: 0, replica: '' }, votes: [], issued: [] }
+  private readonly image = new StableImage()
   writes = 0
 
   async load(): Promise<StableState> {
-    return structuredClone(this.state)
+    return this.image.state()
   }
 
   async write(records: readonly PersistRecord[]): Promise<void> {
-    const votes = new Map(this.state.votes.map((v) => [v.instance, v]))
-    const issued = new Map(this.state.issued.map((e) => [e.instance, e]))
-    let snapshot = this.state.snapshot
-    for (const r of records) {
-      if (r.kind === 'lastTried') this.state.lastTried = r.ballot
-      else if (r.kind === 'nextBal') this.state.nextBal = r.ballot
-      else if (r.kind === 'vote') votes.set(r.vote.instance, r.vote)
-      else if (r.kind === 'snapshot') snapshot = r.snapshot
-      else if (r.kind === 'discard') {
-        issued.clear()
-        snapshot = undefined
-      }
-      else if (r.kind === 'clear') {
-        for (const m of [...issued.keys()]) if (m < r.before) issued.delete(m)
-        for (const m of [...votes.keys()]) if (m < r.before) votes.delete(m)
-      } else {
-        issued.set(r.entry.instance, r.entry)
-        votes.delete(r.entry.instance)
-      }
-    }
-    this.state = { ...this.state, votes: [...votes.values()], issued: [...issued.values()], snapshot }
+    this.image.apply(structuredClone(records))
     this.writes++
   }
 

@@ -1,0 +1,66 @@
+import type { Ballot, IssuedEntry, PersistRecord, Snapshot, StableState, Vote } from '@concord/core'
+
+const zero: Ballot = { round: 0, replica: '' }
+
+/**
+ * What a replica's persisted records add up to (DESIGN.md §3), kept in
+ * memory by storages that write records as they come (memory, files) and
+ * must hand the core back a StableState on load.
+ */
+export class StableImage {
+  lastTried: Ballot = zero
+  nextBal: Ballot = zero
+  readonly votes = new Map<number, Vote>()
+  readonly issued = new Map<number, IssuedEntry>()
+  snapshot: Snapshot | undefined = undefined
+
+  apply(records: readonly PersistRecord[]): void {
+    for (const r of records) {
+      switch (r.kind) {
+        case 'lastTried':
+          this.lastTried = r.ballot
+          break
+        case 'nextBal':
+          this.nextBal = r.ballot
+          break
+        case 'vote':
+          this.votes.set(r.vote.instance, r.vote)
+          break
+        case 'issued':
+          this.issued.set(r.entry.instance, r.entry)
+          // The vote at an issued instance is never needed again.
+          this.votes.delete(r.entry.instance)
+          break
+        case 'snapshot':
+          this.snapshot = r.snapshot
+          break
+        case 'discard':
+          // Out of sync (seed 000): log and snapshot are fetched again; promises and votes stay.
+          this.issued.clear()
+          this.snapshot = undefined
+          break
+        case 'clear':
+          // Seed 001: what lies behind the start-of-log pointer goes.
+          for (const m of [...this.issued.keys()]) if (m < r.before) this.issued.delete(m)
+          for (const m of [...this.votes.keys()]) if (m < r.before) this.votes.delete(m)
+          break
+      }
+    }
+  }
+
+  state(): StableState {
+    return structuredClone({ lastTried: this.lastTried, nextBal: this.nextBal, votes: [...this.votes.values()], issued: [...this.issued.values()], snapshot: this.snapshot })
+  }
+
+  /** Records that rebuild this image from nothing (a checkpoint). */
+  records(): PersistRecord[] {
+    const records: PersistRecord[] = [
+      { kind: 'lastTried', ballot: this.lastTried },
+      { kind: 'nextBal', ballot: this.nextBal },
+    ]
+    if (this.snapshot !== undefined) records.push({ kind: 'snapshot', snapshot: this.snapshot })
+    for (const vote of this.votes.values()) records.push({ kind: 'vote', vote })
+    for (const entry of this.issued.values()) records.push({ kind: 'issued', entry })
+    return records
+  }
+}

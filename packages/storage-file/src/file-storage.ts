@@ -1,0 +1,270 @@
+import { mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises'
+import { join } from 'node:path'
+import { crc32 } from 'node:zlib'
+import { z } from 'zod'
+import { ballotSchema, issuedEntrySchema, snapshotBodySchema, voteSchema, type PersistRecord, type StableState } from '@concord/core'
+import { StableImage, type StableStorage } from '@concord/host'
+
+/**
+ * Durable storage of one edge replica in a directory (issue 8 §1): an
+ * append-only log of checksummed frames, one frame per `write` (the group
+ * commit: all records of a Ready or none), each followed by fdatasync before
+ * `write` resolves — the host steps `persisted` only then, so no message that
+ * depends on a record leaves before it is on disk.
+ *
+ *   frame = u32 LE payload length | u32 LE crc32(payload) | payload (JSON: PersistRecord[])
+ *
+ * A crash can leave the last frame torn (its write never completed, so
+ * `write` never resolved and nothing depends on it): on load it is detected
+ * by its length or checksum, cut off and reported in `recovery`. A bad frame
+ * with good frames after it is not a torn write but corruption — records
+ * that were acknowledged may be gone — and `open` refuses with
+ * StorageCorruptError rather than serve a replica that forgot a promise.
+ *
+ * The log is compacted into a checkpoint (the records that rebuild the
+ * current image, seed 001's snapshot among them) written to `log.next`,
+ * fsynced and renamed over `log` (then the directory is fsynced): a crash
+ * leaves either the old log or the new one, never a mix.
+ */
+
+export const logFile = 'log'
+export const nextLogFile = 'log.next'
+export const lockFile = 'lock'
+export const frameHeaderBytes = 8
+/** A frame above this is not one we wrote (a corrupt length): the log is damaged. */
+export const frameBytesMax = 256 * 1024 * 1024
+/** The log is compacted when it exceeds this and `compactRatio` × its last checkpoint. */
+export const compactBytesMin = 4 * 1024 * 1024
+export const compactRatio = 4
+
+const recordSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('lastTried'), ballot: ballotSchema }),
+  z.strictObject({ kind: z.literal('nextBal'), ballot: ballotSchema }),
+  z.strictObject({ kind: z.literal('vote'), vote: voteSchema }),
+  z.strictObject({ kind: z.literal('issued'), entry: issuedEntrySchema }),
+  z.strictObject({ kind: z.literal('snapshot'), snapshot: snapshotBodySchema.extend({ anchor: issuedEntrySchema }) }),
+  z.strictObject({ kind: z.literal('clear'), before: z.number().int().min(0) }),
+  z.strictObject({ kind: z.literal('discard') }),
+])
+const frameSchema = z.array(recordSchema)
+
+/** The log holds a frame that is damaged and is not the last one. */
+export class StorageCorruptError extends Error {
+  override readonly name = 'StorageCorruptError'
+  constructor(readonly path: string, readonly offset: number, readonly why: string) {
+    super(`${path} is corrupt at byte ${offset} (${why}) with frames after it: acknowledged records may be lost, so this replica will not start from it. Move the directory away and let the replica rejoin its room as a new member.`)
+  }
+}
+
+/** Another process holds the directory. */
+export class StorageLockedError extends Error {
+  override readonly name = 'StorageLockedError'
+  constructor(readonly path: string, readonly pid: number) {
+    super(`${path} is in use by process ${pid}: one replica per data directory`)
+  }
+}
+
+export interface FileStorageOptions {
+  /** Log bytes below which it is never compacted (default compactBytesMin). */
+  compactBytesMin?: number
+}
+
+export interface Recovery {
+  /** Frames read back on open. */
+  frames: number
+  /** Bytes of a torn last frame cut off on open (0: the log was clean). */
+  tornBytes: number
+  /** Why the torn frame was rejected, if there was one. */
+  torn: string | null
+}
+
+export function encodeFrame(records: readonly PersistRecord[]): Buffer {
+  const payload = Buffer.from(JSON.stringify(records), 'utf8')
+  if (payload.length > frameBytesMax) throw new RangeError(`a write of ${payload.length} bytes exceeds frameBytesMax (${frameBytesMax})`)
+  const header = Buffer.alloc(frameHeaderBytes)
+  header.writeUInt32LE(payload.length, 0)
+  header.writeUInt32LE(crc32(payload), 4)
+  return Buffer.concat([header, payload])
+}
+
+/** Reads frames until the end or the first bad one: the good records, and where and why it stopped. */
+export function decodeFrames(bytes: Buffer): { frames: PersistRecord[][]; end: number; bad: string | null } {
+  const frames: PersistRecord[][] = []
+  let offset = 0
+  while (offset < bytes.length) {
+    if (bytes.length - offset < frameHeaderBytes) return { frames, end: offset, bad: 'header cut short' }
+    const length = bytes.readUInt32LE(offset)
+    if (length > frameBytesMax) return { frames, end: offset, bad: `length ${length} above frameBytesMax` }
+    const start = offset + frameHeaderBytes
+    if (start + length > bytes.length) return { frames, end: offset, bad: 'payload cut short' }
+    const payload = bytes.subarray(start, start + length)
+    if (crc32(payload) !== bytes.readUInt32LE(offset + 4)) return { frames, end: offset, bad: 'checksum mismatch' }
+    let records: unknown
+    try {
+      records = JSON.parse(payload.toString('utf8'))
+    } catch {
+      return { frames, end: offset, bad: 'checksum matches but the payload is not JSON' }
+    }
+    const parsed = frameSchema.safeParse(records)
+    if (!parsed.success) return { frames, end: offset, bad: `not a batch of records: ${parsed.error.issues[0]?.message ?? 'invalid'}` }
+    frames.push(parsed.data as PersistRecord[])
+    offset = start + length
+  }
+  return { frames, end: offset, bad: null }
+}
+
+async function fsyncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r')
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+export class FileStorage implements StableStorage {
+  private readonly image = new StableImage()
+  private queue: Promise<void> = Promise.resolve()
+  private size: number
+  private checkpointBytes: number
+  private closed = false
+  private closing: Promise<void> | null = null
+  /** Writes and bytes appended since open (status, benchmarks). */
+  writes = 0
+  bytesWritten = 0
+  compactions = 0
+
+  private constructor(readonly dir: string, private log: FileHandle, size: number, readonly recovery: Recovery, private readonly compactAt: number) {
+    this.size = size
+    this.checkpointBytes = size
+  }
+
+  /** Opens (creating) the directory, takes its lock, reads the log back, cuts a torn tail. */
+  static async open(dir: string, options: FileStorageOptions = {}): Promise<FileStorage> {
+    await mkdir(dir, { recursive: true })
+    await FileStorage.lock(dir)
+    try {
+      await rm(join(dir, nextLogFile), { force: true }) // a compaction that never reached its rename
+      const path = join(dir, logFile)
+      const bytes = await readFile(path).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return Buffer.alloc(0)
+        throw error
+      })
+      const { frames, end, bad } = decodeFrames(bytes)
+      if (bad !== null && !FileStorage.isTail(bytes, end)) throw new StorageCorruptError(path, end, bad)
+      const log = await open(path, 'a+')
+      if (end < bytes.length) {
+        // The torn frame's write never completed: nothing was acknowledged on it.
+        await log.truncate(end)
+        await log.datasync()
+      }
+      const recovery = { frames: frames.length, tornBytes: bytes.length - end, torn: bad }
+      const storage = new FileStorage(dir, log, end, recovery, options.compactBytesMin ?? compactBytesMin)
+      for (const frame of frames) storage.image.apply(frame)
+      return storage
+    } catch (error) {
+      await rm(join(dir, lockFile), { force: true })
+      throw error
+    }
+  }
+
+  /**
+   * A bad frame at `end` is a torn write when it is the last thing in the
+   * file: its declared end reaches past (or exactly to) the end of the file.
+   * Only the final append can be torn — every earlier one was fsynced.
+   */
+  private static isTail(bytes: Buffer, end: number): boolean {
+    if (bytes.length - end < frameHeaderBytes) return true
+    const length = bytes.readUInt32LE(end)
+    return length <= frameBytesMax && end + frameHeaderBytes + length >= bytes.length
+  }
+
+  private static async lock(dir: string): Promise<void> {
+    const path = join(dir, lockFile)
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const handle = await open(path, 'wx')
+        await handle.writeFile(String(process.pid))
+        await handle.close()
+        return
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+        const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim())
+        if (Number.isSafeInteger(pid) && pid > 0 && alive(pid)) throw new StorageLockedError(dir, pid)
+        await rm(path, { force: true }) // left by a process that died (SIGKILL)
+      }
+    }
+    throw new StorageLockedError(dir, 0)
+  }
+
+  async load(): Promise<StableState> {
+    return this.image.state()
+  }
+
+  /** Appends one frame and fdatasyncs; resolves once it is durable. Writes run in call order. */
+  write(records: readonly PersistRecord[]): Promise<void> {
+    if (this.closed) return Promise.reject(new Error(`${this.dir} is closed`))
+    if (records.length === 0) return this.queue
+    const frame = encodeFrame(records)
+    const done = this.queue.then(async () => {
+      await this.log.write(frame, 0, frame.length, null)
+      await this.log.datasync()
+      this.size += frame.length
+      this.bytesWritten += frame.length
+      this.writes++
+      this.image.apply(JSON.parse(frame.subarray(frameHeaderBytes).toString('utf8')) as PersistRecord[])
+      if (this.size > Math.max(this.compactAt, compactRatio * this.checkpointBytes)) await this.compact()
+    })
+    // A failed write fails this call; later writes still run (and fail the same way if the disk is gone).
+    this.queue = done.catch(() => {})
+    return done
+  }
+
+  /** Rewrites the log as one checkpoint frame, crash-safely (write, fsync, rename, fsync the directory). */
+  private async compact(): Promise<void> {
+    const frame = encodeFrame(this.image.records())
+    const next = join(this.dir, nextLogFile)
+    const handle = await open(next, 'w')
+    try {
+      await handle.write(frame, 0, frame.length, 0)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    await rename(next, join(this.dir, logFile))
+    await fsyncDirectory(this.dir)
+    await this.log.close()
+    this.log = await open(join(this.dir, logFile), 'a+')
+    this.size = this.checkpointBytes = frame.length
+    this.compactions++
+  }
+
+  /** Bytes in the log now. */
+  get logBytes(): number {
+    return this.size
+  }
+
+  close(): void {
+    if (this.closing !== null) return
+    this.closed = true
+    this.closing = this.queue.then(async () => {
+      await this.log.close().catch(() => {})
+      await rm(join(this.dir, lockFile), { force: true })
+    })
+  }
+
+  /** Closes once every write queued so far is done, and frees the directory. */
+  async shutdown(): Promise<void> {
+    this.close()
+    await this.closing
+  }
+}
