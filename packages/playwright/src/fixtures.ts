@@ -82,6 +82,8 @@ export interface Room<F extends Functions = Functions> {
   open(query?: RoomOptions['query']): Promise<Tab<F>>
   /** Wait until exactly one live tab leads; returns it. */
   leader(): Promise<Tab<F>>
+  /** Wait until every live tab agrees on the members and each is one of them (a voter), or a learner because the voters are full. */
+  formed(): Promise<void>
   /** Wait until every live tab has applied the same commands to the same state; returns the state. */
   converged(): Promise<Record<string, Json>>
 }
@@ -107,6 +109,8 @@ declare global {
 }
 
 const defaultTimeoutMs = 20_000
+/** The core's default voter limit (votersMaxDefault): tabs beyond it are learners. */
+const votersMax = 5
 let rooms = 0
 
 /** The fixtures, typed by the app's machine: `roomTest<typeof machine>()`. */
@@ -127,6 +131,10 @@ export function roomTest<M extends MachineDefinition>() {
       const room = new RoomHandle<F>(name, concordSignaling.url, concord, browser, baseURL)
       try {
         for (let i = 0; i < (concord.tabs ?? 3); i++) await room.open()
+        // A room is open when every tab has joined: crashing a leader before
+        // the last tab became a voter would leave a two-voter room without
+        // its majority, which is Paxos working, not a fault under test.
+        if (room.tabs.length > 0) await room.formed()
         await use(room)
       } finally {
         await room.dispose()
@@ -191,6 +199,17 @@ class RoomHandle<F extends Functions> implements Room<F> {
       }, { timeout: this.timeoutMs, message: `one leader among the live tabs of room ${this.name}` })
       .toBe(1)
     return leader!
+  }
+
+  async formed(): Promise<void> {
+    await expect
+      .poll(async () => {
+        const statuses = await Promise.all(this.live().map((t) => t.status()))
+        const members = new Set(statuses.map((s) => JSON.stringify([...s.members].sort())))
+        const full = (statuses[0]?.members.length ?? 0) >= votersMax
+        return members.size === 1 && statuses.every((s) => s.voter || (full && !s.members.includes(s.replicaId)))
+      }, { timeout: this.timeoutMs, message: `every live tab of room ${this.name} joined` })
+      .toBe(true)
   }
 
   async converged(): Promise<Record<string, Json>> {
