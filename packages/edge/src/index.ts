@@ -1,0 +1,2 @@
+export { startEdge, replicaIdIn, welcomeTimeoutMs, type EdgeOptions, type EdgeReplica } from './edge.ts'
+export { serveEdgeHttp, httpBodyBytesMax, type EdgeHttp } from './http.ts'
