@@ -1,16 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startSignalingServer, type SignalingServer } from '@concord/signaling'
 import { encodeFrame, logFile } from '@concord/storage-file'
+import { spawnEdge, type EdgeProcess } from './spawn.ts'
 
 /**
  * The edge replica as a real process (`concord-edge`), killed with SIGKILL in
  * the middle of writes: whatever it acknowledged is there after a restart.
  */
-const bin = resolve(import.meta.dirname, '../bin/concord-edge.mjs')
 const machineModule = resolve(import.meta.dirname, '../../../e2e/pages/edge-machine.ts')
 
 let server: SignalingServer | null = null
@@ -23,43 +23,18 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true })
 })
 
-interface Running {
-  child: ChildProcess
-  url: string
-  output: string[]
-  exited: Promise<number | null>
+async function edge(data: string, room: string): Promise<EdgeProcess> {
+  const running = await spawnEdge({ room, signaling: server!.url, data, machine: machineModule })
+  children.push(running.child)
+  return running
 }
 
-/** Starts `concord-edge` and waits for its HTTP line. */
-async function edge(data: string, room: string): Promise<Running> {
-  const child = spawn(process.execPath, [bin, '--room', room, '--signaling', server!.url, '--data', data, '--machine', machineModule, '--http-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] })
-  children.push(child)
-  const output: string[] = []
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)))
-  const url = await new Promise<string>((done, fail) => {
-    const onLine = (chunk: Buffer) => {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) {
-        output.push(line)
-        const match = /http (http:\/\/\S+)/.exec(line)
-        if (match !== null) done(match[1]!)
-      }
-    }
-    child.stdout!.on('data', onLine)
-    child.stderr!.on('data', onLine)
-    void exited.then((code) => fail(new Error(`concord-edge exited (${code}):\n${output.join('\n')}`)))
-  })
-  return { child, url, output, exited }
-}
+const call = (running: EdgeProcess, name: string, args: unknown) => running.call(name, args)
 
-async function call(url: string, name: string, args: unknown): Promise<{ ok: boolean; result?: unknown; code?: string }> {
-  const res = await fetch(`${url}/call`, { method: 'POST', body: JSON.stringify({ name, args }), headers: { 'content-type': 'application/json' } })
-  return (await res.json()) as { ok: boolean; result?: unknown; code?: string }
-}
-
-async function leads(url: string): Promise<void> {
+async function leads(running: EdgeProcess): Promise<void> {
   const deadline = Date.now() + 30_000
   for (;;) {
-    const status = (await (await fetch(`${url}/status`)).json()) as { role: string }
+    const status = await running.status()
     if (status.role === 'leader') return
     if (Date.now() > deadline) throw new Error(`the edge never led: ${JSON.stringify(status)}`)
     await new Promise((r) => setTimeout(r, 50))
@@ -76,7 +51,7 @@ describe('concord-edge (a real process)', () => {
     let replicaId = ''
     for (let round = 0; round < 3; round++) {
       const running = await edge(data, 'kill-room')
-      await leads(running.url)
+      await leads(running)
       if (round === 0) expect(running.output.join('\n')).toMatch(/founded it/)
       if (round === 2) expect(running.output.join('\n')).toMatch(/a torn tail of \d+ bytes cut/)
       // Eight writers, each one call at a time; killed once 150 more calls were acknowledged.
@@ -85,7 +60,7 @@ describe('concord-edge (a real process)', () => {
       const writer = async () => {
         while (!killed) {
           const item = `w${next++}`
-          const reply = await call(running.url, 'append', { item }).catch(() => null)
+          const reply = await call(running, 'append', { item }).catch(() => null)
           if (reply === null) return // the process is gone: this call's fate is unknown
           expect(reply.ok).toBe(true)
           acknowledged.push(item)
@@ -105,14 +80,14 @@ describe('concord-edge (a real process)', () => {
       }
     }
     const last = await edge(data, 'kill-room')
-    await leads(last.url)
-    const state = (await (await fetch(`${last.url}/state`)).json()) as { items: string[] }
+    await leads(last)
+    const state = await last.state<{ items: string[] }>()
     // Every acknowledged call is there, once; calls cut off by a kill may or may not be.
     for (const item of acknowledged) expect(state.items).toContain(item)
     expect(new Set(state.items).size).toBe(state.items.length)
     expect(acknowledged.length).toBeGreaterThanOrEqual(450)
     // And the restarted replica goes on taking calls.
-    expect((await call(last.url, 'append', { item: 'after' })).ok).toBe(true)
+    expect((await call(last, 'append', { item: 'after' })).ok).toBe(true)
     console.log(`edge SIGKILL×3: ${acknowledged.length} acknowledged calls, ${state.items.length} in the state after restarts`)
   })
 
@@ -121,8 +96,8 @@ describe('concord-edge (a real process)', () => {
     const data = await mkdtemp(join(tmpdir(), 'concord-edge-'))
     dirs.push(data)
     const first = await edge(data, 'corrupt-room')
-    await leads(first.url)
-    for (let i = 0; i < 5; i++) expect((await call(first.url, 'append', { item: `x${i}` })).ok).toBe(true)
+    await leads(first)
+    for (let i = 0; i < 5; i++) expect((await call(first, 'append', { item: `x${i}` })).ok).toBe(true)
     first.child.kill('SIGTERM')
     expect(await first.exited).toBe(0)
     const id = (await readFile(join(data, 'e2e', 'corrupt-room', 'replica-id'), 'utf8')).trim()
@@ -140,12 +115,12 @@ describe('concord-edge (a real process)', () => {
     const data = await mkdtemp(join(tmpdir(), 'concord-edge-'))
     dirs.push(data)
     const running = await edge(data, 'http-room')
-    await leads(running.url)
+    await leads(running)
     const bad = await fetch(`${running.url}/call`, { method: 'POST', body: '{"name": 3}' })
     expect(bad.status).toBe(400)
     expect(((await bad.json()) as { error: string }).error).toBe('bad-call')
-    expect(await call(running.url, 'append', { item: '' })).toMatchObject({ ok: false, code: 'invalid-args' })
-    expect(await call(running.url, 'nope', {})).toMatchObject({ ok: false, code: 'unknown-function' })
-    expect(await call(running.url, 'take', { by: 5 })).toMatchObject({ ok: false, code: 'rejected' })
+    expect(await call(running, 'append', { item: '' })).toMatchObject({ ok: false, code: 'invalid-args' })
+    expect(await call(running, 'nope', {})).toMatchObject({ ok: false, code: 'unknown-function' })
+    expect(await call(running, 'take', { by: 5 })).toMatchObject({ ok: false, code: 'rejected' })
   })
 })
