@@ -6,11 +6,12 @@ import { developmentSecret } from './token.ts'
  * `npx concord-signaling --port 8787 [--host 0.0.0.0]`. The room secret comes
  * from CONCORD_SIGNALING_SECRET; without it the embedded development secret
  * is used (and GET /dev-token hands out tokens), which NODE_ENV=production
- * refuses.
+ * refuses. With --redis (or CONCORD_REDIS_URL) several processes share rooms
+ * through Redis (cluster.ts); without it, this process holds everything.
  */
-const { values } = parseArgs({ options: { port: { type: 'string', default: '8787' }, host: { type: 'string', default: '127.0.0.1' }, help: { type: 'boolean' } } })
+const { values } = parseArgs({ options: { port: { type: 'string', default: '8787' }, host: { type: 'string', default: '127.0.0.1' }, redis: { type: 'string' }, help: { type: 'boolean' } } })
 if (values.help) {
-  console.log('usage: concord-signaling [--port 8787] [--host 127.0.0.1]   (secret: CONCORD_SIGNALING_SECRET)')
+  console.log('usage: concord-signaling [--port 8787] [--host 127.0.0.1] [--redis redis://host:6379]   (secret: CONCORD_SIGNALING_SECRET; Redis: CONCORD_REDIS_URL)')
   process.exit(0)
 }
 const port = Number(values.port)
@@ -27,8 +28,9 @@ if (secret !== undefined && secret.length < 16) {
   console.error('CONCORD_SIGNALING_SECRET must be at least 16 characters')
   process.exit(2)
 }
-const server = await startSignalingServer({ port, host: values.host, secret: secret ?? developmentSecret, log: (line) => console.log(line) })
-console.log(`concord-signaling listening on ${server.url} (health: ${server.httpUrl}/healthz)${secret === undefined ? ' with the DEVELOPMENT secret; GET /dev-token?room=&peer= issues tokens' : ''}`)
+const redisUrl = values.redis ?? process.env.CONCORD_REDIS_URL
+const server = await startSignalingServer({ port, host: values.host, secret: secret ?? developmentSecret, ...(redisUrl !== undefined ? { redisUrl } : {}), log: (line) => console.log(line) })
+console.log(`concord-signaling listening on ${server.url} (health: ${server.httpUrl}/healthz)${redisUrl !== undefined ? `, sharing rooms through ${redisUrl} as ${server.stats().cluster?.server}` : ''}${secret === undefined ? ' with the DEVELOPMENT secret; GET /dev-token?room=&peer= issues tokens' : ''}`)
 const stop = () => void server.close().then(() => process.exit(0))
 process.on('SIGINT', stop)
 process.on('SIGTERM', stop)

@@ -17,3 +17,9 @@ export const helloTimeoutMs = 5_000
 export const nameLengthMax = 64
 /** Lifetime a development token is issued for. */
 export const devTokenLifetimeMs = 24 * 60 * 60 * 1000
+/** Scale-out on Redis (cluster.ts): a process's liveness key lives this long unless refreshed… */
+export const serverAliveTtlMs = 10_000
+/** …every this often (the sweep of dead processes' peers runs with it). */
+export const serverHeartbeatMs = 3_000
+/** A Redis command that takes longer fails (the connection that waited on it gets an error frame). */
+export const clusterCommandTimeoutMs = 5_000

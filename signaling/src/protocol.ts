@@ -53,6 +53,8 @@ export type ErrorCode =
   | 'unknown-peer'
   | 'replaced'
   | 'shutting-down'
+  /** Scale-out: Redis did not answer; try again. */
+  | 'unavailable'
 
 export type ServerFrame =
   | { type: 'welcome'; room: string; peer: string; peers: string[] }
@@ -78,4 +80,5 @@ export const closeCodes: Record<ErrorCode, number> = {
   'unknown-peer': 4404,
   replaced: 4409,
   'shutting-down': 4500,
+  unavailable: 4503,
 }

@@ -5,6 +5,7 @@ import WebSocket from 'ws'
 import { frameBurstMax, peersPerRoomMax } from './limits.ts'
 import { startSignalingServer, type SignalingServer } from './server.ts'
 import { developmentSecret, signToken, verifyToken } from './token.ts'
+import { Client } from './test-client.ts'
 
 const secret = 'test-secret-0123456789'
 const servers: SignalingServer[] = []
@@ -16,54 +17,6 @@ async function server(options: Parameters<typeof startSignalingServer>[0] = {}):
   const s = await startSignalingServer({ secret, ...options })
   servers.push(s)
   return s
-}
-
-/** A test client: records frames and the close code. */
-class Client {
-  readonly frames: Record<string, unknown>[] = []
-  closed: number | null = null
-  readonly socket: WebSocket
-  private waiters: (() => void)[] = []
-  constructor(url: string) {
-    this.socket = new WebSocket(url)
-    this.socket.on('message', (data) => {
-      this.frames.push(JSON.parse(data.toString()))
-      this.wake()
-    })
-    this.socket.on('close', (code) => {
-      this.closed = code
-      this.wake()
-    })
-    this.socket.on('error', () => {})
-  }
-  static async open(url: string): Promise<Client> {
-    const c = new Client(url)
-    await new Promise<void>((resolve, reject) => {
-      c.socket.once('open', () => resolve())
-      c.socket.once('error', reject)
-    })
-    return c
-  }
-  send(frame: unknown): void {
-    this.socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame))
-  }
-  async until(predicate: () => boolean, ms = 3000): Promise<void> {
-    const deadline = Date.now() + ms
-    while (!predicate()) {
-      if (Date.now() > deadline) throw new Error(`timed out; frames: ${JSON.stringify(this.frames)}, closed: ${this.closed}`)
-      await new Promise<void>((resolve) => {
-        this.waiters.push(resolve)
-        setTimeout(resolve, 50)
-      })
-    }
-  }
-  async frame(type: string): Promise<Record<string, unknown>> {
-    await this.until(() => this.frames.some((f) => f.type === type))
-    return this.frames.find((f) => f.type === type)!
-  }
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w()
-  }
 }
 
 const token = (room: string, peer: string, exp = Date.now() + 60_000, key = secret) => signToken({ room, peer, exp }, key)

@@ -11,8 +11,9 @@ import {
   peersPerRoomMax,
   roomsMax,
 } from './limits.ts'
-import { clientFrameSchema, closeCodes, nameSchema, type ErrorCode, type ServerFrame } from './protocol.ts'
+import { clientFrameSchema, closeCodes, nameSchema, type ErrorCode, type ServerFrame, type SignalData } from './protocol.ts'
 import { developmentSecret, signToken, verifyToken } from './token.ts'
+import { RedisCluster, type ClusterStats } from './cluster.ts'
 
 /**
  * The introduction server (issue 4): rooms of named peers; a joining peer
@@ -34,6 +35,8 @@ export interface SignalingOptions {
   now?: () => number
   /** Time allowed before hello (default helloTimeoutMs). */
   helloTimeoutMs?: number
+  /** Share rooms with other signaling processes through this Redis (redis://…); without it, one process holds everything. */
+  redisUrl?: string
   log?: (line: string) => void
 }
 
@@ -43,6 +46,8 @@ export interface SignalingStats {
   peers: number
   framesRelayed: number
   framesRejected: Record<string, number>
+  /** Scale-out on Redis, when configured. */
+  cluster: (ClusterStats & { server: string }) | null
 }
 
 export interface SignalingServer {
@@ -55,12 +60,20 @@ export interface SignalingServer {
 }
 
 interface Connection {
+  /** Unique in the cluster (names this connection's room entry in Redis). */
+  id: string
   socket: WebSocket
   room: string | null
   peer: string | null
   tokens: number
   refilledAt: number
   helloTimer: NodeJS.Timeout | null
+  /** Frames are handled in order, one at a time (hello may wait on Redis). */
+  chain: Promise<void>
+  /** Registered in the cluster (its entry must be removed when it goes). */
+  clustered: boolean
+  /** Room events heard while its hello waited on Redis, delivered after the welcome. */
+  heard: ServerFrame[] | null
 }
 
 export async function startSignalingServer(options: SignalingOptions = {}): Promise<SignalingServer> {
@@ -73,6 +86,39 @@ export async function startSignalingServer(options: SignalingOptions = {}): Prom
   const connections = new Set<Connection>()
   const stats = { framesRelayed: 0, framesRejected: {} as Record<string, number> }
   const count = (code: string) => (stats.framesRejected[code] = (stats.framesRejected[code] ?? 0) + 1)
+
+  // Connections whose hello waits on Redis, by room: they hear the room's events meanwhile.
+  const joining = new Map<string, Set<Connection>>()
+  let nextConnection = 0
+  const cluster = options.redisUrl === undefined ? null : await RedisCluster.connect(options.redisUrl, {
+    joined: (room, peer) => tellRoom(room, { type: 'peer-joined', peer }),
+    left: (room, peer) => {
+      // A stale "left" for a peer that is connected here now is not news.
+      if (rooms.get(room)?.has(peer) !== true) tellRoom(room, { type: 'peer-left', peer })
+    },
+    signal: (room, from, to, data) => {
+      const target = rooms.get(room)?.get(to)
+      if (target === undefined) return void count('unknown-peer')
+      stats.framesRelayed++
+      send(target, { type: 'signal', from, data: data as SignalData })
+    },
+    replaced: (room, peer, id) => {
+      const members = rooms.get(room)
+      const previous = members?.get(peer)
+      if (previous === undefined || previous.id !== id) return
+      // It connected again through another process: this connection goes, and nobody hears "left".
+      members!.delete(peer)
+      if (members!.size === 0) rooms.delete(room)
+      previous.room = null
+      previous.clustered = false
+      fail(previous, 'replaced', 'this peer connected again elsewhere')
+    },
+  }, log)
+
+  function tellRoom(room: string, frame: ServerFrame): void {
+    for (const member of rooms.get(room)?.values() ?? []) send(member, frame)
+    for (const waiting of joining.get(room) ?? []) waiting.heard?.push(frame)
+  }
 
   const http: Server = createServer((req, res) => handleHttp(req, res))
   const wss = new WebSocketServer({ server: http, maxPayload: frameBytesMax })
@@ -94,12 +140,17 @@ export async function startSignalingServer(options: SignalingOptions = {}): Prom
   }
 
   wss.on('connection', (socket) => {
-    const connection: Connection = { socket, room: null, peer: null, tokens: frameBurstMax, refilledAt: now(), helloTimer: null }
+    const id = cluster?.connectionId() ?? String(nextConnection++)
+    const connection: Connection = { id, socket, room: null, peer: null, tokens: frameBurstMax, refilledAt: now(), helloTimer: null, chain: Promise.resolve(), clustered: false, heard: null }
     if (connections.size >= connectionsMax) return fail(connection, 'server-full', `this server holds at most ${connectionsMax} connections`)
     connections.add(connection)
     const helloWithin = options.helloTimeoutMs ?? helloTimeoutMs
     connection.helloTimer = setTimeout(() => fail(connection, 'hello-timeout', `say hello within ${helloWithin} ms`), helloWithin)
-    socket.on('message', (data, isBinary) => onFrame(connection, data, isBinary))
+    socket.on('message', (data, isBinary) => {
+      connection.chain = connection.chain.then(() => onFrame(connection, data, isBinary)).catch((error: unknown) => {
+        fail(connection, 'unavailable', `the signaling cluster did not answer (${error instanceof Error ? error.message : String(error)}); try again`)
+      })
+    })
     socket.on('close', () => leave(connection))
     socket.on('error', () => leave(connection))
   })
@@ -107,7 +158,8 @@ export async function startSignalingServer(options: SignalingOptions = {}): Prom
   // client sees that close code; we count it.
   wss.on('wsClientError', () => count('frame-too-large'))
 
-  function onFrame(connection: Connection, data: RawData, isBinary: boolean): void {
+  async function onFrame(connection: Connection, data: RawData, isBinary: boolean): Promise<void> {
+    if (!connections.has(connection)) return // closed while earlier frames waited
     if (!takeToken(connection)) return fail(connection, 'rate-limited', `at most ${framesPerSecondMax} frames per second`)
     const bytes = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.byteLength
     if (bytes > frameBytesMax) return fail(connection, 'frame-too-large', `a frame holds at most ${frameBytesMax} bytes`)
@@ -126,6 +178,10 @@ export async function startSignalingServer(options: SignalingOptions = {}): Prom
     if (message.type === 'hello') return hello(connection, message.room, message.peer, message.token)
     if (connection.peer === null || connection.room === null) return fail(connection, 'hello-expected', 'the first frame must be a hello')
     const target = rooms.get(connection.room)?.get(message.to)
+    if (target === undefined && cluster !== null && (await cluster.relay(connection.room, connection.peer, message.to, message.data))) {
+      stats.framesRelayed++
+      return
+    }
     if (target === undefined) {
       count('unknown-peer')
       return send(connection, { type: 'error', code: 'unknown-peer', message: `no peer ${message.to} in room ${connection.room}` })
@@ -134,7 +190,7 @@ export async function startSignalingServer(options: SignalingOptions = {}): Prom
     send(target, { type: 'signal', from: connection.peer, data: message.data })
   }
 
-  function hello(connection: Connection, room: string, peer: string, token: string): void {
+  async function hello(connection: Connection, room: string, peer: string, token: string): Promise<void> {
     if (connection.peer !== null) return fail(connection, 'malformed-frame', 'hello was already said')
     const check = verifyToken(token, secret, now())
     if (!check.ok) return fail(connection, check.code, check.message)
@@ -155,14 +211,36 @@ export async function startSignalingServer(options: SignalingOptions = {}): Prom
     if (previous !== undefined) {
       members.delete(peer)
       previous.room = null
+      previous.clustered = false // the new connection's entry replaces its entry in Redis
       fail(previous, 'replaced', 'this peer connected again elsewhere')
     }
     connection.room = room
     connection.peer = peer
-    send(connection, { type: 'welcome', room, peer, peers: [...members.keys()] })
+    let remote: string[] = []
+    if (cluster !== null) {
+      const waiting = joining.get(room) ?? new Set()
+      joining.set(room, waiting.add(connection))
+      connection.heard = []
+      try {
+        connection.clustered = true
+        remote = await cluster.join(room, peer, connection.id)
+      } finally {
+        waiting.delete(connection)
+        if (waiting.size === 0) joining.delete(room)
+      }
+      // It went while Redis answered: its leave may have run before the entry was written.
+      if (!connections.has(connection)) return cluster.leave(room, peer, connection.id)
+      members = rooms.get(room) ?? new Map()
+      rooms.set(room, members)
+      if (new Set([...members.keys(), ...remote]).size >= peersPerRoomMax) return fail(connection, 'room-full', `a room holds at most ${peersPerRoomMax} peers`)
+    }
+    const heard = connection.heard ?? []
+    connection.heard = null
+    send(connection, { type: 'welcome', room, peer, peers: [...new Set([...members.keys(), ...remote])] })
+    for (const frame of heard) send(connection, frame)
     for (const other of members.values()) send(other, { type: 'peer-joined', peer })
     members.set(peer, connection)
-    log(`${room}: ${peer} joined (${members.size} peers)`)
+    log(`${room}: ${peer} joined (${members.size} peers here${cluster !== null ? `, ${remote.length} elsewhere` : ''})`)
   }
 
   function leave(connection: Connection): void {
@@ -172,6 +250,10 @@ export async function startSignalingServer(options: SignalingOptions = {}): Prom
     const { room, peer } = connection
     if (room === null || peer === null) return
     connection.room = null
+    if (cluster !== null && connection.clustered) {
+      connection.clustered = false
+      void cluster.leave(room, peer, connection.id).catch((error: Error) => log(`redis: ${peer} left ${room} but its entry stays until swept: ${error.message}`))
+    }
     const members = rooms.get(room)
     if (members?.get(peer) !== connection) return
     members.delete(peer)
@@ -215,11 +297,13 @@ export async function startSignalingServer(options: SignalingOptions = {}): Prom
       peers: [...rooms.values()].reduce((n, r) => n + r.size, 0),
       framesRelayed: stats.framesRelayed,
       framesRejected: { ...stats.framesRejected },
+      cluster: cluster === null ? null : { server: cluster.server, ...cluster.counters },
     }),
     close: async () => {
       for (const connection of [...connections]) fail(connection, 'shutting-down', 'the server is shutting down')
       await new Promise<void>((resolve) => wss.close(() => resolve()))
       await new Promise<void>((resolve) => http.close(() => resolve()))
+      await cluster?.close()
     },
   }
 }
