@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process'
 import { join as joinPath } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import WebSocket from 'ws'
 import { frameBurstMax, peersPerRoomMax } from './limits.ts'
 import { startSignalingServer, type SignalingServer } from './server.ts'
 import { developmentSecret, signToken, verifyToken } from './token.ts'
