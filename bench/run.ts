@@ -18,5 +18,8 @@ execFileSync(process.execPath, ['--expose-gc', bundle, ...process.argv.slice(2)]
 // The browser benchmark drives real Chromium tabs (Vite + the signaling server in this process).
 execFileSync('node', [join(root, 'scripts', 'ensure-chromium.mjs')], { stdio: 'inherit', cwd: root })
 execFileSync(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'bench', 'browser-main.ts'), ...process.argv.slice(2)], { stdio: 'inherit', cwd: root })
+// The signaling scale-out under load: real processes and a real Redis.
+execFileSync('node', [join(root, 'scripts', 'ensure-redis.mjs')], { stdio: 'inherit', cwd: root })
+execFileSync(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'bench', 'signaling.ts'), ...process.argv.slice(2)], { stdio: 'inherit', cwd: root })
 // The README's tables come from the results just written.
 execFileSync(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'bench', 'readme.ts')], { stdio: 'inherit', cwd: root })

@@ -128,7 +128,8 @@ export async function startSignalingServer(options: SignalingOptions = {}): Prom
     res.setHeader('access-control-allow-origin', '*')
     if (req.method === 'GET' && url.pathname === '/healthz') {
       const peers = [...rooms.values()].reduce((n, r) => n + r.size, 0)
-      return json(res, 200, { ok: true, rooms: rooms.size, peers, connections: connections.size })
+      const memory = process.memoryUsage()
+      return json(res, 200, { ok: true, rooms: rooms.size, peers, connections: connections.size, rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, cluster: cluster === null ? null : { server: cluster.server, ...cluster.counters } })
     }
     if (req.method === 'GET' && url.pathname === '/dev-token' && devTokens) {
       const room = nameSchema.safeParse(url.searchParams.get('room'))
