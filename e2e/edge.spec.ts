@@ -15,7 +15,7 @@ test.use({ concord: { page: '/room.html', tabs: 2 } })
 
 const machineModule = resolve(import.meta.dirname, 'pages/edge-machine.ts')
 
-test('a room of two tabs and an edge replica: both tabs close, the room lives on in the edge; two new tabs get its state', async ({ room }) => {
+test('a room of two tabs and an edge replica: one tab closes, the other crashes, the room lives on in the edge; two new tabs get its state', async ({ room }) => {
   test.setTimeout(120_000)
   const data = await mkdtemp(join(tmpdir(), 'concord-e2e-edge-'))
   let edge: EdgeProcess | null = null
@@ -29,10 +29,12 @@ test('a room of two tabs and an edge replica: both tabs close, the room lives on
     const before = (await room.converged()).items as string[]
     await expect.poll(async () => (await edge!.state<{ items?: string[] }>()).items, { timeout: 20_000 }).toEqual(before)
 
-    // The tabs close one after the other, each leaving the room; the edge is left alone and still takes calls.
+    // One tab closes (it leaves the room); the other's renderer crashes (no goodbye). In a room of
+    // one tab and the edge, the edge is the crown prince (the longer id): its half goes on alone,
+    // removes the silent tab, and still takes calls.
     await a.close()
     await expect.poll(async () => [...(await edge!.status()).members].sort(), { timeout: 30_000 }).toEqual([b.id, edgeId].sort())
-    await b.close()
+    await b.crash()
     await expect.poll(async () => (await edge!.status()).members, { timeout: 30_000 }).toEqual([edgeId])
     expect(await edge.call('append', { item: 'while-no-tab-was-open' })).toMatchObject({ ok: true })
 

@@ -109,6 +109,10 @@ export interface ReplicaConfig {
   logGenesis?: boolean
   /** Voters the leader lets the membership grow to; later joiners are learners. */
   votersMax?: number
+  /** Never a voter (seed 004, ours): it asks to join as a learner — an edge
+   *  replica archiving the room, an audience — and the leader feeds it the
+   *  issued commands but never adds it to the members. */
+  learner?: boolean
   machine: MachinePort
   /** The injected seeded random source: election timeouts, catch-up peers, functions. */
   random: Random
@@ -251,7 +255,7 @@ interface LeaderState {
   /** Seed 004: a reconfiguration proposed in this ballot. Nothing is proposed
    *  after it; once applied, a new ballot starts under the new members. */
   reconfigAt: Instance | null
-  joiners: Map<ReplicaId, { tick: number; issuedUpTo: Instance }>
+  joiners: Map<ReplicaId, { tick: number; issuedUpTo: Instance; learner: boolean }>
   leaving: Set<ReplicaId>
 }
 
@@ -314,6 +318,7 @@ export class Replica {
   private readonly memberSilentTicks: number
   private readonly logGenesis: boolean
   private readonly votersMax: number
+  private readonly learner: boolean
   /** The membership changed in this step: a leader or candidate starts a new ballot. */
   private reconfigured = false
   /** Asked to leave: once removed, it stays out. */
@@ -404,6 +409,7 @@ export class Replica {
     this.quorum = this.genesis
     this.logGenesis = config.logGenesis ?? false
     this.votersMax = config.votersMax ?? votersMaxDefault
+    this.learner = config.learner === true
     assert(Number.isSafeInteger(this.votersMax) && this.votersMax >= 1 && this.votersMax <= membersMax, 'votersMax out of range')
     this.memberSilentTicks = config.memberSilentTicks ?? memberSilentTicksDefault
     assert(Number.isSafeInteger(this.memberSilentTicks) && this.memberSilentTicks >= 1, 'memberSilentTicks out of range')
@@ -1885,7 +1891,7 @@ export class Replica {
     }
     // To every member and peer it knows: the leader adds it; the others say where the log is.
     for (const to of new Set(lost ? this.contacts.filter((id) => !this.quorum.has(id)) : [...this.quorum.members, ...this.contacts])) {
-      if (to !== this.id) this.send({ type: 'JoinRequest', from: this.id, to, issuedUpTo: this.issuedUpTo }, 0)
+      if (to !== this.id) this.send({ type: 'JoinRequest', from: this.id, to, issuedUpTo: this.issuedUpTo, ...(this.learner ? { learner: true } : {}) }, 0)
     }
   }
 
@@ -1900,7 +1906,7 @@ export class Replica {
     // (simulator seed 7238 with adoptions).
     if (message.issuedUpTo < this.issuedUpTo) this.send({ type: 'CatchUpReply', from: this.id, to: message.from, entries: [], issuedUpTo: this.issuedUpTo }, 0)
     if (this.quorum.has(message.from)) return
-    if (leader.kind === 'leader') leader.joiners.set(message.from, { tick: this.tickCount, issuedUpTo: message.issuedUpTo })
+    if (leader.kind === 'leader') leader.joiners.set(message.from, { tick: this.tickCount, issuedUpTo: message.issuedUpTo, learner: message.learner === true })
   }
 
   private onLeaveRequest(message: MessageOf<'LeaveRequest'>): void {
@@ -1929,7 +1935,8 @@ export class Replica {
     }
     for (const [id, join] of leader.joiners) {
       if (this.tickCount - join.tick > joinFreshTicks) leader.joiners.delete(id)
-      else if (join.issuedUpTo + joinLagMax >= this.issuedUpTo && next.length < this.votersMax && !next.includes(id)) next.push(id)
+      // A learner by choice stays one: fed while it keeps asking, never a voter.
+      else if (!join.learner && join.issuedUpTo + joinLagMax >= this.issuedUpTo && next.length < this.votersMax && !next.includes(id)) next.push(id)
     }
     if (next.length === 0) return
     const current = this.quorum.members

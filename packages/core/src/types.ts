@@ -273,7 +273,8 @@ export const messageSchema = z.discriminatedUnion('type', [
     checkpoint: z.object({ instance: instanceSchema, digest: z.string().max(digestLengthMax) }).nullable(),
   }),
   /** Seed 004 FIG. 4/6 (ours): a replica asks the leader to add it, or to remove it (a graceful leave). */
-  z.object({ type: z.literal('JoinRequest'), ...header, issuedUpTo: z.number().int().min(0) }),
+  /** Seed 004 FIG. 4; `learner`: fed the log, never made a voter (ReplicaConfig.learner). */
+  z.object({ type: z.literal('JoinRequest'), ...header, issuedUpTo: z.number().int().min(0), learner: z.boolean().optional() }),
   z.object({ type: z.literal('LeaveRequest'), ...header }),
   /** Seed 000 claims 9–10 (ours): a replica's digest of MS at a checkpoint, to the leader. */
   z.object({ type: z.literal('DigestReport'), ...header, instance: instanceSchema, digest: z.string().max(digestLengthMax) }),

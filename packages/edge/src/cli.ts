@@ -16,6 +16,7 @@ import { serveEdgeHttp } from './http.ts'
  */
 const usage = `usage: concord-edge --room <room> --signaling <ws://…> --data <dir> --machine <module.ts>
   [--app <name>] [--id <replica id>] [--http-port <port>] [--http-host 127.0.0.1] [--leave-on-exit]
+  [--learner]   archive the room: fed every command, never a voter
   secret: CONCORD_SIGNALING_SECRET (signs this replica's tokens) or CONCORD_TOKEN`
 
 class UsageError extends Error {}
@@ -32,6 +33,7 @@ function options() {
       'http-port': { type: 'string' },
       'http-host': { type: 'string', default: '127.0.0.1' },
       'leave-on-exit': { type: 'boolean', default: false },
+      learner: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   })
@@ -68,11 +70,12 @@ async function main(): Promise<void> {
     data: resolve(o.data),
     ...(o.app !== undefined ? { app: o.app } : {}),
     ...(o.id !== undefined ? { replicaId: o.id } : {}),
+    ...(o.learner ? { learner: true } : {}),
     ...(token !== undefined ? { token } : secret !== undefined ? { secret } : {}),
     log,
   })
   const http = o.httpPort !== null ? await serveEdgeHttp(edge, o.httpPort, o['http-host']) : null
-  log(`replica ${edge.id} of room ${o.room} (${edge.founded ? 'founded it' : 'joining'}), data in ${edge.dir}; ${edge.recovery.frames} log frames read${edge.recovery.tornBytes > 0 ? `, a torn tail of ${edge.recovery.tornBytes} bytes cut` : ''}${secret === undefined && token === undefined ? '; tokens signed with the DEVELOPMENT secret' : ''}`)
+  log(`replica ${edge.id} of room ${o.room} (${edge.founded ? 'founded it' : o.learner ? 'joining as a learner' : 'joining'}), data in ${edge.dir}; ${edge.recovery.frames} log frames read${edge.recovery.tornBytes > 0 ? `, a torn tail of ${edge.recovery.tornBytes} bytes cut` : ''}${secret === undefined && token === undefined ? '; tokens signed with the DEVELOPMENT secret' : ''}`)
   if (http !== null) log(`http ${http.url} (POST /call, GET /state, GET /status, GET /healthz)`)
   edge.subscribe((event) => {
     if (event.type === 'failed') log(`failed: ${event.error}`)

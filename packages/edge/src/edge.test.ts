@@ -23,8 +23,8 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true })
 })
 
-async function edge(data: string, room: string): Promise<EdgeProcess> {
-  const running = await spawnEdge({ room, signaling: server!.url, data, machine: machineModule })
+async function edge(data: string, room: string, args: string[] = []): Promise<EdgeProcess> {
+  const running = await spawnEdge({ room, signaling: server!.url, data, machine: machineModule, args })
   children.push(running.child)
   return running
 }
@@ -122,5 +122,30 @@ describe('concord-edge (a real process)', () => {
     expect(await call(running, 'append', { item: '' })).toMatchObject({ ok: false, code: 'invalid-args' })
     expect(await call(running, 'nope', {})).toMatchObject({ ok: false, code: 'unknown-function' })
     expect(await call(running, 'take', { by: 5 })).toMatchObject({ ok: false, code: 'rejected' })
+  })
+
+  it('a second edge replica started with --learner archives the room: it gets every command and is never a voter', async () => {
+    server = await startSignalingServer({ port: 0 })
+    const [voterData, learnerData] = [await mkdtemp(join(tmpdir(), 'concord-edge-')), await mkdtemp(join(tmpdir(), 'concord-edge-'))]
+    dirs.push(voterData, learnerData)
+    const voter = await edge(voterData, 'archive-room')
+    await leads(voter)
+    for (let i = 0; i < 5; i++) expect((await call(voter, 'append', { item: `v${i}` })).ok).toBe(true)
+    const learner = await edge(learnerData, 'archive-room', ['--learner'])
+    expect(learner.output.join('\n')).toMatch(/joining as a learner/)
+    const learnerId = (await learner.status()).id
+    await new Promise((r) => setTimeout(r, 500))
+    for (let i = 5; i < 10; i++) expect((await call(voter, 'append', { item: `v${i}` })).ok).toBe(true)
+    const want = Array.from({ length: 10 }, (_, i) => `v${i}`)
+    const deadline = Date.now() + 30_000
+    while (JSON.stringify((await learner.state<{ items?: string[] }>()).items) !== JSON.stringify(want)) {
+      if (Date.now() > deadline) throw new Error(`the learner has ${JSON.stringify(await learner.state())}`)
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    // Room for five voters, yet the learner stays out; and a learner's call goes through the leader.
+    expect((await voter.status()).members).toEqual([(await voter.status()).id])
+    expect((await learner.status()).members).not.toContain(learnerId)
+    expect(await call(learner, 'append', { item: 'from-the-learner' })).toMatchObject({ ok: true })
+    expect((await voter.state<{ items: string[] }>()).items.at(-1)).toBe('from-the-learner')
   })
 })

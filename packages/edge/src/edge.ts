@@ -34,11 +34,19 @@ export interface EdgeOptions<F extends Functions> {
   token?: string | ((replicaId: string) => Promise<string>)
   /** The room secret, to sign its own tokens when no token is given (default: the development secret). */
   secret?: string
-  /** This replica's id on first start (default `edge-` + 8 random hex digits); later starts reuse the stored one. */
+  /**
+   * This replica's id on first start; later starts reuse the stored one. The
+   * default, `edge-` + 8 hex digits, is longer than a tab's (`t-` + 8), so in
+   * a room of tabs the edge is the crown prince (quorum.ts: the longest id):
+   * with an even number of members, the half that holds the always-on edge
+   * goes on — a room of one tab and an edge survives the tab's crash.
+   */
   replicaId?: string
   iceServers?: IceServer[]
   tickMs?: number
   snapshotEvery?: number
+  /** Join as a learner that archives the room: fed every command, never a voter, never founds (default: a voter). */
+  learner?: boolean
   /** Log bytes below which the file log is never compacted (tests). */
   compactBytesMin?: number
   log?: (line: string) => void
@@ -54,7 +62,7 @@ export interface EdgeReplica {
   readonly dir: string
   /** What opening the storage found (a torn tail cut off, frames read). */
   readonly recovery: Recovery
-  /** Whether this start founded the room (it was empty and nothing was stored). */
+  /** Whether this start founded the room (it was empty, nothing was stored, and it is not a learner). */
   readonly founded: boolean
   call(name: string, args: Json): Promise<CallReply>
   state(): Record<string, Json>
@@ -110,7 +118,7 @@ export async function startEdge<F extends Functions>(options: EdgeOptions<F>): P
     const welcome = await Promise.race([mesh.welcome, new Promise<null>((resolve) => setTimeout(() => resolve(null), welcomeTimeoutMs))])
     if (welcome === null) throw new Error(`no answer from the signaling server ${options.signaling} in ${welcomeTimeoutMs} ms${mesh.lastError !== null ? `: ${mesh.lastError.message}` : ''}`)
     const stored = await storage.load()
-    founded = welcome.length === 0 && stored.issued.length === 0 && stored.votes.length === 0 && stored.snapshot === undefined && stored.nextBal.round === 0 && stored.lastTried.round === 0
+    founded = options.learner !== true && welcome.length === 0 && stored.issued.length === 0 && stored.votes.length === 0 && stored.snapshot === undefined && stored.nextBal.round === 0 && stored.lastTried.round === 0
     host = await ReplicaHost.start({
       id,
       members: [],
@@ -120,6 +128,7 @@ export async function startEdge<F extends Functions>(options: EdgeOptions<F>): P
       transport: mesh,
       ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
       ...(options.snapshotEvery !== undefined ? { snapshotEvery: options.snapshotEvery } : {}),
+      ...(options.learner === true ? { learner: true } : {}),
     })
   } catch (error) {
     mesh.close()

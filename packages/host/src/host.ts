@@ -31,6 +31,8 @@ export interface HostOptions<F extends Functions> {
   snapshotEvery?: number
   /** Ticks of silence after which a member no longer holds log clearing back. */
   clearSilentTicks?: number
+  /** Join as a learner by choice: fed every command, never a voter (ReplicaConfig.learner). */
+  learner?: boolean
 }
 
 /** Frames above this size are dropped unread (the transport chunks, this bounds memory). */
@@ -97,7 +99,8 @@ export class ReplicaHost<F extends Functions = Functions> {
     const machine = createMachine(options.machine)
     const random = createRandom(options.seed ?? Math.floor(Math.random() * 2 ** 31))
     const nothingStored = stable.issued.length === 0 && stable.votes.length === 0 && stable.snapshot === undefined && stable.nextBal.round === 0 && stable.lastTried.round === 0
-    const members = options.found === undefined ? options.members : options.found && nothingStored ? [options.id] : []
+    // A learner never founds: a room needs a voter.
+    const members = options.found === undefined ? options.members : options.found && nothingStored && options.learner !== true ? [options.id] : []
     const replica = new Replica({
       id: options.id,
       members,
@@ -107,6 +110,7 @@ export class ReplicaHost<F extends Functions = Functions> {
       ...(options.pipelineDepth !== undefined ? { pipelineDepth: options.pipelineDepth } : {}),
       ...(options.snapshotEvery !== undefined ? { snapshotEvery: options.snapshotEvery } : {}),
       ...(options.clearSilentTicks !== undefined ? { clearSilentTicks: options.clearSilentTicks } : {}),
+      ...(options.learner === true ? { learner: true } : {}),
       stable,
     })
     return new ReplicaHost(options, replica, machine, random)

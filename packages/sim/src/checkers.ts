@@ -27,6 +27,8 @@ export type Property =
   | 'liveness'
   | 'validation'
   | 'function-threw'
+  /** A replica that joined as a learner by choice was made a voter. */
+  | 'learner'
 
 export interface Violation {
   property: Property

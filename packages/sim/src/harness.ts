@@ -56,6 +56,8 @@ export class Harness<F extends Functions = Functions> {
       memberSilentTicks?: number
       logGenesis?: boolean
       votersMax?: number
+      /** Nodes that join as learners by choice (ReplicaConfig.learner). */
+      learners?: readonly string[]
       /** The members before instance 1 (default: every node). */
       genesis?: readonly string[]
       /** The nodes that start at once (default: every node); the rest wait for `start`. */
@@ -195,6 +197,7 @@ export class Harness<F extends Functions = Functions> {
       ...(this.options.memberSilentTicks !== undefined ? { memberSilentTicks: this.options.memberSilentTicks } : {}),
       ...(this.options.logGenesis !== undefined ? { logGenesis: this.options.logGenesis } : {}),
       ...(this.options.votersMax !== undefined ? { votersMax: this.options.votersMax } : {}),
+      ...(this.options.learners?.includes(node.id) === true ? { learner: true } : {}),
       machine: node.machine,
       random: createRandom((this.options.seed ?? 1) * 31 + this.ids.indexOf(node.id)),
       pipelineDepth: this.options.pipelineDepth ?? 32,

@@ -63,6 +63,8 @@ export interface SimConfig {
   memberSilentTicks: number
   /** Voters the membership grows to; later joiners are learners. */
   votersMax: number
+  /** Spares that join as learners by choice (an archiving edge replica): never made voters. */
+  learnerSpares: number
 }
 
 /**
@@ -193,6 +195,7 @@ export function configForSeed(seed: number, overrides: Partial<SimConfig> = {}):
     spares: 3,
     memberSilentTicks: pick([40, 100, 300]),
     votersMax: pick([3, 5, 64]),
+    learnerSpares: pick([0, 0, 1]),
     ...overrides,
   }
 }
@@ -268,6 +271,8 @@ export interface SimStats {
   /** Crashed members restarted from their disk only to leave (a tab adopting a dead tab's replica). */
   adoptions: number
   reconfigurations: number
+  /** Commands applied by learners by choice (config.learnerSpares): they were fed. */
+  learnerApplied: number
   linearizability: LinearizabilityResult['ok'] | 'skipped'
 }
 
@@ -289,6 +294,8 @@ export class Simulation {
   private readonly ids: string[]
   /** The members before instance 1 (the others are spares). */
   private readonly genesis: string[]
+  /** Spares that join as learners by choice (config.learnerSpares). */
+  private readonly learners: Set<string>
   private readonly clients: Client[] = []
   private readonly history: Operation[] = []
   /** The ticket of each operation in `history`. */
@@ -309,7 +316,7 @@ export class Simulation {
   private partition: Set<string> | null = null
   private aborted = false
   private readonly stats: SimStats = {
-    time: 0, commands: 0, calls: 0, completed: 0, messagesSent: 0, messagesLost: 0, crashes: 0, partitions: 0, elections: 0, snapshots: 0, installs: 0, transfers: 0, clears: 0, corruptions: 0, refreshes: 0, joins: 0, leaves: 0, adoptions: 0, reconfigurations: 0, linearizability: 'skipped',
+    time: 0, commands: 0, calls: 0, completed: 0, messagesSent: 0, messagesLost: 0, crashes: 0, partitions: 0, elections: 0, snapshots: 0, installs: 0, transfers: 0, clears: 0, corruptions: 0, refreshes: 0, joins: 0, leaves: 0, adoptions: 0, reconfigurations: 0, learnerApplied: 0, linearizability: 'skipped',
   }
 
   constructor(config: SimConfig, options: SimOptions = {}) {
@@ -335,6 +342,8 @@ export class Simulation {
     const spares = config.membership ? config.spares : 0
     this.ids = Array.from({ length: config.replicas + spares }, (_, i) => `r${i}`)
     this.genesis = this.ids.slice(0, config.replicas)
+    // The last spares join as learners by choice.
+    this.learners = new Set(spares > 0 ? this.ids.slice(this.ids.length - Math.min(spares, config.learnerSpares ?? 0)) : [])
     for (const id of this.ids) {
       const spare = !this.genesis.includes(id)
       const node: Node = { id, replica: null, machine: this.workload.createMachine(), disk: new SimDisk(), incarnation: 0, flushing: false, slowDiskUntil: 0, spare, leaving: false, adopted: false, gone: false }
@@ -494,7 +503,10 @@ export class Simulation {
     }
     for (const entry of ready.issued) {
       this.checker.onIssued(node.id, entry, () => node.machine.snapshot(), this.now)
+      if (this.learners.has(node.id)) this.stats.learnerApplied++
       if (entry.command.members !== undefined && this.config.trace === true) this.trace(`${node.id} applies members ${entry.command.members.join()} at ${entry.instance}`)
+      const learner = entry.command.members?.find((id) => this.learners.has(id))
+      if (learner !== undefined) this.checker.fail('learner', `${learner} joined as a learner but is a member from ${entry.instance + 1} (${entry.command.members!.join()})`, this.now)
     }
     for (const reply of ready.replies) this.onReply(node.id, reply)
     if (this.config.membership) this.maybeStopLeft(node)
@@ -741,6 +753,7 @@ export class Simulation {
       memberSilentTicks: this.config.memberSilentTicks,
       logGenesis: this.config.membership,
       votersMax: this.config.votersMax,
+      ...(this.learners.has(node.id) ? { learner: true } : {}),
       ...(fromDisk ? { stable: node.disk.load() } : {}),
     })
     // Signaling presence: who may be in the room (whom a joiner can ask).

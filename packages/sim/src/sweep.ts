@@ -12,11 +12,12 @@ export interface SweepSummary {
   corruptions: number
   refreshes: number
   reconfigurations: number
+  learnerApplied: number
 }
 
 /** Runs seeds [from, to) with every fault on. */
 export function sweep(from: number, to: number, overrides: Partial<SimConfig> = {}): SweepSummary {
-  const summary: SweepSummary = { seeds: to - from, failures: [], commands: 0, linearizable: 0, transfers: 0, corruptions: 0, refreshes: 0, reconfigurations: 0 }
+  const summary: SweepSummary = { seeds: to - from, failures: [], commands: 0, linearizable: 0, transfers: 0, corruptions: 0, refreshes: 0, reconfigurations: 0, learnerApplied: 0 }
   for (let seed = from; seed < to; seed++) {
     const result = runSeed(seed, overrides)
     summary.commands += result.stats.commands
@@ -24,6 +25,7 @@ export function sweep(from: number, to: number, overrides: Partial<SimConfig> = 
     summary.corruptions += result.stats.corruptions
     summary.refreshes += result.stats.refreshes
     summary.reconfigurations += result.stats.reconfigurations
+    summary.learnerApplied += result.stats.learnerApplied
     if (result.stats.linearizability === true) summary.linearizable++
     if (!result.ok) {
       const v = result.violations[0]!

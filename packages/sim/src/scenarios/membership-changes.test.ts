@@ -198,4 +198,27 @@ describe('learners beyond the voter limit', () => {
     run(h, 40)
     for (const id of ['0', '2', '3']) expect(members(h, id)).toEqual(['0', '2', '3']) // promoted
   })
+
+  it('a learner by choice (an archiving edge replica) is fed every command and calls, but is never made a voter — not even when voters go', () => {
+    const h = new Harness(all, counter, { genesis: ['0', '1', '2'], running: ['0', '1', '2'], memberSilentTicks: silence, logGenesis: true, learners: ['5'] })
+    h.campaign('0')
+    run(h, 5)
+    h.startNode('5')
+    run(h, 30)
+    expect(members(h, '0')).toEqual(['0', '1', '2']) // room for 5 voters, yet 5 stays out
+    h.call('1', 'add', { by: 3 })
+    h.call('5', 'add', { by: 4 }) // a learner's call goes to the leader
+    run(h, 10)
+    for (const id of ['0', '1', '2', '5']) expect(h.state(id)).toEqual({ n: 7 })
+    h.crash('2')
+    h.startNode('3') // an ordinary joiner is added; the learner is not
+    run(h, 80)
+    for (const id of ['0', '1', '3']) expect(members(h, id)).toEqual(['0', '1', '3'])
+    expect(members(h, '5')).toEqual(['0', '1', '3'])
+    h.call('0', 'add', { by: 1 })
+    run(h, 10)
+    expect(h.state('5')).toEqual({ n: 8 })
+    // Every reconfiguration the learner applied left it out.
+    for (const change of changes(h, '5')) expect(change).not.toContain('5')
+  })
 })
