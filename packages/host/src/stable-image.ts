@@ -59,8 +59,10 @@ export class StableImage {
       { kind: 'nextBal', ballot: this.nextBal },
     ]
     if (this.snapshot !== undefined) records.push({ kind: 'snapshot', snapshot: this.snapshot })
-    for (const vote of this.votes.values()) records.push({ kind: 'vote', vote })
+    // Issued before votes: an issued record drops the vote at its instance, and a vote the image
+    // still holds there (written after the entry) must survive the replay.
     for (const entry of this.issued.values()) records.push({ kind: 'issued', entry })
+    for (const vote of this.votes.values()) records.push({ kind: 'vote', vote })
     return records
   }
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat, writeFile, appendFile } from 'node:fs/promises'
+import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
@@ -40,7 +40,7 @@ async function expected(batches: PersistRecord[][]) {
 }
 
 describe('FileStorage', () => {
-  it('reads back after a reopen exactly what in-memory storage holds for the same writes (200 random histories, with compaction)', async () => {
+  it('reads back after a reopen exactly what in-memory storage holds for the same writes (300 random histories, with compaction)', async () => {
     await fc.assert(
       fc.asyncProperty(batchesArbitrary, fc.boolean(), async (batches, compactEarly) => {
         const dir = await freshDir()
@@ -56,7 +56,7 @@ describe('FileStorage', () => {
         await reopened.shutdown()
         await rm(dir, { recursive: true, force: true })
       }),
-      { numRuns: 200 },
+      { numRuns: 300 },
     )
   })
 
@@ -78,6 +78,41 @@ describe('FileStorage', () => {
     const reopened = await FileStorage.open(dir)
     expect(await reopened.load()).toEqual(await expected(batches))
     await reopened.shutdown()
+  })
+
+  it('keeps each snapshot in a file of its own, written before the frame that names it; one file at a time; orphans removed; a missing or damaged one refused', async () => {
+    const dir = await freshDir()
+    const snapshotAt = (m: number): PersistRecord => ({ kind: 'snapshot', snapshot: { anchor: { instance: m, lockBallot: ballot(1), command: command(m) }, state: { k: 'x'.repeat(2000) }, sessions: [], members: ['a'] } })
+    const storage = await FileStorage.open(dir)
+    const batches: PersistRecord[][] = []
+    for (let m = 1; m <= 30; m++) {
+      const batch: PersistRecord[] = [{ kind: 'issued', entry: { instance: m, lockBallot: ballot(1), command: command(m) } }]
+      if (m % 10 === 0) batch.push(snapshotAt(m), { kind: 'clear', before: m })
+      batches.push(batch)
+      await storage.write(batch)
+    }
+    const snapshots = async () => (await readdir(dir)).filter((f) => f.startsWith('snapshot-')).sort()
+    expect(await snapshots()).toEqual(['snapshot-2']) // the third; the two before it were deleted
+    // The log names the file; it does not hold the snapshot's 2,000 characters each time.
+    expect(storage.logBytes).toBeLessThan(8000)
+    await storage.shutdown()
+    await writeFile(join(dir, 'snapshot-7'), 'a crash between the file and its frame') // named by no frame
+    await writeFile(join(dir, 'snapshot-8.tmp'), 'half written')
+    const reopened = await FileStorage.open(dir)
+    expect(await reopened.load()).toEqual(await expected(batches))
+    expect(await snapshots()).toEqual(['snapshot-2'])
+    // The next snapshot gets a fresh name (after the orphans' numbers too).
+    await reopened.write([snapshotAt(31)])
+    expect(await snapshots()).toEqual(['snapshot-9'])
+    await reopened.shutdown()
+    const file = join(dir, 'snapshot-9')
+    const good = await readFile(file)
+    const damaged = Buffer.from(good)
+    damaged[100] = damaged[100]! ^ 1
+    await writeFile(file, damaged)
+    await expect(FileStorage.open(dir)).rejects.toThrow(/snapshot-9 is corrupt at byte 0 \(snapshot checksum mismatch\)/)
+    await rm(file)
+    await expect(FileStorage.open(dir)).rejects.toThrow(/names snapshot-9, which is missing/)
   })
 
   it('cuts a torn last frame at every possible cut point, reports it, and keeps every complete frame', async () => {

@@ -1,8 +1,8 @@
-import { mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises'
+import { mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import { z } from 'zod'
-import { ballotSchema, issuedEntrySchema, snapshotBodySchema, voteSchema, type PersistRecord, type StableState } from '@concord/core'
+import { ballotSchema, issuedEntrySchema, snapshotBodySchema, voteSchema, type PersistRecord, type Snapshot, type StableState } from '@concord/core'
 import { StableImage, type StableStorage } from '@concord/host'
 
 /**
@@ -21,10 +21,14 @@ import { StableImage, type StableStorage } from '@concord/host'
  * that were acknowledged may be gone — and `open` refuses with
  * StorageCorruptError rather than serve a replica that forgot a promise.
  *
- * The log is compacted into a checkpoint (the records that rebuild the
- * current image, seed 001's snapshot among them) written to `log.next`,
- * fsynced and renamed over `log` (then the directory is fsynced): a crash
- * leaves either the old log or the new one, never a mix.
+ * Snapshots (seed 001) go to files of their own, `snapshot-<n>`: written
+ * whole, fsynced and renamed into place (then the directory fsynced) before
+ * the log frame that names them is appended, so a frame never names a file
+ * that is not on disk; a file no durable frame names (a crash in between, or
+ * a snapshot superseded) is deleted. The log is compacted into a checkpoint
+ * (the records that rebuild the current image, naming the current snapshot
+ * file, not copying it) written to `log.next`, fsynced and renamed over
+ * `log`: a crash leaves either the old log or the new one, never a mix.
  */
 
 export const logFile = 'log'
@@ -37,12 +41,19 @@ export const frameBytesMax = 256 * 1024 * 1024
 export const compactBytesMin = 4 * 1024 * 1024
 export const compactRatio = 4
 
+export const snapshotFilePrefix = 'snapshot-'
+const snapshotFileSchema = z.string().regex(/^snapshot-\d{1,15}$/)
+const snapshotSchema = snapshotBodySchema.extend({ anchor: issuedEntrySchema })
+
+/** A record as the log holds it: a snapshot is named by its file. */
+type DiskRecord = Exclude<PersistRecord, { kind: 'snapshot' }> | { kind: 'snapshot-file'; file: string }
+
 const recordSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('lastTried'), ballot: ballotSchema }),
   z.strictObject({ kind: z.literal('nextBal'), ballot: ballotSchema }),
   z.strictObject({ kind: z.literal('vote'), vote: voteSchema }),
   z.strictObject({ kind: z.literal('issued'), entry: issuedEntrySchema }),
-  z.strictObject({ kind: z.literal('snapshot'), snapshot: snapshotBodySchema.extend({ anchor: issuedEntrySchema }) }),
+  z.strictObject({ kind: z.literal('snapshot-file'), file: snapshotFileSchema }),
   z.strictObject({ kind: z.literal('clear'), before: z.number().int().min(0) }),
   z.strictObject({ kind: z.literal('discard') }),
 ])
@@ -78,7 +89,7 @@ export interface Recovery {
   torn: string | null
 }
 
-export function encodeFrame(records: readonly PersistRecord[]): Buffer {
+export function encodeFrame(records: readonly DiskRecord[] | Snapshot): Buffer {
   const payload = Buffer.from(JSON.stringify(records), 'utf8')
   if (payload.length > frameBytesMax) throw new RangeError(`a write of ${payload.length} bytes exceeds frameBytesMax (${frameBytesMax})`)
   const header = Buffer.alloc(frameHeaderBytes)
@@ -88,8 +99,8 @@ export function encodeFrame(records: readonly PersistRecord[]): Buffer {
 }
 
 /** Reads frames until the end or the first bad one: the good records, and where and why it stopped. */
-export function decodeFrames(bytes: Buffer): { frames: PersistRecord[][]; end: number; bad: string | null } {
-  const frames: PersistRecord[][] = []
+export function decodeFrames(bytes: Buffer): { frames: DiskRecord[][]; end: number; bad: string | null } {
+  const frames: DiskRecord[][] = []
   let offset = 0
   while (offset < bytes.length) {
     if (bytes.length - offset < frameHeaderBytes) return { frames, end: offset, bad: 'header cut short' }
@@ -107,7 +118,7 @@ export function decodeFrames(bytes: Buffer): { frames: PersistRecord[][]; end: n
     }
     const parsed = frameSchema.safeParse(records)
     if (!parsed.success) return { frames, end: offset, bad: `not a batch of records: ${parsed.error.issues[0]?.message ?? 'invalid'}` }
-    frames.push(parsed.data as PersistRecord[])
+    frames.push(parsed.data as DiskRecord[])
     offset = start + length
   }
   return { frames, end: offset, bad: null }
@@ -138,6 +149,9 @@ export class FileStorage implements StableStorage {
   private checkpointBytes: number
   private closed = false
   private closing: Promise<void> | null = null
+  /** The snapshot file the image's snapshot is in (null: none), and the next file's number. */
+  private snapshotFile: string | null = null
+  private nextSnapshot = 0
   /** Writes and bytes appended since open (status, benchmarks). */
   writes = 0
   bytesWritten = 0
@@ -169,12 +183,74 @@ export class FileStorage implements StableStorage {
       }
       const recovery = { frames: frames.length, tornBytes: bytes.length - end, torn: bad }
       const storage = new FileStorage(dir, log, end, recovery, options.compactBytesMin ?? compactBytesMin)
-      for (const frame of frames) storage.image.apply(frame)
+      await storage.replay(frames, path)
       return storage
     } catch (error) {
       await rm(join(dir, lockFile), { force: true })
       throw error
     }
+  }
+
+  /** Rebuilds the image from the log's frames, reading the one snapshot file the last of them names. */
+  private async replay(frames: DiskRecord[][], path: string): Promise<void> {
+    // Snapshot files superseded later in the log may be gone: only the one that ends up in the image is read.
+    const named = new Map<Snapshot, string>()
+    for (const frame of frames) {
+      this.image.apply(frame.map((r): PersistRecord => {
+        if (r.kind !== 'snapshot-file') return r
+        const placeholder = { file: r.file } as unknown as Snapshot
+        named.set(placeholder, r.file)
+        return { kind: 'snapshot', snapshot: placeholder }
+      }))
+    }
+    const current = this.image.snapshot
+    if (current !== undefined) {
+      const file = named.get(current)!
+      this.image.snapshot = await this.readSnapshot(file, path)
+      this.snapshotFile = file
+    }
+    const files = (await readdir(this.dir)).filter((f) => f.startsWith(snapshotFilePrefix))
+    for (const f of files) this.nextSnapshot = Math.max(this.nextSnapshot, Number(f.slice(snapshotFilePrefix.length).split('.')[0]) + 1 || 0)
+    // Files no durable frame names: written before a crash, or superseded.
+    for (const f of files) if (f !== this.snapshotFile) await rm(join(this.dir, f), { force: true })
+  }
+
+  private async readSnapshot(file: string, path: string): Promise<Snapshot> {
+    const bytes = await readFile(join(this.dir, file)).catch(() => null)
+    if (bytes === null) throw new StorageCorruptError(path, 0, `the log names ${file}, which is missing`)
+    if (bytes.length < frameHeaderBytes || bytes.readUInt32LE(0) !== bytes.length - frameHeaderBytes || crc32(bytes.subarray(frameHeaderBytes)) !== bytes.readUInt32LE(4)) {
+      throw new StorageCorruptError(join(this.dir, file), 0, 'snapshot checksum mismatch')
+    }
+    const parsed = snapshotSchema.safeParse(JSON.parse(bytes.subarray(frameHeaderBytes).toString('utf8')))
+    if (!parsed.success) throw new StorageCorruptError(join(this.dir, file), 0, `not a snapshot: ${parsed.error.issues[0]?.message ?? ''}`)
+    return parsed.data as Snapshot
+  }
+
+  /** Writes a snapshot to a new file, crash-safely; returns its name. */
+  private async writeSnapshot(snapshot: Snapshot): Promise<string> {
+    const file = `${snapshotFilePrefix}${this.nextSnapshot++}`
+    const frame = encodeFrame(snapshot)
+    const tmp = join(this.dir, `${file}.tmp`)
+    const handle = await open(tmp, 'w')
+    try {
+      await handle.write(frame, 0, frame.length, 0)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    await rename(tmp, join(this.dir, file))
+    await fsyncDirectory(this.dir)
+    return file
+  }
+
+  /** The records as the log holds them: snapshots named by their files (written first). */
+  private async toDisk(records: readonly PersistRecord[], files: Map<Snapshot, string>): Promise<DiskRecord[]> {
+    const out: DiskRecord[] = []
+    for (const r of records) {
+      if (r.kind !== 'snapshot') out.push(r)
+      else out.push({ kind: 'snapshot-file', file: files.get(r.snapshot) ?? (await this.writeSnapshot(r.snapshot)) })
+    }
+    return out
   }
 
   /**
@@ -210,18 +286,25 @@ export class FileStorage implements StableStorage {
     return this.image.state()
   }
 
-  /** Appends one frame and fdatasyncs; resolves once it is durable. Writes run in call order. */
+  /** Appends one frame and fdatasyncs (snapshot files first); resolves once it is durable. Writes run in call order. */
   write(records: readonly PersistRecord[]): Promise<void> {
     if (this.closed) return Promise.reject(new Error(`${this.dir} is closed`))
     if (records.length === 0) return this.queue
-    const frame = encodeFrame(records)
+    const batch = structuredClone(records) as PersistRecord[]
     const done = this.queue.then(async () => {
+      const disk = await this.toDisk(batch, new Map())
+      const frame = encodeFrame(disk)
       await this.log.write(frame, 0, frame.length, null)
       await this.log.datasync()
       this.size += frame.length
       this.bytesWritten += frame.length
       this.writes++
-      this.image.apply(JSON.parse(frame.subarray(frameHeaderBytes).toString('utf8')) as PersistRecord[])
+      this.image.apply(batch)
+      // The snapshot file the image now holds; an earlier one is named by no durable frame that matters.
+      const named = disk.filter((r) => r.kind === 'snapshot-file').at(-1)?.file
+      const current = this.image.snapshot === undefined ? null : named ?? this.snapshotFile
+      if (this.snapshotFile !== null && this.snapshotFile !== current) await rm(join(this.dir, this.snapshotFile), { force: true })
+      this.snapshotFile = current
       if (this.size > Math.max(this.compactAt, compactRatio * this.checkpointBytes)) await this.compact()
     })
     // A failed write fails this call; later writes still run (and fail the same way if the disk is gone).
@@ -231,7 +314,8 @@ export class FileStorage implements StableStorage {
 
   /** Rewrites the log as one checkpoint frame, crash-safely (write, fsync, rename, fsync the directory). */
   private async compact(): Promise<void> {
-    const frame = encodeFrame(this.image.records())
+    const current = this.image.snapshot
+    const frame = encodeFrame(await this.toDisk(this.image.records(), new Map(current !== undefined && this.snapshotFile !== null ? [[current, this.snapshotFile]] : [])))
     const next = join(this.dir, nextLogFile)
     const handle = await open(next, 'w')
     try {
