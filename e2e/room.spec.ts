@@ -29,6 +29,7 @@ type RoomApi = {
   storedCounts(): Promise<{ issued: number; votes: number }>
   crownPrince(): string
   corruptStoredSnapshot(): Promise<number>
+  meshLog(): string[]
   store: {
     lead(): void
     cutLink(peer: string): void
@@ -52,6 +53,15 @@ async function openTab(context: BrowserContext, name: string, slots = 3, query =
 }
 
 const status = (page: Page) => page.evaluate(() => room.status())
+/** Runs a test's steps; if they fail, prints every tab's mesh log first. */
+async function withMeshLogs(pages: Page[], steps: () => Promise<void>): Promise<void> {
+  try {
+    await steps()
+  } catch (error) {
+    for (const page of pages) console.log((await page.evaluate(() => room.meshLog()).catch(() => ['(no log)'])).join('\n'))
+    throw error
+  }
+}
 async function waitForLeader(pages: Page[]): Promise<Page> {
   await expect.poll(async () => (await Promise.all(pages.map(status))).filter((s) => s.role === 'leader').length, { timeout: 20_000 }).toBe(1)
   const all = await Promise.all(pages.map(status))
@@ -344,14 +354,16 @@ test('a cut peer link is rebuilt and the room keeps working', async ({ context }
   await expect.poll(async () => (await Promise.all(pages.map(status))).every((s) => s.connected.length === 2), { timeout: 20_000 }).toBe(true)
   await waitForLeader(pages)
   const [a, b] = await Promise.all(pages.slice(0, 2).map((p) => p.evaluate(() => room.replicaId)))
-  await pages[0]!.evaluate((peer) => room.store.cutLink(peer), b!)
-  await pages[0]!.evaluate(async () => { for (let i = 0; i < 10; i++) await room.add(1) })
-  // A rebuild that does not open is given up after linkOpenTimeoutMs (10 s)
-  // and tried again within linkRetryDelayMaxMs (5 s): allow two full tries
-  // on a loaded 2-core CI machine (once, 20 s was not enough there).
-  await expect.poll(async () => (await status(pages[0]!)).connected, { timeout: 40_000 }).toContain(b)
-  await expect.poll(async () => (await status(pages[1]!)).connected, { timeout: 40_000 }).toContain(a)
-  await expect.poll(async () => (await Promise.all(pages.map((p) => p.evaluate(() => room.state().n)))), { timeout: 20_000 }).toEqual([10, 10, 10])
+  await withMeshLogs(pages, async () => {
+    await pages[0]!.evaluate((peer) => room.store.cutLink(peer), b!)
+    await pages[0]!.evaluate(async () => { for (let i = 0; i < 10; i++) await room.add(1) })
+    // A rebuild that does not open is given up after linkOpenTimeoutMs (10 s)
+    // and tried again within linkRetryDelayMaxMs (5 s): allow two full tries
+    // on a loaded 2-core CI machine (once, 20 s was not enough there).
+    await expect.poll(async () => (await status(pages[0]!)).connected, { timeout: 40_000 }).toContain(b)
+    await expect.poll(async () => (await status(pages[1]!)).connected, { timeout: 40_000 }).toContain(a)
+    await expect.poll(async () => (await Promise.all(pages.map((p) => p.evaluate(() => room.state().n)))), { timeout: 20_000 }).toEqual([10, 10, 10])
+  })
 })
 
 test('a malformed data-channel message is dropped and counted, and changes nothing', async ({ context }) => {

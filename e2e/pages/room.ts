@@ -15,6 +15,9 @@ const pipelineDepth = params.has('alpha') ? Number(params.get('alpha')) : undefi
 const snapshotEvery = params.has('snapshotEvery') ? Number(params.get('snapshotEvery')) : undefined
 const membership = params.get('membership') === 'slots' ? ('slots' as const) : params.get('membership') === 'dynamic' ? ('dynamic' as const) : undefined
 
+/** The mesh's log lines, timestamped (a failing test prints them). */
+const meshLog: string[] = []
+const meshLogLinesMax = 2_000
 const store: Store<typeof e2eMachine.functions> = await openStore({
   machine: e2eMachine,
   worker: new Worker(new URL('./room.worker.ts', import.meta.url), { type: 'module' }),
@@ -27,6 +30,10 @@ const store: Store<typeof e2eMachine.functions> = await openStore({
   ...(membership !== undefined ? { membership } : {}),
   ...(params.get('storage') === 'memory' ? { storage: 'memory' as const } : {}),
   token: devToken(signaling, room),
+  log: (line) => {
+    meshLog.push(`${new Date().toISOString().slice(11, 23)} ${line}`)
+    if (meshLog.length > meshLogLinesMax) meshLog.shift()
+  },
 })
 
 const api = {
@@ -64,6 +71,8 @@ const api = {
       db.close()
     }
   },
+  /** The mesh's log lines so far (diagnostics of a failed test). */
+  meshLog: () => meshLog,
   /** Calls that may fail: returns { ok, value | error name and message }. */
   attempt: async (name: 'add' | 'append' | 'take', args: Record<string, unknown>) => {
     try {

@@ -49,6 +49,8 @@ export interface OpenStoreOptions<F extends Functions> {
   storage?: 'indexeddb' | 'memory'
   /** Default time a call may take before a TimeoutError. */
   callTimeoutMs?: number
+  /** Receives the WebRTC mesh's log lines (links opened, failed, rebuilt): diagnostics. */
+  log?: (line: string) => void
 }
 
 export interface StoreStatus {
@@ -152,6 +154,7 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
     peer: replicaId,
     token: typeof token === 'string' ? token : () => token(replicaId),
     ...(options.iceServers !== undefined ? { iceServers: options.iceServers } : {}),
+    ...(options.log !== undefined ? { log: options.log } : {}),
   })
   const worker: Remote<ReplicaWorkerApi> = wrap(options.worker)
   // Seed 004 M8: only a replica in a room the signaling server reports empty

@@ -52,8 +52,6 @@ export const queuedFramesMax = 4096
 export const linkOpenTimeoutMs = 10_000
 export const linkRetryDelayMinMs = 200
 export const linkRetryDelayMaxMs = 5_000
-/** A link younger than this is not failed on the peer's word (its word may be about the link before). */
-export const linkNudgeGraceMs = 2_000
 
 export interface MeshStats {
   framesSent: number
@@ -74,7 +72,6 @@ interface Link {
   openTimer: ReturnType<typeof setTimeout> | null
   /** An offer has been handed to this (answering) link. */
   offered: boolean
-  openedAt: number
 }
 
 export class Mesh implements Transport {
@@ -224,21 +221,27 @@ export class Mesh implements Transport {
    * The answering side lost an open link and cannot rebuild it (only the
    * smaller id offers): it says so through the signaling server, and the
    * offering side, which may not have noticed (a closed peer connection is
-   * not always signalled to the other end), rebuilds it now.
+   * not always signalled to the other end), rebuilds it now. An open link
+   * is failed at any age: a nudge cannot be about an earlier link, since the
+   * server relays one peer's signals in order and the peer nudges only while
+   * it holds no link, so its nudge about an earlier link arrives before its
+   * answer for this one, which is then not open yet. (A grace period for
+   * young links lost every nudge about a link cut within it, and the link
+   * was never rebuilt: the offering side does not learn of the close.)
    */
   private onNudge(from: string): void {
     if (this.options.peer > from) return
     const link = this.links.get(from)
     if (link === undefined) {
       if (!this.retryTimers.has(from) && this.present.has(from)) this.createLink(from, true)
-    } else if (link.open && Date.now() - link.openedAt > linkNudgeGraceMs) {
+    } else if (link.open) {
       this.failLink(link, 'the peer lost it')
     }
   }
 
   private createLink(peer: string, initiator: boolean): Link {
     const sp = new SimplePeer({ initiator, trickle: true, objectMode: true, config: { iceServers: this.options.iceServers ?? [] } })
-    const link: Link = { peer, sp, open: false, queue: [], reassembler: new Reassembler(), flushTimer: null, openTimer: null, offered: false, openedAt: 0 }
+    const link: Link = { peer, sp, open: false, queue: [], reassembler: new Reassembler(), flushTimer: null, openTimer: null, offered: false }
     this.links.set(peer, link)
     if (this.options.channelSink !== undefined) {
       // simple-peer keeps its RTCPeerConnection in _pc; a negotiated channel on
@@ -262,7 +265,6 @@ export class Mesh implements Transport {
       if (link.openTimer !== null) clearTimeout(link.openTimer)
       link.openTimer = null
       link.open = true
-      link.openedAt = Date.now()
       this.failures.delete(peer)
       this.log(`link to ${peer} open`)
       this.notifyPeers()
