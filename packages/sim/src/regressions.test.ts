@@ -20,6 +20,7 @@ const foundWithChurn: [seed: number, bug: string][] = [
   [7238, 'a member restarted from a disk whose log ended before the membership that held it asked its peers where the log was; they ignored a member asking (adoptions)'],
   [7993, 'a leaver closed once its removal was applied, not written: the last member crashed, came back with the old membership and needed the leaver (adoptions)'],
   [20480, 'the chunks of a snapshot window arrived reordered and all but the next were dropped: the transfer was slower than the room and never finished'],
+  [682, 'the simulator closed a leaver once the last member\'s disk held the removal, though instances before it were still being written (a gap): that member crashed, restarted with the old membership and needed the leaver (simulator bug, not the core)'],
 ]
 
 describe('simulator regressions', () => {

@@ -117,10 +117,19 @@ export interface CallRecord extends Call {
   threw?: string
 }
 
-/** The end of the issued prefix a disk holds durably (its log, or the snapshot it starts from). */
+/**
+ * The end of the issued prefix a disk holds durably (the snapshot it starts
+ * from, then its log without a gap): what a restart applies (Replica.restore
+ * stops at the first missing instance). Not the last entry written: a replica
+ * writes issued commands as it learns them, and one that learns later
+ * instances first (their Success came, the earlier ones come by catch-up)
+ * holds them durably above a gap still being written (simulator seed 682: a
+ * leaver closed on the strength of such a log; the last member crashed,
+ * came back before the gap with the old membership and needed the leaver).
+ */
 function durableUpTo(disk: SimDisk): number {
   let upTo = disk.snapshot?.anchor.instance ?? 0
-  for (const instance of disk.issued.keys()) if (instance > upTo) upTo = instance
+  while (disk.issued.has(upTo + 1)) upTo++
   return upTo
 }
 
