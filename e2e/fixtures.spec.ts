@@ -101,3 +101,20 @@ test('a tab opened late catches up: the same log (calls and the reconfigurations
   await expect.poll(async () => (await late.status()).lastIssued === (await room.tabs[0]!.status()).lastIssued, { timeout: 20_000 }).toBe(true)
   await room.converged()
 })
+
+test('a tab whose token passed signaling but who lacks the room key is refused by every peer; the room goes on without it', async ({ room }) => {
+  await room.leader()
+  // What a compromised signaling server could do: admit a peer with a valid token. The peers ask for the room key too.
+  const outsider = await room.open({ roomKey: 'not-the-room-key' })
+  const insiders = room.tabs.filter((t) => t !== outsider)
+  await expect.poll(async () => (await Promise.all(insiders.map((t) => t.status()))).every((s) => s.peersRefused >= 1), { timeout: 30_000 }).toBe(true)
+  for (const tab of insiders) {
+    const s = await tab.status()
+    expect(s.connected).not.toContain(outsider.id)
+    expect(s.members).not.toContain(outsider.id)
+  }
+  expect((await outsider.status()).connected).toEqual([])
+  await Promise.all(insiders.map((t) => t.call('add', { by: 1 })))
+  await expect.poll(async () => (await Promise.all(insiders.map((t) => t.state()))).map((s) => s.n), { timeout: 20_000 }).toEqual([3, 3, 3])
+  expect((await outsider.state()).n).toBeUndefined() // it never got a command
+})

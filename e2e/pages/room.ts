@@ -2,7 +2,7 @@ import { openStore, type Store } from '@concord/client'
 import { crownPrince } from '@concord/core'
 import { databaseName, IdbStorage } from '@concord/storage-idb'
 import { openDB } from 'idb'
-import { devToken } from './dev-token.ts'
+import { devRoomKey, devToken } from './dev-token.ts'
 import { e2eMachine } from './machines.ts'
 
 /** A tab of a room, driven by the e2e tests through `window.room`. */
@@ -30,6 +30,8 @@ const store: Store<typeof e2eMachine.functions> = await openStore({
   ...(membership !== undefined ? { membership } : {}),
   ...(params.get('storage') === 'memory' ? { storage: 'memory' as const } : {}),
   token: devToken(signaling, room),
+  // Peers prove the room key to each other; ?roomKey=none turns that off, ?roomKey=<other> plays an outsider.
+  ...(params.get('roomKey') === 'none' ? {} : { roomKey: params.get('roomKey') ?? (await devRoomKey(signaling, room)) }),
   log: (line) => {
     meshLog.push(`${new Date().toISOString().slice(11, 23)} ${line}`)
     if (meshLog.length > meshLogLinesMax) meshLog.shift()

@@ -45,6 +45,17 @@ export function verifyToken(token: unknown, secret: string, now: number): TokenC
   return { ok: true, claims: parsed.data }
 }
 
+/**
+ * The room key peers prove to each other in the data channel handshake
+ * (packages/transport-webrtc/src/peer-auth.ts): derived from the room
+ * secret, handed by the app's server to a tab with its token, never sent
+ * through signaling — so a compromised signaling server cannot let in a
+ * peer the room's members accept.
+ */
+export function roomKeyFor(room: string, secret: string): string {
+  return createHmac('sha256', secret).update(`concord-room-key\n${room}`).digest('base64url')
+}
+
 function sign(body: string, secret: string): string {
   return createHmac('sha256', secret).update(body).digest('base64url')
 }

@@ -22,8 +22,9 @@ const store = await openStore({
   worker: new Worker(new URL('./replica.worker.ts', import.meta.url), { type: 'module' }),
   room,
   signaling,
-  // The development signaling server issues tokens; a real app's own server would sign them.
+  // The development signaling server issues tokens and the room key; a real app's own server would.
   token: async (peer) => ((await (await fetch(`${httpSignaling}/dev-token?room=${room}&peer=${peer}`)).json()) as { token: string }).token,
+  roomKey: ((await (await fetch(`${httpSignaling}/dev-token?room=${room}&peer=room-key`)).json()) as { roomKey: string }).roomKey,
 }).catch((error: unknown) => {
   $('status').innerHTML = `<span class="error">Could not open the document: ${(error as Error).message}</span>`
   throw error

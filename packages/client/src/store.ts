@@ -24,6 +24,13 @@ export interface OpenStoreOptions<F extends Functions> {
   signaling: string
   /** The room token for this replica, or a function that fetches one (called again on reconnects). */
   token: string | ((replicaId: string) => Promise<string>)
+  /**
+   * The room key, from the app's server (signaling's `roomKeyFor(room,
+   * secret)`), never through signaling: peers then prove it to each other
+   * before a link carries anything, so a compromised signaling server cannot
+   * let in a peer (SECURITY.md). Without it, peers trust signaling's word.
+   */
+  roomKey?: string
   /** App name for storage and locks (defaults to the machine's name). */
   app?: string
   /**
@@ -69,6 +76,8 @@ export interface StoreStatus {
   lag: number
   pendingCalls: number
   framesDropped: number
+  /** Links refused because the peer could not prove it holds the room key (see `roomKey`). */
+  peersRefused: number
   /** Storage writes (one per Ready) and their average time. */
   writes: number
   writeMsAverage: number
@@ -144,7 +153,7 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
     // then travel worker to worker, not through this thread.
     channelSink: (peer, dataChannel) => {
       try {
-        channel.port1.postMessage({ attach: peer, channel: dataChannel }, [dataChannel as unknown as Transferable])
+        channel.port1.postMessage({ attach: peer, channel: dataChannel, gated: options.roomKey !== undefined }, [dataChannel as unknown as Transferable])
       } catch {
         dataChannel.close() // not transferable here: frames use the relay
       }
@@ -155,6 +164,7 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
     token: typeof token === 'string' ? token : () => token(replicaId),
     ...(options.iceServers !== undefined ? { iceServers: options.iceServers } : {}),
     ...(options.log !== undefined ? { log: options.log } : {}),
+    ...(options.roomKey !== undefined ? { roomKey: options.roomKey } : {}),
   })
   const worker: Remote<ReplicaWorkerApi> = wrap(options.worker)
   // Seed 004 M8: only a replica in a room the signaling server reports empty
@@ -165,7 +175,11 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
   const stopFrames = mesh.onFrame((from, frame) => {
     if (!presence.receive(from, frame)) channel.port1.postMessage({ from, frame })
   })
-  const stopPresencePeers = mesh.onPeers((connected) => presence.onPeers(connected))
+  const stopPresencePeers = mesh.onPeers((connected) => {
+    presence.onPeers(connected)
+    // The worker's channels carry frames only for peers whose links are open: authenticated, with a room key.
+    if (options.roomKey !== undefined) channel.port1.postMessage({ open: connected })
+  })
 
   // The state as applied here: a mirror of the worker's MS, fed the same commands.
   const mirror = createMachine(options.machine)
@@ -261,7 +275,8 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
       lastIssued: s.issuedUpTo,
       lag: Math.max(0, s.knownIssued - s.issuedUpTo),
       pendingCalls: s.pendingCalls,
-      framesDropped: s.framesDropped + presence.dropped,
+      framesDropped: s.framesDropped + presence.dropped + mesh.counters.framesUnauthenticated,
+      peersRefused: mesh.counters.authFailures,
       writes: s.writes,
       writeMsAverage: Math.round(s.writeMsAverage * 100) / 100,
       lastOutOfSync: s.lastOutOfSync,

@@ -17,7 +17,8 @@ import { serveEdgeHttp } from './http.ts'
 const usage = `usage: concord-edge --room <room> --signaling <ws://…> --data <dir> --machine <module.ts>
   [--app <name>] [--id <replica id>] [--http-port <port>] [--http-host 127.0.0.1] [--leave-on-exit]
   [--learner]   archive the room: fed every command, never a voter
-  secret: CONCORD_SIGNALING_SECRET (signs this replica's tokens) or CONCORD_TOKEN`
+  secret: CONCORD_SIGNALING_SECRET (signs this replica's tokens, derives the room key),
+          or CONCORD_TOKEN with CONCORD_ROOM_KEY ('none': trust signaling's introductions)`
 
 class UsageError extends Error {}
 
@@ -60,7 +61,9 @@ async function main(): Promise<void> {
   const o = options()
   const secret = process.env.CONCORD_SIGNALING_SECRET
   const token = process.env.CONCORD_TOKEN
+  const roomKey = process.env.CONCORD_ROOM_KEY
   if (secret === undefined && token === undefined && process.env.NODE_ENV === 'production') throw new UsageError('NODE_ENV=production needs CONCORD_SIGNALING_SECRET or CONCORD_TOKEN')
+  if (token !== undefined && secret === undefined && roomKey === undefined) throw new UsageError('CONCORD_TOKEN needs CONCORD_ROOM_KEY (from the same server), or CONCORD_ROOM_KEY=none')
   const machine = await loadMachine(o.machine)
   const log = (line: string) => console.log(`[concord-edge] ${line}`)
   const edge: EdgeReplica = await startEdge({
@@ -72,6 +75,7 @@ async function main(): Promise<void> {
     ...(o.id !== undefined ? { replicaId: o.id } : {}),
     ...(o.learner ? { learner: true } : {}),
     ...(token !== undefined ? { token } : secret !== undefined ? { secret } : {}),
+    ...(roomKey !== undefined ? { roomKey } : {}),
     log,
   })
   const http = o.httpPort !== null ? await serveEdgeHttp(edge, o.httpPort, o['http-host']) : null

@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import { startSignalingServer, signToken, type SignalingServer } from '@concord/signaling'
+import { roomKeyFor, startSignalingServer, signToken, type SignalingServer } from '@concord/signaling'
 import { ReplicaHost, MemoryStorage } from '@concord/host'
 import { counter } from '../../sim/src/models.ts'
 import { chunkCharsMax } from './framing.ts'
 import { Mesh } from './mesh.ts'
+import { authFailuresMax, fingerprintOf, peerProof, sameProof } from './peer-auth.ts'
 
 /**
  * Real WebRTC in Node (simple-peer over node-datachannel), introduced by the
@@ -29,13 +30,15 @@ async function until(predicate: () => boolean, ms = 45_000): Promise<void> {
   }
 }
 
-async function room(names: string[], roomName = 'acme'): Promise<Mesh[]> {
+function meshOf(peer: string, roomName: string, roomKey?: string): Mesh {
+  const mesh = new Mesh({ signalingUrl: server!.url, room: roomName, peer, token: signToken({ room: roomName, peer, exp: Date.now() + 60_000 }, secret), WebSocket, ...(roomKey !== undefined ? { roomKey } : {}) })
+  meshes.push(mesh)
+  return mesh
+}
+
+async function room(names: string[], roomName = 'acme', roomKey?: string): Promise<Mesh[]> {
   server ??= await startSignalingServer({ secret })
-  const url = server.url
-  const made = names.map(
-    (peer) => new Mesh({ signalingUrl: url, room: roomName, peer, token: signToken({ room: roomName, peer, exp: Date.now() + 60_000 }, secret), WebSocket }),
-  )
-  meshes.push(...made)
+  const made = names.map((peer) => meshOf(peer, roomName, roomKey))
   await until(() => made.every((m) => m.connectedPeers().length === names.length - 1))
   return made
 }
@@ -99,5 +102,43 @@ describe('WebRTC mesh (Node, real data channels)', () => {
     const replies = await Promise.all(hosts.flatMap((h) => Array.from({ length: 30 }, () => h.call('add', { by: 1 }))))
     expect(replies.every((r) => r.ok)).toBe(true)
     await until(() => hosts.every((h) => h.state().n === 90))
+  })
+
+  it('with a room key, peers prove it to each other: a peer whose token passed signaling but who lacks the key is refused by every peer, and not tried again', async () => {
+    const key = roomKeyFor('keyed', secret)
+    const [a, b] = await room(['a', 'b'], 'keyed', key)
+    expect(a!.stats().authFailures).toBe(0)
+    // An outsider with a valid token (a compromised signaling server lets anyone in) but the wrong key.
+    const outsider = meshOf('c', 'keyed', roomKeyFor('keyed', 'another-secret-0123456789'))
+    await until(() => a!.stats().authFailures >= authFailuresMax && b!.stats().authFailures >= authFailuresMax, 30_000)
+    expect(a!.connectedPeers()).toEqual(['b'])
+    expect(b!.connectedPeers()).toEqual(['a'])
+    expect(outsider.connectedPeers()).toEqual([])
+    expect(a!.lastError).toMatchObject({ code: 'peer-auth-failed' })
+    expect(outsider.stats().authFailures).toBeGreaterThanOrEqual(1) // it refuses them too: their proofs do not match its key
+    // Refused authFailuresMax times: no more attempts while it stays.
+    const failures = a!.stats().linkFailures
+    await new Promise((r) => setTimeout(r, 3000))
+    expect(a!.stats().linkFailures).toBe(failures)
+    // The room still carries messages.
+    const got: string[] = []
+    b!.onFrame((_, frame) => got.push(frame))
+    a!.send('b', 'still here')
+    await until(() => got.includes('still here'))
+  })
+})
+
+describe('peer proofs', () => {
+  const input = { room: 'r', prover: 'a', verifier: 'b', verifierNonce: 'n1', proverFingerprint: 'sha-256 aa', verifierFingerprint: 'sha-256 bb' }
+  it('depend on the key, the nonce, both ids and both DTLS fingerprints (a man in the middle sees other fingerprints)', async () => {
+    const proof = await peerProof('k', input)
+    expect(await peerProof('k', input)).toBe(proof)
+    for (const changed of [{ verifierNonce: 'n2' }, { prover: 'c' }, { verifier: 'c' }, { proverFingerprint: 'sha-256 cc' }, { verifierFingerprint: 'sha-256 cc' }, { room: 's' }]) {
+      expect(await peerProof('k', { ...input, ...changed })).not.toBe(proof)
+    }
+    expect(await peerProof('other key', input)).not.toBe(proof)
+    expect(sameProof(proof, proof)).toBe(true)
+    expect(sameProof(proof, proof.replace(/.$/, proof.endsWith('A') ? 'B' : 'A'))).toBe(false)
+    expect(fingerprintOf('v=0\r\na=fingerprint:sha-256 AB:CD\r\n')).toBe('sha-256 ab:cd')
   })
 })

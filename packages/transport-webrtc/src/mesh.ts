@@ -2,6 +2,7 @@ import SimplePeer from '@thaunknown/simple-peer/lite.js'
 import type { Transport } from '@concord/host'
 import { encodeFrames, Reassembler } from './framing.ts'
 import { SignalingClient, type SignalingState } from './signaling-client.ts'
+import { authFailuresMax, authFramePrefix, fingerprintOf, newNonce, parseAuthFrame, peerProof, sameProof } from './peer-auth.ts'
 
 /**
  * A full mesh of WebRTC data channels for one room (issue 4 §2): the
@@ -21,6 +22,12 @@ export interface MeshOptions {
   token: string | (() => Promise<string>)
   /** ICE servers; none by default (peers on one host or LAN need none). */
   iceServers?: IceServer[]
+  /**
+   * The room key (from the app's server, with the token; never through
+   * signaling): when set, a link opens only once its peer has proven it
+   * holds the same key, bound to the link's DTLS session (peer-auth.ts).
+   */
+  roomKey?: string
   /** WebSocket constructor for the signaling connection (`ws` in Node). */
   WebSocket?: new (url: string) => unknown
   /**
@@ -52,6 +59,8 @@ export const queuedFramesMax = 4096
 export const linkOpenTimeoutMs = 10_000
 export const linkRetryDelayMinMs = 200
 export const linkRetryDelayMaxMs = 5_000
+/** Frames kept while a peer's proof is checked (beyond, they are dropped and counted). */
+export const earlyFramesMax = 256
 
 export interface MeshStats {
   framesSent: number
@@ -60,6 +69,10 @@ export interface MeshStats {
   framesMalformed: number
   linkFailures: number
   signalingReconnects: number
+  /** Links refused because the peer could not prove it holds the room key. */
+  authFailures: number
+  /** Frames from a peer not yet authenticated, dropped. */
+  framesUnauthenticated: number
 }
 
 interface Link {
@@ -72,12 +85,19 @@ interface Link {
   openTimer: ReturnType<typeof setTimeout> | null
   /** An offer has been handed to this (answering) link. */
   offered: boolean
+  /** The handshake (with a room key): our nonce, and whether the peer's nonce was answered. */
+  nonce: string | null
+  answered: boolean
+  /** Data that arrived while the peer's proof was being checked (it sends data once it has checked ours). */
+  early: string[]
 }
 
 export class Mesh implements Transport {
   private readonly links = new Map<string, Link>()
   private readonly present = new Set<string>()
   private readonly failures = new Map<string, number>()
+  /** Peers refused in a row for lacking the room key (not tried again past authFailuresMax). */
+  private readonly refusals = new Map<string, number>()
   private readonly retryTimers = new Map<string, ReturnType<typeof setTimeout>>()
   private readonly handlers = new Set<(from: string, frame: string) => void>()
   private readonly peerListeners = new Set<(peers: string[]) => void>()
@@ -89,7 +109,7 @@ export class Mesh implements Transport {
   private closed = false
   signalingState: SignalingState = 'connecting'
   lastError: { code: string; message: string } | null = null
-  readonly counters: MeshStats = { framesSent: 0, framesReceived: 0, messagesDropped: 0, framesMalformed: 0, linkFailures: 0, signalingReconnects: 0 }
+  readonly counters: MeshStats = { framesSent: 0, framesReceived: 0, messagesDropped: 0, framesMalformed: 0, linkFailures: 0, signalingReconnects: 0, authFailures: 0, framesUnauthenticated: 0 }
 
   constructor(private readonly options: MeshOptions) {
     const token = options.token
@@ -178,12 +198,13 @@ export class Mesh implements Transport {
     if (peer === this.options.peer) return
     this.present.add(peer)
     // The smaller id offers; the other waits for its offer.
-    if (this.options.peer < peer && !this.links.has(peer)) this.createLink(peer, true)
+    if (this.options.peer < peer && !this.links.has(peer) && !this.refused(peer)) this.createLink(peer, true)
   }
 
   private onLeft(peer: string): void {
     this.present.delete(peer)
     this.failures.delete(peer)
+    this.refusals.delete(peer)
     const timer = this.retryTimers.get(peer)
     if (timer !== undefined) clearTimeout(timer)
     this.retryTimers.delete(peer)
@@ -206,6 +227,7 @@ export class Mesh implements Transport {
     }
     if (link === undefined) {
       if (this.options.peer < from) return // a stale answer or candidate for an offer we no longer hold
+      if (this.refused(from)) return
       this.present.add(from)
       link = this.createLink(from, false)
     }
@@ -241,7 +263,7 @@ export class Mesh implements Transport {
 
   private createLink(peer: string, initiator: boolean): Link {
     const sp = new SimplePeer({ initiator, trickle: true, objectMode: true, config: { iceServers: this.options.iceServers ?? [] } })
-    const link: Link = { peer, sp, open: false, queue: [], reassembler: new Reassembler(), flushTimer: null, openTimer: null, offered: false }
+    const link: Link = { peer, sp, open: false, queue: [], reassembler: new Reassembler(), flushTimer: null, openTimer: null, offered: false, nonce: null, answered: false, early: [] }
     this.links.set(peer, link)
     if (this.options.channelSink !== undefined) {
       // simple-peer keeps its RTCPeerConnection in _pc; a negotiated channel on
@@ -262,13 +284,8 @@ export class Mesh implements Transport {
     }, linkOpenTimeoutMs)
     sp.on('connect', () => {
       if (this.links.get(peer) !== link) return
-      if (link.openTimer !== null) clearTimeout(link.openTimer)
-      link.openTimer = null
-      link.open = true
-      this.failures.delete(peer)
-      this.log(`link to ${peer} open`)
-      this.notifyPeers()
-      this.flush(link)
+      if (this.options.roomKey === undefined) return this.openLink(link)
+      this.startAuth(link)
     })
     sp.on('data', (data: unknown) => this.onData(link, data))
     sp.on('close', () => this.failLink(link, 'closed'))
@@ -276,9 +293,77 @@ export class Mesh implements Transport {
     return link
   }
 
+  private openLink(link: Link): void {
+    if (link.openTimer !== null) clearTimeout(link.openTimer)
+    link.openTimer = null
+    link.open = true
+    this.failures.delete(link.peer)
+    this.refusals.delete(link.peer)
+    this.log(`link to ${link.peer} open${this.options.roomKey !== undefined ? ' (peer authenticated)' : ''}`)
+    this.notifyPeers()
+    this.flush(link)
+    for (const frame of link.early.splice(0)) this.onData(link, frame)
+  }
+
+  private refused(peer: string): boolean {
+    return (this.refusals.get(peer) ?? 0) >= authFailuresMax
+  }
+
+  private sendRaw(link: Link, frame: string): void {
+    try {
+      link.sp.send(frame)
+    } catch (error) {
+      this.failLink(link, error instanceof Error ? error.message : String(error))
+    }
+  }
+
+  /** The handshake: our nonce; the link opens when the peer has answered it (onAuth). */
+  private startAuth(link: Link): void {
+    if (link.nonce !== null) return
+    link.nonce = newNonce()
+    this.sendRaw(link, `${authFramePrefix}${JSON.stringify({ nonce: link.nonce })}`)
+  }
+
+  /** The peer-authentication handshake (peer-auth.ts), before the link opens. */
+  private async onAuth(link: Link, frame: string): Promise<void> {
+    const roomKey = this.options.roomKey!
+    const parsed = parseAuthFrame(frame)
+    if (parsed === null) {
+      this.counters.framesMalformed++
+      return
+    }
+    // The peer's channel opened first: its nonce can arrive before our 'connect'. The channel is open, so start ours now.
+    this.startAuth(link)
+    if (link.nonce === null) return
+    const pc = (link.sp as unknown as { _pc?: RTCPeerConnection })._pc
+    const local = fingerprintOf(pc?.localDescription?.sdp)
+    const remote = fingerprintOf(pc?.remoteDescription?.sdp)
+    const me = this.options.peer
+    if ('nonce' in parsed) {
+      if (link.answered) return
+      link.answered = true
+      const proof = await peerProof(roomKey, { room: this.options.room, prover: me, verifier: link.peer, verifierNonce: parsed.nonce, proverFingerprint: local, verifierFingerprint: remote })
+      if (this.links.get(link.peer) === link) this.sendRaw(link, `${authFramePrefix}${JSON.stringify({ proof })}`)
+      return
+    }
+    const expected = await peerProof(roomKey, { room: this.options.room, prover: link.peer, verifier: me, verifierNonce: link.nonce, proverFingerprint: remote, verifierFingerprint: local })
+    if (this.links.get(link.peer) !== link || link.open) return
+    if (sameProof(parsed.proof, expected)) return this.openLink(link)
+    this.counters.authFailures++
+    this.refusals.set(link.peer, (this.refusals.get(link.peer) ?? 0) + 1)
+    this.lastError = { code: 'peer-auth-failed', message: `peer ${link.peer} could not prove it holds this room's key: refused (its token got it past the signaling server, which may be compromised)` }
+    this.failLink(link, 'it could not prove it holds the room key')
+  }
+
   private onData(link: Link, data: unknown): void {
     if (typeof data !== 'string') {
       this.counters.framesMalformed++
+      return
+    }
+    if (!link.open) {
+      if (this.options.roomKey !== undefined && data.startsWith(authFramePrefix)) void this.onAuth(link, data)
+      else if (link.nonce !== null && link.early.length < earlyFramesMax) link.early.push(data)
+      else this.counters.framesUnauthenticated++
       return
     }
     this.counters.framesReceived++
@@ -308,12 +393,14 @@ export class Mesh implements Transport {
   }
 
   private failLink(link: Link, why: string): void {
+    link.early = []
     if (this.links.get(link.peer) !== link) return
     this.counters.linkFailures++
     this.log(`link to ${link.peer} failed: ${why}`)
     const wasOpen = link.open
     this.destroyLink(link)
     if (this.closed || !this.present.has(link.peer)) return
+    if (this.refused(link.peer)) return this.log(`not trying ${link.peer} again: refused ${authFailuresMax} times`)
     if (this.options.peer > link.peer) {
       // The other side offers; it may not know the link is gone.
       if (wasOpen) this.signaling.send(link.peer, { type: 'renegotiate', renegotiate: true })

@@ -22,24 +22,41 @@ export interface OutboundFrame {
 export interface AttachChannel {
   attach: ReplicaId
   channel: RTCDataChannel
+  /** With a room key: the channel carries nothing until the main thread says its peer proved the key (OpenPeers). */
+  gated?: boolean
+}
+/** The peers whose links are open (authenticated, with a room key), from the main thread's mesh. */
+export interface OpenPeers {
+  open: ReplicaId[]
 }
 
 /** Bytes buffered in a channel before sends wait. */
 export const channelBufferedBytesHigh = 1024 * 1024
 /** Frames waiting per channel while it is full; the oldest is dropped beyond. */
 export const channelQueueMax = 4096
+/** Frames held from a gated channel until its peer is authenticated; beyond, dropped and counted. */
+export const gatedFramesMax = 256
 
 interface Channel {
   channel: RTCDataChannel
+  /** Not yet authenticated: inbound frames wait in `held`, outbound go through the main thread (which drops them). */
+  gated: boolean
+  held: string[]
   reassembler: Reassembler
   queue: string[]
   timer: ReturnType<typeof setTimeout> | null
 }
 
-export function portTransport(port: MessagePort): Transport & { channels(): ReplicaId[] } {
+export function portTransport(port: MessagePort): Transport & { channels(): ReplicaId[]; framesUnauthenticated(): number } {
   let handler: ((from: ReplicaId, frame: string) => void) | null = null
   const channels = new Map<ReplicaId, Channel>()
   let nextId = 0
+  let open = new Set<ReplicaId>()
+  let unauthenticated = 0
+  const receive = (peer: ReplicaId, c: Channel, data: string) => {
+    const result = c.reassembler.push(data)
+    if (result.kind === 'message') handler?.(peer, result.message)
+  }
 
   const flush = (c: Channel) => {
     if (c.timer !== null || c.channel.readyState !== 'open') return
@@ -52,13 +69,14 @@ export function portTransport(port: MessagePort): Transport & { channels(): Repl
     }
   }
 
-  const attach = (peer: ReplicaId, channel: RTCDataChannel) => {
-    const c: Channel = { channel, reassembler: new Reassembler(), queue: [], timer: null }
+  const attach = (peer: ReplicaId, channel: RTCDataChannel, gated: boolean) => {
+    const c: Channel = { channel, gated: gated && !open.has(peer), held: [], reassembler: new Reassembler(), queue: [], timer: null }
     channels.set(peer, c)
     channel.onmessage = (event: MessageEvent) => {
       if (typeof event.data !== 'string') return
-      const result = c.reassembler.push(event.data)
-      if (result.kind === 'message') handler?.(peer, result.message)
+      if (!c.gated) return receive(peer, c, event.data)
+      if (c.held.length < gatedFramesMax) c.held.push(event.data)
+      else unauthenticated++
     }
     channel.onopen = () => flush(c)
     channel.onclose = () => {
@@ -66,16 +84,26 @@ export function portTransport(port: MessagePort): Transport & { channels(): Repl
     }
   }
 
-  port.onmessage = (event: MessageEvent<InboundFrame | AttachChannel>) => {
+  port.onmessage = (event: MessageEvent<InboundFrame | AttachChannel | OpenPeers>) => {
     const data = event.data
-    if ('attach' in data && typeof data.attach === 'string' && data.channel !== undefined) return attach(data.attach, data.channel)
+    if ('attach' in data && typeof data.attach === 'string' && data.channel !== undefined) return attach(data.attach, data.channel, data.gated === true)
+    if ('open' in data && Array.isArray(data.open)) {
+      open = new Set(data.open)
+      for (const [peer, c] of channels) {
+        if (!c.gated || !open.has(peer)) continue
+        c.gated = false
+        for (const frame of c.held.splice(0)) receive(peer, c, frame)
+        flush(c)
+      }
+      return
+    }
     if ('from' in data && typeof data.from === 'string' && typeof data.frame === 'string') handler?.(data.from, data.frame)
   }
   port.start()
   return {
     send: (to, frame) => {
       const c = channels.get(to)
-      if (c === undefined || c.channel.readyState !== 'open') {
+      if (c === undefined || c.gated || c.channel.readyState !== 'open') {
         port.postMessage({ to, frame } satisfies OutboundFrame)
         return
       }
@@ -89,6 +117,7 @@ export function portTransport(port: MessagePort): Transport & { channels(): Repl
         handler = null
       }
     },
-    channels: () => [...channels.entries()].filter(([, c]) => c.channel.readyState === 'open').map(([peer]) => peer),
+    channels: () => [...channels.entries()].filter(([, c]) => !c.gated && c.channel.readyState === 'open').map(([peer]) => peer),
+    framesUnauthenticated: () => unauthenticated,
   }
 }
