@@ -76,8 +76,10 @@ export interface StoreStatus {
   lag: number
   pendingCalls: number
   framesDropped: number
-  /** Links refused because the peer could not prove it holds the room key (see `roomKey`). */
+  /** Links refused because the peer could not prove it holds the room key (see `roomKey`) or runs another app or machine version. */
   peersRefused: number
+  /** Why the last peer was refused, or null. */
+  lastRefusal: string | null
   /** Storage writes (one per Ready) and their average time. */
   writes: number
   writeMsAverage: number
@@ -153,7 +155,7 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
     // then travel worker to worker, not through this thread.
     channelSink: (peer, dataChannel) => {
       try {
-        channel.port1.postMessage({ attach: peer, channel: dataChannel, gated: options.roomKey !== undefined }, [dataChannel as unknown as Transferable])
+        channel.port1.postMessage({ attach: peer, channel: dataChannel, gated: true }, [dataChannel as unknown as Transferable])
       } catch {
         dataChannel.close() // not transferable here: frames use the relay
       }
@@ -165,6 +167,8 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
     ...(options.iceServers !== undefined ? { iceServers: options.iceServers } : {}),
     ...(options.log !== undefined ? { log: options.log } : {}),
     ...(options.roomKey !== undefined ? { roomKey: options.roomKey } : {}),
+    // Said in every link's handshake: a tab running another version of the machine is refused.
+    app: `${app}@${options.machine.version}`,
   })
   const worker: Remote<ReplicaWorkerApi> = wrap(options.worker)
   // Seed 004 M8: only a replica in a room the signaling server reports empty
@@ -177,8 +181,8 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
   })
   const stopPresencePeers = mesh.onPeers((connected) => {
     presence.onPeers(connected)
-    // The worker's channels carry frames only for peers whose links are open: authenticated, with a room key.
-    if (options.roomKey !== undefined) channel.port1.postMessage({ open: connected })
+    // The worker's channels carry frames only for peers whose links are open: after the handshake.
+    channel.port1.postMessage({ open: connected })
   })
 
   // The state as applied here: a mirror of the worker's MS, fed the same commands.
@@ -276,7 +280,8 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
       lag: Math.max(0, s.knownIssued - s.issuedUpTo),
       pendingCalls: s.pendingCalls,
       framesDropped: s.framesDropped + presence.dropped + mesh.counters.framesUnauthenticated,
-      peersRefused: mesh.counters.authFailures,
+      peersRefused: mesh.counters.authFailures + mesh.counters.versionMismatches,
+      lastRefusal: mesh.lastError !== null && (mesh.lastError.code === 'peer-auth-failed' || mesh.lastError.code === 'app-version-mismatch') ? mesh.lastError.message : null,
       writes: s.writes,
       writeMsAverage: Math.round(s.writeMsAverage * 100) / 100,
       lastOutOfSync: s.lastOutOfSync,

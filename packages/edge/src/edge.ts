@@ -111,6 +111,7 @@ export async function startEdge<F extends Functions>(options: EdgeOptions<F>): P
     token: typeof token === 'string' ? token : () => token(id),
     WebSocket,
     ...(options.roomKey === 'none' ? {} : { roomKey: options.roomKey ?? roomKeyFor(options.room, secret) }),
+    app: `${app}@${options.machine.version}`,
     ...(options.iceServers !== undefined ? { iceServers: options.iceServers } : {}),
     log,
   })

@@ -30,8 +30,8 @@ async function until(predicate: () => boolean, ms = 45_000): Promise<void> {
   }
 }
 
-function meshOf(peer: string, roomName: string, roomKey?: string): Mesh {
-  const mesh = new Mesh({ signalingUrl: server!.url, room: roomName, peer, token: signToken({ room: roomName, peer, exp: Date.now() + 60_000 }, secret), WebSocket, ...(roomKey !== undefined ? { roomKey } : {}) })
+function meshOf(peer: string, roomName: string, roomKey?: string, app?: string): Mesh {
+  const mesh = new Mesh({ signalingUrl: server!.url, room: roomName, peer, token: signToken({ room: roomName, peer, exp: Date.now() + 60_000 }, secret), WebSocket, ...(roomKey !== undefined ? { roomKey } : {}), ...(app !== undefined ? { app } : {}) })
   meshes.push(mesh)
   return mesh
 }
@@ -125,6 +125,24 @@ describe('WebRTC mesh (Node, real data channels)', () => {
     b!.onFrame((_, frame) => got.push(frame))
     a!.send('b', 'still here')
     await until(() => got.includes('still here'))
+  })
+})
+
+describe('app versions', () => {
+  it('a peer running another app or machine version is refused with a clear error, with or without a room key; same versions connect', async () => {
+    server ??= await startSignalingServer({ secret })
+    for (const key of [undefined, roomKeyFor('versions', secret)]) {
+      const room = `versions-${key === undefined ? 'open' : 'keyed'}`
+      const a = meshOf('a', room, key, 'shop@2')
+      const b = meshOf('b', room, key, 'shop@2')
+      const old = meshOf('c', room, key, 'shop@1')
+      await until(() => a.connectedPeers().includes('b') && a.stats().versionMismatches >= 1 && b.stats().versionMismatches >= 1, 30_000)
+      expect(a.connectedPeers()).toEqual(['b'])
+      expect(old.connectedPeers()).toEqual([])
+      expect(a.lastError).toMatchObject({ code: 'app-version-mismatch' })
+      expect(a.lastError!.message).toMatch(/peer c runs shop@1, this replica shop@2/)
+      expect(old.lastError!.message).toMatch(/runs shop@2, this replica shop@1/)
+    }
   })
 })
 

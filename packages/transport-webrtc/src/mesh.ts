@@ -28,6 +28,13 @@ export interface MeshOptions {
    * holds the same key, bound to the link's DTLS session (peer-auth.ts).
    */
   roomKey?: string
+  /**
+   * The app and its machine version (`name@version`): said in the handshake,
+   * and a peer that runs another is refused with a clear error (its commands
+   * would apply differently). Without it (and without a room key) links open
+   * with no handshake.
+   */
+  app?: string
   /** WebSocket constructor for the signaling connection (`ws` in Node). */
   WebSocket?: new (url: string) => unknown
   /**
@@ -73,6 +80,8 @@ export interface MeshStats {
   authFailures: number
   /** Frames from a peer not yet authenticated, dropped. */
   framesUnauthenticated: number
+  /** Links refused because the peer runs another app or machine version. */
+  versionMismatches: number
 }
 
 interface Link {
@@ -109,7 +118,7 @@ export class Mesh implements Transport {
   private closed = false
   signalingState: SignalingState = 'connecting'
   lastError: { code: string; message: string } | null = null
-  readonly counters: MeshStats = { framesSent: 0, framesReceived: 0, messagesDropped: 0, framesMalformed: 0, linkFailures: 0, signalingReconnects: 0, authFailures: 0, framesUnauthenticated: 0 }
+  readonly counters: MeshStats = { framesSent: 0, framesReceived: 0, messagesDropped: 0, framesMalformed: 0, linkFailures: 0, signalingReconnects: 0, authFailures: 0, framesUnauthenticated: 0, versionMismatches: 0 }
 
   constructor(private readonly options: MeshOptions) {
     const token = options.token
@@ -284,7 +293,7 @@ export class Mesh implements Transport {
     }, linkOpenTimeoutMs)
     sp.on('connect', () => {
       if (this.links.get(peer) !== link) return
-      if (this.options.roomKey === undefined) return this.openLink(link)
+      if (!this.handshakes) return this.openLink(link)
       this.startAuth(link)
     })
     sp.on('data', (data: unknown) => this.onData(link, data))
@@ -321,12 +330,12 @@ export class Mesh implements Transport {
   private startAuth(link: Link): void {
     if (link.nonce !== null) return
     link.nonce = newNonce()
-    this.sendRaw(link, `${authFramePrefix}${JSON.stringify({ nonce: link.nonce })}`)
+    this.sendRaw(link, `${authFramePrefix}${JSON.stringify({ nonce: link.nonce, ...(this.options.app !== undefined ? { app: this.options.app } : {}) })}`)
   }
 
   /** The peer-authentication handshake (peer-auth.ts), before the link opens. */
   private async onAuth(link: Link, frame: string): Promise<void> {
-    const roomKey = this.options.roomKey!
+    const roomKey = this.options.roomKey
     const parsed = parseAuthFrame(frame)
     if (parsed === null) {
       this.counters.framesMalformed++
@@ -342,17 +351,32 @@ export class Mesh implements Transport {
     if ('nonce' in parsed) {
       if (link.answered) return
       link.answered = true
+      if (this.options.app !== undefined && parsed.app !== this.options.app) {
+        this.counters.versionMismatches++
+        return this.refuse(link, 'app-version-mismatch', `peer ${link.peer} runs ${parsed.app ?? 'an unnamed app'}, this replica ${this.options.app}: refused (reload the older tab to upgrade)`)
+      }
+      if (roomKey === undefined) return this.openLink(link) // no key to prove: the hello was all
       const proof = await peerProof(roomKey, { room: this.options.room, prover: me, verifier: link.peer, verifierNonce: parsed.nonce, proverFingerprint: local, verifierFingerprint: remote })
       if (this.links.get(link.peer) === link) this.sendRaw(link, `${authFramePrefix}${JSON.stringify({ proof })}`)
       return
     }
+    if (roomKey === undefined) return // a proof nobody asked for
     const expected = await peerProof(roomKey, { room: this.options.room, prover: link.peer, verifier: me, verifierNonce: link.nonce, proverFingerprint: remote, verifierFingerprint: local })
     if (this.links.get(link.peer) !== link || link.open) return
     if (sameProof(parsed.proof, expected)) return this.openLink(link)
     this.counters.authFailures++
+    this.refuse(link, 'peer-auth-failed', `peer ${link.peer} could not prove it holds this room's key: refused (its token got it past the signaling server, which may be compromised)`)
+  }
+
+  private refuse(link: Link, code: string, message: string): void {
     this.refusals.set(link.peer, (this.refusals.get(link.peer) ?? 0) + 1)
-    this.lastError = { code: 'peer-auth-failed', message: `peer ${link.peer} could not prove it holds this room's key: refused (its token got it past the signaling server, which may be compromised)` }
-    this.failLink(link, 'it could not prove it holds the room key')
+    this.lastError = { code, message }
+    this.failLink(link, message)
+  }
+
+  /** Whether links open only after a handshake (a room key to prove, or an app version to compare). */
+  private get handshakes(): boolean {
+    return this.options.roomKey !== undefined || this.options.app !== undefined
   }
 
   private onData(link: Link, data: unknown): void {
@@ -361,7 +385,7 @@ export class Mesh implements Transport {
       return
     }
     if (!link.open) {
-      if (this.options.roomKey !== undefined && data.startsWith(authFramePrefix)) void this.onAuth(link, data)
+      if (this.handshakes && data.startsWith(authFramePrefix)) void this.onAuth(link, data)
       else if (link.nonce !== null && link.early.length < earlyFramesMax) link.early.push(data)
       else this.counters.framesUnauthenticated++
       return
