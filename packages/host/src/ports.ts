@@ -1,5 +1,4 @@
-import type { PersistRecord, ReplicaId, StableState } from '@concord/core'
-import { StableImage } from './stable-image.ts'
+import { StableImage, type PersistRecord, type ReplicaId, type StableState } from '@concord/core'
 
 /** Stable storage (DESIGN.md §3): `write` makes all records durable, in order, or none. */
 export interface StableStorage {
@@ -21,7 +20,7 @@ export class MemoryStorage implements StableStorage {
   writes = 0
 
   async load(): Promise<StableState> {
-    return this.image.state()
+    return structuredClone(this.image.state())
   }
 
   async write(records: readonly PersistRecord[]): Promise<void> {

@@ -2,8 +2,8 @@ import { mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'nod
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import { z } from 'zod'
-import { ballotSchema, issuedEntrySchema, snapshotBodySchema, voteSchema, type PersistRecord, type Snapshot, type StableState } from '@concord/core'
-import { StableImage, type StableStorage } from '@concord/host'
+import { StableImage, ballotSchema, issuedEntrySchema, snapshotBodySchema, voteSchema, type PersistRecord, type Snapshot, type StableState } from '@concord/core'
+import type { StableStorage } from '@concord/host'
 
 /**
  * Durable storage of one edge replica in a directory (issue 8 §1): an
@@ -283,7 +283,7 @@ export class FileStorage implements StableStorage {
   }
 
   async load(): Promise<StableState> {
-    return this.image.state()
+    return structuredClone(this.image.state())
   }
 
   /** Appends one frame and fdatasyncs (snapshot files first); resolves once it is durable. Writes run in call order. */

@@ -1,18 +1,20 @@
-import type { Ballot, IssuedEntry, PersistRecord, Snapshot, StableState, Vote } from '@concord/core'
-
-const zero: Ballot = { round: 0, replica: '' }
+import { ballotZero } from './ballot.ts'
+import type { Ballot, IssuedEntry, PersistRecord, Snapshot, StableState, Vote } from './types.ts'
 
 /**
- * What a replica's persisted records add up to (DESIGN.md §3), kept in
- * memory by storages that write records as they come (memory, files) and
- * must hand the core back a StableState on load.
+ * What a replica's persisted records add up to (DESIGN.md §3): the fold every
+ * storage that writes records as they come (memory, files, the simulator's
+ * disk) keeps, to hand the core back a StableState after a restart.
  */
 export class StableImage {
-  lastTried: Ballot = zero
-  nextBal: Ballot = zero
+  lastTried: Ballot = ballotZero
+  nextBal: Ballot = ballotZero
   readonly votes = new Map<number, Vote>()
   readonly issued = new Map<number, IssuedEntry>()
   snapshot: Snapshot | undefined = undefined
+
+  /** `keepIssuedVotes`: keep the vote at an instance once it is issued (the simulator's scenarios look at votes). */
+  constructor(private readonly keepIssuedVotes = false) {}
 
   apply(records: readonly PersistRecord[]): void {
     for (const r of records) {
@@ -29,7 +31,7 @@ export class StableImage {
         case 'issued':
           this.issued.set(r.entry.instance, r.entry)
           // The vote at an issued instance is never needed again.
-          this.votes.delete(r.entry.instance)
+          if (!this.keepIssuedVotes) this.votes.delete(r.entry.instance)
           break
         case 'snapshot':
           this.snapshot = r.snapshot
@@ -48,8 +50,10 @@ export class StableImage {
     }
   }
 
+  /** The image as the core reloads it (shared objects: a storage that hands it out copies it). */
   state(): StableState {
-    return structuredClone({ lastTried: this.lastTried, nextBal: this.nextBal, votes: [...this.votes.values()], issued: [...this.issued.values()], snapshot: this.snapshot })
+    const votes = [...this.votes.values()].filter((v) => !this.keepIssuedVotes || !this.issued.has(v.instance))
+    return { lastTried: this.lastTried, nextBal: this.nextBal, votes, issued: [...this.issued.values()], snapshot: this.snapshot }
   }
 
   /** Records that rebuild this image from nothing (a checkpoint). */
