@@ -133,6 +133,19 @@ async function fsyncDirectory(dir: string): Promise<void> {
   }
 }
 
+/** Writes `bytes` to `tmp`, fsyncs, renames it to `name` and fsyncs the directory: after a crash, `name` is the old file or the new one, whole. */
+async function replaceDurably(dir: string, tmp: string, name: string, bytes: Buffer): Promise<void> {
+  const handle = await open(join(dir, tmp), 'w')
+  try {
+    await handle.write(bytes, 0, bytes.length, 0)
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+  await rename(join(dir, tmp), join(dir, name))
+  await fsyncDirectory(dir)
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0)
@@ -229,17 +242,7 @@ export class FileStorage implements StableStorage {
   /** Writes a snapshot to a new file, crash-safely; returns its name. */
   private async writeSnapshot(snapshot: Snapshot): Promise<string> {
     const file = `${snapshotFilePrefix}${this.nextSnapshot++}`
-    const frame = encodeFrame(snapshot)
-    const tmp = join(this.dir, `${file}.tmp`)
-    const handle = await open(tmp, 'w')
-    try {
-      await handle.write(frame, 0, frame.length, 0)
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await rename(tmp, join(this.dir, file))
-    await fsyncDirectory(this.dir)
+    await replaceDurably(this.dir, `${file}.tmp`, file, encodeFrame(snapshot))
     return file
   }
 
@@ -316,16 +319,7 @@ export class FileStorage implements StableStorage {
   private async compact(): Promise<void> {
     const current = this.image.snapshot
     const frame = encodeFrame(await this.toDisk(this.image.records(), new Map(current !== undefined && this.snapshotFile !== null ? [[current, this.snapshotFile]] : [])))
-    const next = join(this.dir, nextLogFile)
-    const handle = await open(next, 'w')
-    try {
-      await handle.write(frame, 0, frame.length, 0)
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await rename(next, join(this.dir, logFile))
-    await fsyncDirectory(this.dir)
+    await replaceDurably(this.dir, nextLogFile, logFile, frame)
     await this.log.close()
     this.log = await open(join(this.dir, logFile), 'a+')
     this.size = this.checkpointBytes = frame.length
