@@ -59,13 +59,19 @@ async function withMeshLogs(pages: Page[], steps: () => Promise<void>): Promise<
     await steps()
   } catch (error) {
     for (const page of pages) console.log((await page.evaluate(() => room.meshLog()).catch(() => ['(no log)'])).join('\n'))
+    for (const page of pages) console.log(JSON.stringify(await page.evaluate(async () => ({ ...room.status(), worker: await room.store.debugWorkerStatus() })).catch(() => '(no status)')))
     throw error
   }
 }
 async function waitForLeader(pages: Page[]): Promise<Page> {
-  await expect.poll(async () => (await Promise.all(pages.map(status))).filter((s) => s.role === 'leader').length, { timeout: 20_000 }).toBe(1)
-  const all = await Promise.all(pages.map(status))
-  return pages[all.findIndex((s) => s.role === 'leader')]!
+  // The leader is taken from the same reading that found exactly one (a re-read could catch an election).
+  let leader = -1
+  await expect.poll(async () => {
+    const roles = (await Promise.all(pages.map(status))).map((s) => s.role)
+    leader = roles.indexOf('leader')
+    return roles.filter((r) => r === 'leader').length
+  }, { timeout: 20_000 }).toBe(1)
+  return pages[leader]!
 }
 
 test('the leader tab closes in the middle of a stream of calls: a new leader takes over, nothing acknowledged is lost, nothing runs twice', async ({ context }) => {
@@ -165,7 +171,9 @@ test('a tab whose stored state was corrupted is detected out of sync, refreshed 
   await victim.waitForFunction(() => typeof (window as unknown as { room?: unknown }).room === 'object', undefined, { timeout: 20_000 })
   // It loads the damage; the leader's next checkpoint (a quiet room gets one
   // within half a second) compares digests, and it is told to refresh.
-  await expect.poll(async () => (await status(victim)).lastOutOfSync?.kind, { timeout: 20_000 }).toBe('refreshing')
+  await withMeshLogs(pages, async () => {
+    await expect.poll(async () => (await status(victim)).lastOutOfSync?.kind, { timeout: 20_000 }).toBe('refreshing')
+  })
   await leader.evaluate(() => room.add(1))
   await expect.poll(() => victim.evaluate(() => room.state()), { timeout: 20_000 }).toEqual({ n: 26 })
   const report = (await status(victim)).lastOutOfSync
