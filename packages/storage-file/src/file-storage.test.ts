@@ -136,6 +136,12 @@ describe('FileStorage', () => {
       await reopened.shutdown()
       expect((await readFile(join(dir, logFile))).equals(clean)).toBe(true) // truncated on disk
     }
+    // An append whose blocks never reached the disk: zeros (a length-0 frame with crc 0 looks valid but is not).
+    await writeFile(join(dir, logFile), Buffer.concat([clean, Buffer.alloc(300)]))
+    const zeros = await FileStorage.open(dir)
+    expect(zeros.recovery).toMatchObject({ frames: 2, tornBytes: 300 })
+    await zeros.shutdown()
+    expect((await readFile(join(dir, `${logFile}.torn-${clean.length}`))).length).toBe(300) // kept aside, not destroyed
     // A complete last frame whose bytes were not all written (zeros where the payload should be): a checksum mismatch, cut too.
     const zeroed = Buffer.from(torn)
     zeroed.fill(0, 20)
@@ -160,6 +166,11 @@ describe('FileStorage', () => {
       expect(error).toBeInstanceOf(StorageCorruptError)
       expect((error as StorageCorruptError).message).toMatch(/corrupt at byte \d+ \(checksum mismatch\)/)
     }
+    // A flipped length field in a middle frame that makes it seem to reach the end of the file: still corruption, not a torn tail.
+    const lying = Buffer.from(clean)
+    lying.writeUInt32LE(clean.length - 8, 0)
+    await writeFile(join(dir, logFile), lying)
+    await expect(FileStorage.open(dir)).rejects.toBeInstanceOf(StorageCorruptError)
     // Left as it was found: nothing truncated, the lock released.
     await writeFile(join(dir, logFile), clean)
     const reopened = await FileStorage.open(dir)
@@ -189,5 +200,10 @@ describe('FileStorage', () => {
     await writeFile(join(dir, 'lock'), '999999999') // a pid that is not running
     const second = await FileStorage.open(dir)
     await second.shutdown()
+    // This process's own pid in a lock it does not hold: left by an earlier run with the same pid (a container's PID 1).
+    await writeFile(join(dir, 'lock'), String(process.pid))
+    const third = await FileStorage.open(dir)
+    await expect(FileStorage.open(dir)).rejects.toBeInstanceOf(StorageLockedError) // but while it holds it, a second open is refused
+    await third.shutdown()
   })
 })

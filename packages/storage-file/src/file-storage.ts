@@ -1,4 +1,4 @@
-import { mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises'
+import { link, mkdir, open, readdir, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import { z } from 'zod'
@@ -133,6 +133,26 @@ async function fsyncDirectory(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Whether a whole, valid frame (length, checksum and records all good) starts
+ * anywhere after the bad one at `end`. Only the last append can be torn —
+ * every earlier one was fsynced before the next began — so a valid frame
+ * after a bad one means the bad one is corruption, not a torn write,
+ * whatever its length field says (a flipped bit there can make a middle
+ * frame seem to reach the end of the file). A torn append leaves garbage or
+ * zeros behind it, never a frame that checks out.
+ */
+function goodFrameAfter(bytes: Buffer, end: number): boolean {
+  for (let offset = end + 1; offset + frameHeaderBytes < bytes.length; offset++) {
+    const length = bytes.readUInt32LE(offset)
+    if (length === 0 || length > bytes.length - offset - frameHeaderBytes) continue
+    const payload = bytes.subarray(offset + frameHeaderBytes, offset + frameHeaderBytes + length)
+    if (crc32(payload) !== bytes.readUInt32LE(offset + 4)) continue
+    if (decodeFrames(bytes.subarray(offset, offset + frameHeaderBytes + length)).frames.length === 1) return true
+  }
+  return false
+}
+
 /** Writes `bytes` to `tmp`, fsyncs, renames it to `name` and fsyncs the directory: after a crash, `name` is the old file or the new one, whole. */
 async function replaceDurably(dir: string, tmp: string, name: string, bytes: Buffer): Promise<void> {
   const handle = await open(join(dir, tmp), 'w')
@@ -145,6 +165,9 @@ async function replaceDurably(dir: string, tmp: string, name: string, bytes: Buf
   await rename(join(dir, tmp), join(dir, name))
   await fsyncDirectory(dir)
 }
+
+/** Lock files this process holds (a second open in the same process is refused). */
+const held = new Set<string>()
 
 function alive(pid: number): boolean {
   try {
@@ -187,10 +210,12 @@ export class FileStorage implements StableStorage {
         throw error
       })
       const { frames, end, bad } = decodeFrames(bytes)
-      if (bad !== null && !FileStorage.isTail(bytes, end)) throw new StorageCorruptError(path, end, bad)
+      if (bad !== null && goodFrameAfter(bytes, end)) throw new StorageCorruptError(path, end, bad)
       const log = await open(path, 'a+')
       if (end < bytes.length) {
-        // The torn frame's write never completed: nothing was acknowledged on it.
+        // The torn frame's write never completed: nothing was acknowledged on
+        // it. Its bytes are kept aside (log.torn-<offset>) rather than destroyed.
+        await writeFile(join(dir, `${logFile}.torn-${end}`), bytes.subarray(end))
         await log.truncate(end)
         await log.datasync()
       }
@@ -199,7 +224,7 @@ export class FileStorage implements StableStorage {
       await storage.replay(frames, path)
       return storage
     } catch (error) {
-      await rm(join(dir, lockFile), { force: true })
+      await FileStorage.unlock(dir)
       throw error
     }
   }
@@ -257,32 +282,39 @@ export class FileStorage implements StableStorage {
   }
 
   /**
-   * A bad frame at `end` is a torn write when it is the last thing in the
-   * file: its declared end reaches past (or exactly to) the end of the file.
-   * Only the final append can be torn — every earlier one was fsynced.
+   * The lock file holds the owner's pid, put in place whole (written to a
+   * file of its own, then hard-linked: no reader sees it empty). A lock whose
+   * pid is dead is stale; so is one with this process's own pid that this
+   * process does not hold (a container restarts its edge with the same pid).
    */
-  private static isTail(bytes: Buffer, end: number): boolean {
-    if (bytes.length - end < frameHeaderBytes) return true
-    const length = bytes.readUInt32LE(end)
-    return length <= frameBytesMax && end + frameHeaderBytes + length >= bytes.length
-  }
-
   private static async lock(dir: string): Promise<void> {
     const path = join(dir, lockFile)
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const handle = await open(path, 'wx')
-        await handle.writeFile(String(process.pid))
-        await handle.close()
-        return
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-        const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim())
-        if (Number.isSafeInteger(pid) && pid > 0 && alive(pid)) throw new StorageLockedError(dir, pid)
-        await rm(path, { force: true }) // left by a process that died (SIGKILL)
+    if (held.has(path)) throw new StorageLockedError(dir, process.pid)
+    const mine = join(dir, `${lockFile}.${process.pid}`)
+    await writeFile(mine, String(process.pid))
+    try {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+          await link(mine, path)
+          held.add(path)
+          return
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+          const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim())
+          if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) throw new StorageLockedError(dir, pid)
+          await rm(path, { force: true }) // left by a process that died (SIGKILL)
+        }
       }
+      throw new StorageLockedError(dir, 0)
+    } finally {
+      await rm(mine, { force: true })
     }
-    throw new StorageLockedError(dir, 0)
+  }
+
+  private static async unlock(dir: string): Promise<void> {
+    const path = join(dir, lockFile)
+    held.delete(path)
+    await rm(path, { force: true })
   }
 
   async load(): Promise<StableState> {
@@ -336,7 +368,7 @@ export class FileStorage implements StableStorage {
     this.closed = true
     this.closing = this.queue.then(async () => {
       await this.log.close().catch(() => {})
-      await rm(join(this.dir, lockFile), { force: true })
+      await FileStorage.unlock(this.dir)
     })
   }
 
