@@ -13,6 +13,9 @@ test.afterAll(() => {
 })
 
 test('npm start serves the demos: the warehouse replicates between two tabs and stock never goes negative; the editor takes real keystrokes in one tab and shows them in the other', async ({ context }) => {
+  // Its clicks need the page's frames: in CI it can run beside the 9-tab grow/shrink test on two
+  // cores, where a click once waited past the default 60 s for the renderer.
+  test.slow()
   child = spawn(resolve(root, 'node_modules', '.bin', 'tsx'), ['scripts/start.ts'], {
     cwd: root,
     env: { ...process.env, CONCORD_SIGNALING_PORT: '8798', CONCORD_APPS_PORT: '5181' },
