@@ -1,6 +1,6 @@
 export { startSignalingServer, type SignalingOptions, type SignalingServer, type SignalingStats } from './server.ts'
 export { RedisCluster, type ClusterStats } from './cluster.ts'
-export { signToken, verifyToken, roomKeyFor, developmentSecret, type TokenClaims, type TokenCheck } from './token.ts'
+export { signToken, verifyToken, roomKeyFor, developmentSecret, developmentRoomSecret, type TokenClaims, type TokenCheck } from './token.ts'
 export { clientFrameSchema, signalDataSchema, closeCodes, type ClientFrame, type ServerFrame, type SignalData, type ErrorCode } from './protocol.ts'
 export * from './limits.ts'
 export { startRedis, type RedisProcess } from './redis-server.ts'

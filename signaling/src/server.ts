@@ -12,7 +12,7 @@ import {
   roomsMax,
 } from './limits.ts'
 import { clientFrameSchema, closeCodes, nameSchema, type ErrorCode, type ServerFrame, type SignalData } from './protocol.ts'
-import { developmentSecret, roomKeyFor, signToken, verifyToken } from './token.ts'
+import { developmentRoomSecret, developmentSecret, roomKeyFor, signToken, verifyToken } from './token.ts'
 import { RedisCluster, type ClusterStats } from './cluster.ts'
 
 /**
@@ -136,7 +136,7 @@ export async function startSignalingServer(options: SignalingOptions = {}): Prom
       const peer = nameSchema.safeParse(url.searchParams.get('peer'))
       if (!room.success || !peer.success) return json(res, 400, { error: 'room and peer must be names of 1–64 letters, digits or . _ : -' })
       // The room key too: the development server plays the app's server here (tokens and keys never come from a production signaling server).
-      return json(res, 200, { token: signToken({ room: room.data, peer: peer.data, exp: now() + devTokenLifetimeMs }, secret), roomKey: roomKeyFor(room.data, secret) })
+      return json(res, 200, { token: signToken({ room: room.data, peer: peer.data, exp: now() + devTokenLifetimeMs }, secret), roomKey: roomKeyFor(room.data, developmentRoomSecret) })
     }
     json(res, 404, { error: 'not found' })
   }

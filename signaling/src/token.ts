@@ -47,14 +47,19 @@ export function verifyToken(token: unknown, secret: string, now: number): TokenC
 
 /**
  * The room key peers prove to each other in the data channel handshake
- * (packages/transport-webrtc/src/peer-auth.ts): derived from the room
- * secret, handed by the app's server to a tab with its token, never sent
- * through signaling — so a compromised signaling server cannot let in a
- * peer the room's members accept.
+ * (packages/transport-webrtc/src/peer-auth.ts): derived from the *room*
+ * secret — a secret of the app's server (and its edge replicas) that the
+ * signaling server never holds, unlike the signaling secret that signs
+ * tokens — and handed by the app's server to a tab with its token, never
+ * through signaling. So a compromised signaling server, which can sign any
+ * token, still cannot make a room key, nor let in a peer the members accept.
  */
-export function roomKeyFor(room: string, secret: string): string {
-  return createHmac('sha256', secret).update(`concord-room-key\n${room}`).digest('base64url')
+export function roomKeyFor(room: string, roomSecret: string): string {
+  return createHmac('sha256', roomSecret).update(`concord-room-key\n${room}`).digest('base64url')
 }
+
+/** The room secret `npm start` runs with (public, like developmentSecret). Never for production. */
+export const developmentRoomSecret = 'concord-development-room-secret-not-for-production'
 
 function sign(body: string, secret: string): string {
   return createHmac('sha256', secret).update(body).digest('base64url')

@@ -25,8 +25,9 @@ export interface OpenStoreOptions<F extends Functions> {
   /** The room token for this replica, or a function that fetches one (called again on reconnects). */
   token: string | ((replicaId: string) => Promise<string>)
   /**
-   * The room key, from the app's server (signaling's `roomKeyFor(room,
-   * secret)`), never through signaling: peers then prove it to each other
+   * The room key, from the app's server (`roomKeyFor(room, roomSecret)` of
+   * @concord/signaling, with a room secret the signaling server never
+   * holds), never through signaling: peers then prove it to each other
    * before a link carries anything, so a compromised signaling server cannot
    * let in a peer (SECURITY.md). Without it, peers trust signaling's word.
    */

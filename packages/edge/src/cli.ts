@@ -17,8 +17,8 @@ import { serveEdgeHttp } from './http.ts'
 const usage = `usage: concord-edge --room <room> --signaling <ws://…> --data <dir> --machine <module.ts>
   [--app <name>] [--id <replica id>] [--http-port <port>] [--http-host 127.0.0.1] [--leave-on-exit]
   [--learner]   archive the room: fed every command, never a voter
-  secret: CONCORD_SIGNALING_SECRET (signs this replica's tokens, derives the room key),
-          or CONCORD_TOKEN with CONCORD_ROOM_KEY ('none': trust signaling's introductions)`
+  tokens:   CONCORD_SIGNALING_SECRET (signs this replica's own) or CONCORD_TOKEN
+  room key: CONCORD_ROOM_SECRET (the app server's, never the signaling server's) or CONCORD_ROOM_KEY ('none': trust signaling)`
 
 class UsageError extends Error {}
 
@@ -62,8 +62,9 @@ async function main(): Promise<void> {
   const secret = process.env.CONCORD_SIGNALING_SECRET
   const token = process.env.CONCORD_TOKEN
   const roomKey = process.env.CONCORD_ROOM_KEY
+  const roomSecret = process.env.CONCORD_ROOM_SECRET
   if (secret === undefined && token === undefined && process.env.NODE_ENV === 'production') throw new UsageError('NODE_ENV=production needs CONCORD_SIGNALING_SECRET or CONCORD_TOKEN')
-  if (token !== undefined && secret === undefined && roomKey === undefined) throw new UsageError('CONCORD_TOKEN needs CONCORD_ROOM_KEY (from the same server), or CONCORD_ROOM_KEY=none')
+  if (process.env.NODE_ENV === 'production' && roomKey === undefined && roomSecret === undefined) throw new UsageError('NODE_ENV=production needs CONCORD_ROOM_SECRET or CONCORD_ROOM_KEY (or CONCORD_ROOM_KEY=none to trust signaling)')
   const machine = await loadMachine(o.machine)
   const log = (line: string) => console.log(`[concord-edge] ${line}`)
   const edge: EdgeReplica = await startEdge({
@@ -75,7 +76,7 @@ async function main(): Promise<void> {
     ...(o.id !== undefined ? { replicaId: o.id } : {}),
     ...(o.learner ? { learner: true } : {}),
     ...(token !== undefined ? { token } : secret !== undefined ? { secret } : {}),
-    ...(roomKey !== undefined ? { roomKey } : {}),
+    ...(roomKey !== undefined ? { roomKey } : roomSecret !== undefined ? { roomSecret } : {}),
     log,
   })
   const http = o.httpPort !== null ? await serveEdgeHttp(edge, o.httpPort, o['http-host']) : null

@@ -5,7 +5,7 @@ import WebSocket from 'ws'
 import type { CallReply, ReplicaId } from '@concord/core'
 import { ReplicaHost, type HostEvent } from '@concord/host'
 import type { Functions, Json, MachineDefinition } from '@concord/machine'
-import { developmentSecret, roomKeyFor, signToken } from '@concord/signaling'
+import { developmentRoomSecret, developmentSecret, roomKeyFor, signToken } from '@concord/signaling'
 import { FileStorage, type Recovery } from '@concord/storage-file'
 import { Mesh, type IceServer } from '@concord/transport-webrtc'
 
@@ -32,9 +32,11 @@ export interface EdgeOptions<F extends Functions> {
   app?: string
   /** A room token for this replica, or a function that makes one (called on every reconnect). */
   token?: string | ((replicaId: string) => Promise<string>)
-  /** The room secret, to sign its own tokens when no token is given, and to derive the room key (default: the development secret). */
+  /** The signaling secret, to sign its own tokens when no token is given (default: the development secret). */
   secret?: string
-  /** The room key peers prove to each other (default: derived from `secret`); 'none' trusts signaling's word. */
+  /** The room secret (the app server's, never the signaling server's) to derive the room key from (default: the development room secret). */
+  roomSecret?: string
+  /** The room key peers prove to each other (default: derived from `roomSecret`); 'none' trusts signaling's word. */
   roomKey?: string
   /**
    * This replica's id on first start; later starts reuse the stored one. The
@@ -110,7 +112,7 @@ export async function startEdge<F extends Functions>(options: EdgeOptions<F>): P
     peer: id,
     token: typeof token === 'string' ? token : () => token(id),
     WebSocket,
-    ...(options.roomKey === 'none' ? {} : { roomKey: options.roomKey ?? roomKeyFor(options.room, secret) }),
+    ...(options.roomKey === 'none' ? {} : { roomKey: options.roomKey ?? roomKeyFor(options.room, options.roomSecret ?? developmentRoomSecret) }),
     app: `${app}@${options.machine.version}`,
     ...(options.iceServers !== undefined ? { iceServers: options.iceServers } : {}),
     log,

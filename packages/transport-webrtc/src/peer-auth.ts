@@ -2,8 +2,10 @@
  * Peers authenticate each other in the data channel handshake (issue 9 §3):
  * the signaling server admits peers by room token, but a compromised one
  * could introduce anybody, so each side of a new link also proves it holds
- * the room key — HMAC(room secret, "concord-room-key" + room), handed to a
- * tab by the app's server with its token and never sent through signaling
+ * the room key — HMAC(room secret, "concord-room-key" + room), where the room
+ * secret is the app server's and not the signaling secret (the signaling
+ * server can sign tokens; it cannot make room keys), handed to a tab by the
+ * app's server with its token and never sent through signaling
  * (signaling/src/token.ts: roomKeyFor).
  *
  * Each side sends a fresh nonce; each answers the other's nonce with
