@@ -104,7 +104,7 @@ describe('signaling on two processes sharing Redis', () => {
 
   it('a signaling process killed with SIGKILL: its peers are dropped from the room after its liveness key expires', async () => {
     const s1 = await server()
-    const survivor = await join(s1.url, 'acme', 'survivor')
+    const survivor = await join(s1.url, 'kill-room', 'survivor')
     const bin = joinPath(import.meta.dirname, '..', 'bin', 'concord-signaling.mjs')
     const child = spawn(process.execPath, [bin, '--port', '0', '--redis', redis.url], { env: { ...process.env, CONCORD_SIGNALING_SECRET: secret }, stdio: ['ignore', 'pipe', 'inherit'] })
     const url = await new Promise<string>((resolve) => child.stdout!.on('data', (d: Buffer) => {
@@ -113,7 +113,7 @@ describe('signaling on two processes sharing Redis', () => {
     }))
     const doomed = new Client(url)
     await new Promise<void>((resolve) => doomed.socket.once('open', () => resolve()))
-    doomed.send({ type: 'hello', room: 'acme', peer: 'doomed', token: signToken({ room: 'acme', peer: 'doomed', exp: Date.now() + 60_000 }, secret) })
+    doomed.send({ type: 'hello', room: 'kill-room', peer: 'doomed', token: signToken({ room: 'kill-room', peer: 'doomed', exp: Date.now() + 60_000 }, secret) })
     await doomed.frame('welcome')
     await survivor.until(() => presence(survivor).includes('doomed'))
     const killedAt = Date.now()
@@ -122,17 +122,17 @@ describe('signaling on two processes sharing Redis', () => {
     expect(Date.now() - killedAt).toBeLessThan(serverAliveTtlMs + 2 * serverHeartbeatMs + 1000)
     expect(s1.stats().cluster!.swept).toBe(1)
     // And a new peer is not told about the dead one.
-    const late = await join(s1.url, 'acme', 'late')
+    const late = await join(s1.url, 'kill-room', 'late')
     expect((await late.frame('welcome')).peers).toEqual(['survivor'])
   }, 40_000)
 
   it('messages on Redis that are not ours are counted and ignored', async () => {
     const s1 = await server()
-    const a = await join(s1.url, 'acme', 'a')
+    const a = await join(s1.url, 'junk-room', 'a')
     const publisher = new Redis(redis.url)
-    await publisher.publish('concord:room:acme', '{"t":"joined","server":"x"}')
-    await publisher.publish('concord:room:acme', 'not json')
-    await publisher.publish(`concord:to:${s1.stats().cluster!.server}`, JSON.stringify({ t: 'signal', room: 'acme', from: 'm', to: 'a', data: {}, extra: 1 }))
+    await publisher.publish('concord:room:junk-room', '{"t":"joined","server":"x"}')
+    await publisher.publish('concord:room:junk-room', 'not json')
+    await publisher.publish(`concord:to:${s1.stats().cluster!.server}`, JSON.stringify({ t: 'signal', room: 'junk-room', from: 'm', to: 'a', data: {}, extra: 1 }))
     await new Promise((r) => setTimeout(r, 200))
     publisher.disconnect()
     expect(s1.stats().cluster!.malformed).toBe(3)

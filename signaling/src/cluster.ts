@@ -63,6 +63,8 @@ export class RedisCluster {
   private readonly subscriber: Redis
   /** Rooms with peers connected here: their channels are subscribed and their entries swept. */
   private readonly rooms = new Map<string, Set<string>>()
+  /** Each room's subscription, awaited by every join (not only the first): a join must not read the room before it can hear it. */
+  private readonly subscribed = new Map<string, Promise<unknown>>()
   private readonly heartbeat: NodeJS.Timeout
   private nextConnection = 0
   readonly counters: ClusterStats = { published: 0, received: 0, swept: 0, malformed: 0 }
@@ -103,7 +105,9 @@ export class RedisCluster {
   async join(room: string, peer: string, connection: string): Promise<string[]> {
     const here = this.rooms.get(room) ?? new Set()
     this.rooms.set(room, here.add(connection))
-    if (here.size === 1) await this.subscriber.subscribe(roomChannel(room))
+    let subscription = this.subscribed.get(room)
+    if (subscription === undefined) this.subscribed.set(room, (subscription = this.subscriber.subscribe(roomChannel(room))))
+    await subscription
     const previous = (await this.commands.eval(swapScript, 1, roomKey(room), peer, `${this.server} ${connection}`)) as string | null
     if (previous !== null) {
       const [server, old] = previous.split(' ')
@@ -116,13 +120,22 @@ export class RedisCluster {
 
   /** Unregisters `peer` if `connection` still holds its entry; tells the room. Idempotent. */
   async leave(room: string, peer: string, connection: string): Promise<void> {
-    const here = this.rooms.get(room)
-    if (here?.delete(connection) === true && here.size === 0) {
-      this.rooms.delete(room)
-      await this.subscriber.unsubscribe(roomChannel(room))
-    }
+    await this.release(room, connection)
     const deleted = (await this.commands.eval(deleteIfScript, 1, roomKey(room), peer, `${this.server} ${connection}`)) as number
     if (deleted === 1) await this.publish(roomChannel(room), { t: 'left', server: this.server, peer })
+  }
+
+  /**
+   * Forgets a connection of this process without touching the room's entry:
+   * a connection replaced by a newer one of its peer (whose entry it is now).
+   * The room's channel goes with the last connection. Idempotent.
+   */
+  async release(room: string, connection: string): Promise<void> {
+    const here = this.rooms.get(room)
+    if (here?.delete(connection) !== true || here.size > 0) return
+    this.rooms.delete(room)
+    this.subscribed.delete(room)
+    await this.subscriber.unsubscribe(roomChannel(room))
   }
 
   /** Sends a signal to a peer on another process; false when no live process has it. */

@@ -72,6 +72,10 @@ interface Connection {
   chain: Promise<void>
   /** Registered in the cluster (its entry must be removed when it goes). */
   clustered: boolean
+  /** Frames received and not yet handled. */
+  waiting: number
+  /** Over a rate limit: it is closed once the frames before are handled; later frames are ignored. */
+  limited: boolean
   /** Room events heard while its hello waited on Redis, delivered after the welcome. */
   heard: ServerFrame[] | null
 }
@@ -87,6 +91,8 @@ export async function startSignalingServer(options: SignalingOptions = {}): Prom
   const stats = { framesRelayed: 0, framesRejected: {} as Record<string, number> }
   const count = (code: string) => (stats.framesRejected[code] = (stats.framesRejected[code] ?? 0) + 1)
 
+  // Removals from Redis under way (a clean shutdown lets them finish).
+  const leaves = new Set<Promise<void>>()
   // Connections whose hello waits on Redis, by room: they hear the room's events meanwhile.
   const joining = new Map<string, Set<Connection>>()
   let nextConnection = 0
@@ -103,15 +109,9 @@ export async function startSignalingServer(options: SignalingOptions = {}): Prom
       send(target, { type: 'signal', from, data: data as SignalData })
     },
     replaced: (room, peer, id) => {
-      const members = rooms.get(room)
-      const previous = members?.get(peer)
-      if (previous === undefined || previous.id !== id) return
+      const previous = rooms.get(room)?.get(peer)
       // It connected again through another process: this connection goes, and nobody hears "left".
-      members!.delete(peer)
-      if (members!.size === 0) rooms.delete(room)
-      previous.room = null
-      previous.clustered = false
-      fail(previous, 'replaced', 'this peer connected again elsewhere')
+      if (previous !== undefined && previous.id === id) replace(room, previous)
     },
   }, log)
 
@@ -143,15 +143,28 @@ export async function startSignalingServer(options: SignalingOptions = {}): Prom
 
   wss.on('connection', (socket) => {
     const id = cluster?.connectionId() ?? String(nextConnection++)
-    const connection: Connection = { id, socket, room: null, peer: null, tokens: frameBurstMax, refilledAt: now(), helloTimer: null, chain: Promise.resolve(), clustered: false, heard: null }
+    const connection: Connection = { id, socket, room: null, peer: null, tokens: frameBurstMax, refilledAt: now(), helloTimer: null, chain: Promise.resolve(), waiting: 0, limited: false, clustered: false, heard: null }
     if (connections.size >= connectionsMax) return fail(connection, 'server-full', `this server holds at most ${connectionsMax} connections`)
     connections.add(connection)
     const helloWithin = options.helloTimeoutMs ?? helloTimeoutMs
     connection.helloTimer = setTimeout(() => fail(connection, 'hello-timeout', `say hello within ${helloWithin} ms`), helloWithin)
     socket.on('message', (data, isBinary) => {
-      connection.chain = connection.chain.then(() => onFrame(connection, data, isBinary)).catch((error: unknown) => {
-        fail(connection, 'unavailable', `the signaling cluster did not answer (${error instanceof Error ? error.message : String(error)}); try again`)
-      })
+      // Limited as frames arrive, not as they are handled: while Redis is slow, frames wait, boundedly.
+      // Over a limit, the frames that came within it are still handled, in order, then the error.
+      if (connection.limited) return
+      const over = !takeToken(connection) ? `at most ${framesPerSecondMax} frames per second` : connection.waiting >= frameBurstMax ? `at most ${frameBurstMax} frames waiting` : null
+      if (over !== null) {
+        connection.limited = true
+        connection.chain = connection.chain.then(() => fail(connection, 'rate-limited', over))
+        return
+      }
+      connection.waiting++
+      connection.chain = connection.chain
+        .then(() => onFrame(connection, data, isBinary))
+        .catch((error: unknown) => {
+          fail(connection, 'unavailable', `the signaling cluster did not answer (${error instanceof Error ? error.message : String(error)}); try again`)
+        })
+        .finally(() => connection.waiting--)
     })
     socket.on('close', () => leave(connection))
     socket.on('error', () => leave(connection))
@@ -162,7 +175,6 @@ export async function startSignalingServer(options: SignalingOptions = {}): Prom
 
   async function onFrame(connection: Connection, data: RawData, isBinary: boolean): Promise<void> {
     if (!connections.has(connection)) return // closed while earlier frames waited
-    if (!takeToken(connection)) return fail(connection, 'rate-limited', `at most ${framesPerSecondMax} frames per second`)
     const bytes = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.byteLength
     if (bytes > frameBytesMax) return fail(connection, 'frame-too-large', `a frame holds at most ${frameBytesMax} bytes`)
     let frame: unknown
@@ -199,23 +211,15 @@ export async function startSignalingServer(options: SignalingOptions = {}): Prom
     if (check.claims.room !== room || check.claims.peer !== peer) {
       return fail(connection, 'token-mismatch', `the token is for peer ${check.claims.peer} in room ${check.claims.room}`)
     }
-    let members = rooms.get(room)
-    if (members === undefined) {
-      if (rooms.size >= roomsMax) return fail(connection, 'too-many-rooms', `this server holds at most ${roomsMax} rooms`)
-      members = new Map()
-      rooms.set(room, members)
-    }
-    const previous = members.get(peer)
-    if (previous === undefined && members.size >= peersPerRoomMax) return fail(connection, 'room-full', `a room holds at most ${peersPerRoomMax} peers`)
+    // The room's map is made only once the peer is in it: an early exit leaves no empty room behind.
+    const members = rooms.get(room)
+    if (members === undefined && rooms.size >= roomsMax) return fail(connection, 'too-many-rooms', `this server holds at most ${roomsMax} rooms`)
+    const previous = members?.get(peer)
+    if (previous === undefined && (members?.size ?? 0) >= peersPerRoomMax) return fail(connection, 'room-full', `a room holds at most ${peersPerRoomMax} peers`)
     if (connection.helloTimer !== null) clearTimeout(connection.helloTimer)
     connection.helloTimer = null
     // The same peer again (a reloaded tab whose old socket is not closed yet): the new one wins.
-    if (previous !== undefined) {
-      members.delete(peer)
-      previous.room = null
-      previous.clustered = false // the new connection's entry replaces its entry in Redis
-      fail(previous, 'replaced', 'this peer connected again elsewhere')
-    }
+    if (previous !== undefined) replace(room, previous)
     connection.room = room
     connection.peer = peer
     let remote: string[] = []
@@ -232,17 +236,31 @@ export async function startSignalingServer(options: SignalingOptions = {}): Prom
       }
       // It went while Redis answered: its leave may have run before the entry was written.
       if (!connections.has(connection)) return cluster.leave(room, peer, connection.id)
-      members = rooms.get(room) ?? new Map()
-      rooms.set(room, members)
-      if (new Set([...members.keys(), ...remote]).size >= peersPerRoomMax) return fail(connection, 'room-full', `a room holds at most ${peersPerRoomMax} peers`)
+      // Another hello of the same peer here finished while this one waited: this one is newer.
+      const twin = rooms.get(room)?.get(peer)
+      if (twin !== undefined && twin !== connection) replace(room, twin)
+      if (new Set([...(rooms.get(room)?.keys() ?? []), ...remote]).size >= peersPerRoomMax) return fail(connection, 'room-full', `a room holds at most ${peersPerRoomMax} peers`)
     }
+    const here = rooms.get(room) ?? new Map<string, Connection>()
     const heard = connection.heard ?? []
     connection.heard = null
-    send(connection, { type: 'welcome', room, peer, peers: [...new Set([...members.keys(), ...remote])] })
+    send(connection, { type: 'welcome', room, peer, peers: [...new Set([...here.keys(), ...remote])] })
     for (const frame of heard) send(connection, frame)
-    for (const other of members.values()) send(other, { type: 'peer-joined', peer })
-    members.set(peer, connection)
-    log(`${room}: ${peer} joined (${members.size} peers here${cluster !== null ? `, ${remote.length} elsewhere` : ''})`)
+    for (const other of here.values()) send(other, { type: 'peer-joined', peer })
+    here.set(peer, connection)
+    rooms.set(room, here)
+    log(`${room}: ${peer} joined (${here.size} peers here${cluster !== null ? `, ${remote.length} elsewhere` : ''})`)
+  }
+
+  /** A peer's older connection goes, quietly: the room hears no "left" (its newer one is, or will be, in). */
+  function replace(room: string, previous: Connection): void {
+    const members = rooms.get(room)
+    if (members?.get(previous.peer!) === previous) members.delete(previous.peer!)
+    if (members?.size === 0) rooms.delete(room)
+    previous.room = null
+    if (previous.clustered) void cluster?.release(room, previous.id).catch(() => {})
+    previous.clustered = false // the new connection's entry replaces its entry in Redis
+    fail(previous, 'replaced', 'this peer connected again elsewhere')
   }
 
   function leave(connection: Connection): void {
@@ -254,7 +272,10 @@ export async function startSignalingServer(options: SignalingOptions = {}): Prom
     connection.room = null
     if (cluster !== null && connection.clustered) {
       connection.clustered = false
-      void cluster.leave(room, peer, connection.id).catch((error: Error) => log(`redis: ${peer} left ${room} but its entry stays until swept: ${error.message}`))
+      const leaving: Promise<void> = cluster.leave(room, peer, connection.id)
+        .catch((error: Error) => log(`redis: ${peer} left ${room} but its entry stays until swept: ${error.message}`))
+        .finally(() => leaves.delete(leaving))
+      leaves.add(leaving)
     }
     const members = rooms.get(room)
     if (members?.get(peer) !== connection) return
@@ -305,6 +326,7 @@ export async function startSignalingServer(options: SignalingOptions = {}): Prom
       for (const connection of [...connections]) fail(connection, 'shutting-down', 'the server is shutting down')
       await new Promise<void>((resolve) => wss.close(() => resolve()))
       await new Promise<void>((resolve) => http.close(() => resolve()))
+      await Promise.all([...leaves])
       await cluster?.close()
     },
   }
