@@ -83,7 +83,11 @@ async function main(): Promise<void> {
   log(`replica ${edge.id} of room ${o.room} (${edge.founded ? 'founded it' : o.learner ? 'joining as a learner' : 'joining'}), data in ${edge.dir}; ${edge.recovery.frames} log frames read${edge.recovery.tornBytes > 0 ? `, a torn tail of ${edge.recovery.tornBytes} bytes cut` : ''}${secret === undefined && token === undefined ? '; tokens signed with the DEVELOPMENT secret' : ''}`)
   if (http !== null) log(`http ${http.url} (POST /call, GET /state, GET /status, GET /healthz)`)
   edge.subscribe((event) => {
-    if (event.type === 'failed') log(`failed: ${event.error}`)
+    if (event.type === 'failed') {
+      // A replica whose storage failed serves nothing: exit, so that a supervisor sees it and restarts it.
+      log(`failed: ${event.error}`)
+      process.exit(1)
+    }
     else if (event.type === 'replica') log(`event: ${JSON.stringify(event.event)}`)
   })
   let stopping = false

@@ -116,8 +116,10 @@ describe('concord-edge (a real process)', () => {
     dirs.push(data)
     const running = await edge(data, 'http-room')
     await leads(running)
-    const bad = await fetch(`${running.url}/call`, { method: 'POST', body: '{"name": 3}' })
+    const bad = await fetch(`${running.url}/call`, { method: 'POST', body: '{"name": 3}', headers: { 'content-type': 'application/json' } })
     expect(bad.status).toBe(400)
+    // A cross-site simple request (text/plain, no preflight) is refused; so is a foreign Host (DNS rebinding).
+    expect((await fetch(`${running.url}/call`, { method: 'POST', body: '{"name":"append","args":{"item":"x"}}', headers: { 'content-type': 'text/plain' } })).status).toBe(415)
     expect(((await bad.json()) as { error: string }).error).toBe('bad-call')
     expect(await call(running, 'append', { item: '' })).toMatchObject({ ok: false, code: 'invalid-args' })
     expect(await call(running, 'nope', {})).toMatchObject({ ok: false, code: 'unknown-function' })

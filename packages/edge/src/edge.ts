@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { mkdir, readFile, writeFile, rename } from 'node:fs/promises'
+import { mkdir, open, readFile, rename } from 'node:fs/promises'
 import { join } from 'node:path'
 import WebSocket from 'ws'
 import type { CallReply, ReplicaId } from '@concord/core'
@@ -91,8 +91,17 @@ export async function replicaIdIn(dir: string, wanted?: string): Promise<string>
   const id = wanted ?? `edge-${randomBytes(4).toString('hex')}`
   if (!idPattern.test(id)) throw new Error(`replica id ${JSON.stringify(id)}: 1–64 letters, digits, . _ : or -`)
   await mkdir(dir, { recursive: true })
-  await writeFile(`${path}.next`, id)
+  // Crash-safe: the id is on disk, whole, before any storage is made for it.
+  const handle = await open(`${path}.next`, 'w')
+  try {
+    await handle.writeFile(id)
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
   await rename(`${path}.next`, path)
+  const directory = await open(dir, 'r')
+  await directory.sync().finally(() => directory.close())
   return id
 }
 
@@ -121,7 +130,9 @@ export async function startEdge<F extends Functions>(options: EdgeOptions<F>): P
   let founded: boolean
   try {
     // Seed 004 M8, as a tab does: found the room only if the signaling server says it is empty.
-    const welcome = await Promise.race([mesh.welcome, new Promise<null>((resolve) => setTimeout(() => resolve(null), welcomeTimeoutMs))])
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const welcome = await Promise.race([mesh.welcome, new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), welcomeTimeoutMs)))])
+    clearTimeout(timer)
     if (welcome === null) throw new Error(`no answer from the signaling server ${options.signaling} in ${welcomeTimeoutMs} ms${mesh.lastError !== null ? `: ${mesh.lastError.message}` : ''}`)
     const stored = await storage.load()
     founded = options.learner !== true && welcome.length === 0 && stored.issued.length === 0 && stored.votes.length === 0 && stored.snapshot === undefined && stored.nextBal.round === 0 && stored.lastTried.round === 0

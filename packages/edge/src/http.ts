@@ -41,15 +41,21 @@ async function readBody(req: IncomingMessage): Promise<string | null> {
 }
 
 export async function serveEdgeHttp(edge: EdgeReplica, port: number, host = '127.0.0.1'): Promise<EdgeHttp> {
+  const allowedHosts = new Set(['127.0.0.1', 'localhost', '[::1]', host])
   const server: Server = createServer((req, res) => {
     void handle(req, res).catch((error: unknown) => send(res, 503, { error: 'unavailable', message: error instanceof Error ? error.message : String(error) }))
   })
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0]
+    // Only local callers by name: a web page cannot reach this through DNS rebinding (its Host would be its own name).
+    const hostName = (req.headers.host ?? '').replace(/:\d+$/, '')
+    if (!allowedHosts.has(hostName)) return send(res, 403, { error: 'forbidden-host', message: `Host ${JSON.stringify(req.headers.host ?? '')} is not this replica's` })
     if (req.method === 'GET' && path === '/healthz') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok')
     if (req.method === 'GET' && path === '/state') return send(res, 200, edge.state())
     if (req.method === 'GET' && path === '/status') return send(res, 200, edge.status())
     if (req.method === 'POST' && path === '/call') {
+      // JSON only: a cross-site form or text/plain POST (no CORS preflight) is refused.
+      if (!(req.headers['content-type'] ?? '').startsWith('application/json')) return send(res, 415, { error: 'json-only', message: 'POST /call takes content-type: application/json' })
       const text = await readBody(req)
       if (text === null) return send(res, 413, { error: 'too-large', message: `the body is over ${httpBodyBytesMax} bytes` })
       let body: unknown

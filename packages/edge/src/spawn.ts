@@ -37,7 +37,10 @@ export async function spawnEdge(options: SpawnEdgeOptions): Promise<EdgeProcess>
   const output: string[] = []
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)))
   const url = await new Promise<string>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`concord-edge did not serve HTTP in ${options.timeoutMs ?? 30_000} ms:\n${output.join('\n')}`)), options.timeoutMs ?? 30_000)
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      fail(new Error(`concord-edge did not serve HTTP in ${options.timeoutMs ?? 30_000} ms:\n${output.join('\n')}`))
+    }, options.timeoutMs ?? 30_000)
     const onData = (chunk: Buffer) => {
       for (const line of chunk.toString().split('\n').filter(Boolean)) {
         output.push(line)

@@ -158,5 +158,7 @@ describe('peer proofs', () => {
     expect(sameProof(proof, proof)).toBe(true)
     expect(sameProof(proof, proof.replace(/.$/, proof.endsWith('A') ? 'B' : 'A'))).toBe(false)
     expect(fingerprintOf('v=0\r\na=fingerprint:sha-256 AB:CD\r\n')).toBe('sha-256 ab:cd')
+    expect(fingerprintOf('a=fingerprint:sha-256 AB:CD\r\na=fingerprint:sha-256 AB:CD\r\n')).toBe('sha-256 ab:cd')
+    expect(fingerprintOf('a=fingerprint:sha-256 AB:CD\r\na=fingerprint:sha-256 EF:01\r\n')).toBeNull() // which one would the stack check? not trusted
   })
 })

@@ -121,6 +121,9 @@ export class Mesh implements Transport {
   readonly counters: MeshStats = { framesSent: 0, framesReceived: 0, messagesDropped: 0, framesMalformed: 0, linkFailures: 0, signalingReconnects: 0, authFailures: 0, framesUnauthenticated: 0, versionMismatches: 0 }
 
   constructor(private readonly options: MeshOptions) {
+    if (options.roomKey !== undefined && globalThis.crypto?.subtle === undefined) {
+      throw new Error('peer authentication (roomKey) needs WebCrypto, which browsers give only to secure origins: serve the app over https or from localhost')
+    }
     const token = options.token
     this.signaling = new SignalingClient({
       url: options.signalingUrl,
@@ -347,6 +350,10 @@ export class Mesh implements Transport {
     const pc = (link.sp as unknown as { _pc?: RTCPeerConnection })._pc
     const local = fingerprintOf(pc?.localDescription?.sdp)
     const remote = fingerprintOf(pc?.remoteDescription?.sdp)
+    if (roomKey !== undefined && (local === null || remote === null)) {
+      this.counters.authFailures++
+      return this.refuse(link, 'peer-auth-failed', `the session with ${link.peer} announces several DTLS fingerprints: refused`)
+    }
     const me = this.options.peer
     if ('nonce' in parsed) {
       if (link.answered) return
@@ -356,12 +363,12 @@ export class Mesh implements Transport {
         return this.refuse(link, 'app-version-mismatch', `peer ${link.peer} runs ${parsed.app ?? 'an unnamed app'}, this replica ${this.options.app}: refused (reload the older tab to upgrade)`)
       }
       if (roomKey === undefined) return this.openLink(link) // no key to prove: the hello was all
-      const proof = await peerProof(roomKey, { room: this.options.room, prover: me, verifier: link.peer, verifierNonce: parsed.nonce, proverFingerprint: local, verifierFingerprint: remote })
+      const proof = await peerProof(roomKey, { room: this.options.room, prover: me, verifier: link.peer, verifierNonce: parsed.nonce, proverFingerprint: local!, verifierFingerprint: remote! })
       if (this.links.get(link.peer) === link) this.sendRaw(link, `${authFramePrefix}${JSON.stringify({ proof })}`)
       return
     }
     if (roomKey === undefined) return // a proof nobody asked for
-    const expected = await peerProof(roomKey, { room: this.options.room, prover: link.peer, verifier: me, verifierNonce: link.nonce, proverFingerprint: remote, verifierFingerprint: local })
+    const expected = await peerProof(roomKey, { room: this.options.room, prover: link.peer, verifier: me, verifierNonce: link.nonce, proverFingerprint: remote!, verifierFingerprint: local! })
     if (this.links.get(link.peer) !== link || link.open) return
     if (sameProof(parsed.proof, expected)) return this.openLink(link)
     this.counters.authFailures++
@@ -385,7 +392,9 @@ export class Mesh implements Transport {
       return
     }
     if (!link.open) {
-      if (this.handshakes && data.startsWith(authFramePrefix)) void this.onAuth(link, data)
+      if (this.handshakes && data.startsWith(authFramePrefix)) {
+        this.onAuth(link, data).catch((error: unknown) => this.failLink(link, `handshake: ${error instanceof Error ? error.message : String(error)}`))
+      }
       else if (link.nonce !== null && link.early.length < earlyFramesMax) link.early.push(data)
       else this.counters.framesUnauthenticated++
       return

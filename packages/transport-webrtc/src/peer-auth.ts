@@ -16,8 +16,6 @@
  * fingerprints differ from the other's, so the proofs do not match.
  */
 export const authFramePrefix = 'A'
-/** A link whose peer has not proven itself by then is failed. */
-export const linkAuthTimeoutMs = 10_000
 /** Links to a peer refused this many times in a row are not tried again while it stays in the room. */
 export const authFailuresMax = 3
 const nonceBytes = 32
@@ -34,9 +32,16 @@ export function newNonce(): string {
   return base64url(crypto.getRandomValues(new Uint8Array(nonceBytes)))
 }
 
-/** The DTLS fingerprint an SDP announces ("" when there is none to read). */
-export function fingerprintOf(sdp: string | undefined | null): string {
-  return /a=fingerprint:(\S+ \S+)/.exec(sdp ?? '')?.[1]?.toLowerCase() ?? ''
+/**
+ * The DTLS fingerprint an SDP announces ("" when there is none to read), or
+ * null when it announces several different ones: the stack might check the
+ * session against another line than the one the proof is bound to, so such
+ * an SDP is not trusted.
+ */
+export function fingerprintOf(sdp: string | undefined | null): string | null {
+  const all = new Set([...(sdp ?? '').matchAll(/a=fingerprint:(\S+ \S+)/g)].map((m) => m[1]!.toLowerCase()))
+  if (all.size > 1) return null
+  return [...all][0] ?? ''
 }
 
 export interface ProofInput {
