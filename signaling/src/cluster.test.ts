@@ -126,6 +126,28 @@ describe('signaling on two processes sharing Redis', () => {
     expect((await late.frame('welcome')).peers).toEqual(['survivor'])
   }, 40_000)
 
+  it('a process whose liveness key lapsed (Redis away longer than its TTL) puts its peers back when it returns', async () => {
+    const [s1, s2] = [await server(), await server()]
+    const a = await join(s1.url, 'lapse-room', 'a')
+    const b = await join(s2.url, 'lapse-room', 'b')
+    await a.until(() => presence(a).includes('b'))
+    // What the others do when s1's key expires: they sweep its peers and tell the room.
+    const redisClient = new Redis(redis.url)
+    const s1Id = s1.stats().cluster!.server
+    await redisClient.del(`concord:s:${s1Id}`)
+    await redisClient.hdel('concord:r:lapse-room', 'a')
+    await redisClient.publish('concord:room:lapse-room', JSON.stringify({ t: 'left', server: s1Id, peer: 'a' }))
+    await b.until(() => !presence(b).includes('a'))
+    // s1's next heartbeat finds its key gone, writes its entries again and says so.
+    await b.until(() => presence(b).includes('a'), 2 * serverHeartbeatMs)
+    expect(await redisClient.hget('concord:r:lapse-room', 'a')).toMatch(new RegExp(`^${s1Id} `))
+    expect(s1.stats().cluster!.reregistered).toBeGreaterThanOrEqual(1)
+    redisClient.disconnect()
+    // And signals reach it again across processes.
+    b.send({ type: 'signal', to: 'a', data: offer })
+    await a.until(() => a.frames.some((f) => f.type === 'signal'))
+  })
+
   it('messages on Redis that are not ours are counted and ignored', async () => {
     const s1 = await server()
     const a = await join(s1.url, 'junk-room', 'a')

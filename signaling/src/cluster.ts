@@ -35,6 +35,8 @@ export interface ClusterStats {
   received: number
   swept: number
   malformed: number
+  /** Times this process found its liveness key expired and wrote its entries again. */
+  reregistered: number
 }
 
 const prefix = 'concord'
@@ -63,11 +65,13 @@ export class RedisCluster {
   private readonly subscriber: Redis
   /** Rooms with peers connected here: their channels are subscribed and their entries swept. */
   private readonly rooms = new Map<string, Set<string>>()
+  /** This process's entries (connection → room and peer), to write again if they were swept while it was unreachable. */
+  private readonly entries = new Map<string, { room: string; peer: string }>()
   /** Each room's subscription, awaited by every join (not only the first): a join must not read the room before it can hear it. */
   private readonly subscribed = new Map<string, Promise<unknown>>()
   private readonly heartbeat: NodeJS.Timeout
   private nextConnection = 0
-  readonly counters: ClusterStats = { published: 0, received: 0, swept: 0, malformed: 0 }
+  readonly counters: ClusterStats = { published: 0, received: 0, swept: 0, malformed: 0, reregistered: 0 }
 
   private constructor(url: string, private readonly events: ClusterEvents, private readonly log: (line: string) => void) {
     const options = { commandTimeout: clusterCommandTimeoutMs, maxRetriesPerRequest: 2, lazyConnect: true }
@@ -105,6 +109,7 @@ export class RedisCluster {
   async join(room: string, peer: string, connection: string): Promise<string[]> {
     const here = this.rooms.get(room) ?? new Set()
     this.rooms.set(room, here.add(connection))
+    this.entries.set(connection, { room, peer })
     let subscription = this.subscribed.get(room)
     if (subscription === undefined) this.subscribed.set(room, (subscription = this.subscriber.subscribe(roomChannel(room))))
     await subscription
@@ -131,6 +136,7 @@ export class RedisCluster {
    * The room's channel goes with the last connection. Idempotent.
    */
   async release(room: string, connection: string): Promise<void> {
+    this.entries.delete(connection)
     const here = this.rooms.get(room)
     if (here?.delete(connection) !== true || here.size > 0) return
     this.rooms.delete(room)
@@ -173,8 +179,25 @@ export class RedisCluster {
   }
 
   private async beat(): Promise<void> {
-    await this.commands.set(aliveKey(this.server), '1', 'PX', serverAliveTtlMs)
+    const was = await this.commands.set(aliveKey(this.server), '1', 'PX', serverAliveTtlMs, 'GET')
+    // The key had expired (Redis unreachable, or restarted empty, for longer than its TTL): the
+    // other processes may have swept this one's peers and told their rooms they left. Put them back.
+    if (was === null) await this.register()
     for (const room of this.rooms.keys()) await this.liveEntries(room)
+  }
+
+  /** Writes this process's entries again and tells their rooms (a peer already there is not news to anyone). */
+  private async register(): Promise<void> {
+    this.counters.reregistered++
+    for (const [connection, { room, peer }] of this.entries) {
+      const value = `${this.server} ${connection}`
+      // Only where the entry is gone or stale: a newer connection of the peer elsewhere keeps its own.
+      const previous = (await this.commands.hget(roomKey(room), peer)) as string | null
+      if (previous === value) continue
+      if (previous !== null && (await this.commands.exists(aliveKey(previous.split(' ')[0]!))) === 1) continue
+      await this.commands.hset(roomKey(room), peer, value)
+      await this.publish(roomChannel(room), { t: 'joined', server: this.server, peer })
+    }
   }
 
   private async publish(channel: string, message: Message): Promise<void> {

@@ -103,10 +103,19 @@ export async function startSignalingServer(options: SignalingOptions = {}): Prom
       if (rooms.get(room)?.has(peer) !== true) tellRoom(room, { type: 'peer-left', peer })
     },
     signal: (room, from, to, data) => {
+      const frame: ServerFrame = { type: 'signal', from, data: data as SignalData }
       const target = rooms.get(room)?.get(to)
-      if (target === undefined) return void count('unknown-peer')
-      stats.framesRelayed++
-      send(target, { type: 'signal', from, data: data as SignalData })
+      if (target !== undefined) {
+        stats.framesRelayed++
+        return send(target, frame)
+      }
+      // A peer elsewhere heard this one join before its hello was done here: it gets the signal after its welcome.
+      const waiting = [...(joining.get(room) ?? [])].find((c) => c.peer === to)
+      if (waiting?.heard != null) {
+        stats.framesRelayed++
+        return void waiting.heard.push(frame)
+      }
+      count('unknown-peer')
     },
     replaced: (room, peer, id) => {
       const previous = rooms.get(room)?.get(peer)
