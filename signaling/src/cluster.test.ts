@@ -135,8 +135,9 @@ describe('signaling on two processes sharing Redis', () => {
     const redisClient = new Redis(redis.url)
     const s1Id = s1.stats().cluster!.server
     await redisClient.del(`concord:s:${s1Id}`)
+    const entry = (await redisClient.hget('concord:r:lapse-room', 'a'))!
     await redisClient.hdel('concord:r:lapse-room', 'a')
-    await redisClient.publish('concord:room:lapse-room', JSON.stringify({ t: 'left', server: s1Id, peer: 'a' }))
+    await redisClient.publish('concord:room:lapse-room', JSON.stringify({ t: 'left', server: s1Id, peer: 'a', connection: entry.split(' ')[1] }))
     await b.until(() => !presence(b).includes('a'))
     // s1's next heartbeat finds its key gone, writes its entries again and says so.
     await b.until(() => presence(b).includes('a'), 2 * serverHeartbeatMs)
@@ -148,11 +149,25 @@ describe('signaling on two processes sharing Redis', () => {
     await a.until(() => a.frames.some((f) => f.type === 'signal'))
   })
 
+  it('a late "left" from a peer\'s old connection, after its new one joined through another process, is ignored', async () => {
+    const [s1, s2] = [await server(), await server()]
+    const watcher = await join(s1.url, 'stale-room', 'watcher')
+    await join(s2.url, 'stale-room', 'tab-x')
+    await watcher.until(() => presence(watcher).includes('tab-x'))
+    const publisher = new Redis(redis.url)
+    // The old process's "left", published after the new connection's "joined".
+    await publisher.publish('concord:room:stale-room', JSON.stringify({ t: 'left', server: 'old-process', peer: 'tab-x', connection: 'old-process-7' }))
+    await new Promise((r) => setTimeout(r, 300))
+    publisher.disconnect()
+    expect(presence(watcher)).toEqual(['tab-x'])
+    expect(s1.stats().cluster!.staleLeft).toBe(1)
+  })
+
   it('messages on Redis that are not ours are counted and ignored', async () => {
     const s1 = await server()
     const a = await join(s1.url, 'junk-room', 'a')
     const publisher = new Redis(redis.url)
-    await publisher.publish('concord:room:junk-room', '{"t":"joined","server":"x"}')
+    await publisher.publish('concord:room:junk-room', '{"t":"joined","server":"x"}') // no peer, no connection
     await publisher.publish('concord:room:junk-room', 'not json')
     await publisher.publish(`concord:to:${s1.stats().cluster!.server}`, JSON.stringify({ t: 'signal', room: 'junk-room', from: 'm', to: 'a', data: {}, extra: 1 }))
     await new Promise((r) => setTimeout(r, 200))

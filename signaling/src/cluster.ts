@@ -37,6 +37,8 @@ export interface ClusterStats {
   malformed: number
   /** Times this process found its liveness key expired and wrote its entries again. */
   reregistered: number
+  /** "left" events from a peer's older connection, after its newer one joined: ignored. */
+  staleLeft: number
 }
 
 const prefix = 'concord'
@@ -52,8 +54,8 @@ const deleteIfScript = `if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then 
 
 const nameSchema = z.string().min(1).max(256)
 const messageSchema = z.discriminatedUnion('t', [
-  z.strictObject({ t: z.literal('joined'), server: nameSchema, peer: nameSchema }),
-  z.strictObject({ t: z.literal('left'), server: nameSchema, peer: nameSchema }),
+  z.strictObject({ t: z.literal('joined'), server: nameSchema, peer: nameSchema, connection: nameSchema }),
+  z.strictObject({ t: z.literal('left'), server: nameSchema, peer: nameSchema, connection: nameSchema }),
   z.strictObject({ t: z.literal('signal'), room: nameSchema, from: nameSchema, to: nameSchema, data: z.unknown() }),
   z.strictObject({ t: z.literal('replaced'), room: nameSchema, peer: nameSchema, connection: nameSchema }),
 ])
@@ -67,11 +69,13 @@ export class RedisCluster {
   private readonly rooms = new Map<string, Set<string>>()
   /** This process's entries (connection → room and peer), to write again if they were swept while it was unreachable. */
   private readonly entries = new Map<string, { room: string; peer: string }>()
+  /** The connection of each remote peer's latest "joined", by room and peer (a stale "left" is told apart by it). */
+  private readonly latest = new Map<string, string>()
   /** Each room's subscription, awaited by every join (not only the first): a join must not read the room before it can hear it. */
   private readonly subscribed = new Map<string, Promise<unknown>>()
   private readonly heartbeat: NodeJS.Timeout
   private nextConnection = 0
-  readonly counters: ClusterStats = { published: 0, received: 0, swept: 0, malformed: 0, reregistered: 0 }
+  readonly counters: ClusterStats = { published: 0, received: 0, swept: 0, malformed: 0, reregistered: 0, staleLeft: 0 }
 
   private constructor(url: string, private readonly events: ClusterEvents, private readonly log: (line: string) => void) {
     const options = { commandTimeout: clusterCommandTimeoutMs, maxRetriesPerRequest: 2, lazyConnect: true }
@@ -118,7 +122,7 @@ export class RedisCluster {
       const [server, old] = previous.split(' ')
       if (server !== undefined && old !== undefined && server !== this.server) await this.publish(serverChannel(server), { t: 'replaced', room, peer, connection: old })
     }
-    await this.publish(roomChannel(room), { t: 'joined', server: this.server, peer })
+    await this.publish(roomChannel(room), { t: 'joined', server: this.server, peer, connection })
     const entries = await this.liveEntries(room)
     return [...entries.keys()].filter((p) => p !== peer && entries.get(p) !== this.server)
   }
@@ -127,7 +131,7 @@ export class RedisCluster {
   async leave(room: string, peer: string, connection: string): Promise<void> {
     await this.release(room, connection)
     const deleted = (await this.commands.eval(deleteIfScript, 1, roomKey(room), peer, `${this.server} ${connection}`)) as number
-    if (deleted === 1) await this.publish(roomChannel(room), { t: 'left', server: this.server, peer })
+    if (deleted === 1) await this.publish(roomChannel(room), { t: 'left', server: this.server, peer, connection })
   }
 
   /**
@@ -141,6 +145,7 @@ export class RedisCluster {
     if (here?.delete(connection) !== true || here.size > 0) return
     this.rooms.delete(room)
     this.subscribed.delete(room)
+    for (const key of [...this.latest.keys()]) if (key.startsWith(`${room}\n`)) this.latest.delete(key)
     await this.subscriber.unsubscribe(roomChannel(room))
   }
 
@@ -172,7 +177,7 @@ export class RedisCluster {
       // Its process died: remove the entry (if still that one) and tell the room.
       if ((await this.commands.eval(deleteIfScript, 1, roomKey(room), peer, value)) === 1) {
         this.counters.swept++
-        await this.publish(roomChannel(room), { t: 'left', server, peer })
+        await this.publish(roomChannel(room), { t: 'left', server, peer, connection: value.split(' ')[1] ?? '?' })
       }
     }
     return live
@@ -196,7 +201,7 @@ export class RedisCluster {
       if (previous === value) continue
       if (previous !== null && (await this.commands.exists(aliveKey(previous.split(' ')[0]!))) === 1) continue
       await this.commands.hset(roomKey(room), peer, value)
-      await this.publish(roomChannel(room), { t: 'joined', server: this.server, peer })
+      await this.publish(roomChannel(room), { t: 'joined', server: this.server, peer, connection })
     }
   }
 
@@ -219,8 +224,20 @@ export class RedisCluster {
     // Room events: this process's own are already handled locally.
     if (parsed.server === this.server) return
     const room = channel.slice(roomChannel('').length)
-    if (parsed.t === 'joined') this.events.joined(room, parsed.peer)
-    else this.events.left(room, parsed.peer)
+    const key = `${room}\n${parsed.peer}`
+    if (parsed.t === 'joined') {
+      this.latest.set(key, parsed.connection)
+      return this.events.joined(room, parsed.peer)
+    }
+    // A late "left" from a peer's old connection after the "joined" of its new one (their processes
+    // publish independently) is stale: the peer is still in the room.
+    const latest = this.latest.get(key)
+    if (latest !== undefined && latest !== parsed.connection) {
+      this.counters.staleLeft++
+      return
+    }
+    this.latest.delete(key)
+    this.events.left(room, parsed.peer)
   }
 
   async close(): Promise<void> {
