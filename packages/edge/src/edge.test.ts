@@ -29,7 +29,16 @@ async function edge(data: string, room: string, args: string[] = []): Promise<Ed
   return running
 }
 
-const call = (running: EdgeProcess, name: string, args: unknown) => running.call(name, args)
+/** A signaling server for this test, and a data directory removed after it. */
+async function start(): Promise<string> {
+  server = await startSignalingServer({ port: 0 })
+  return dataDir()
+}
+async function dataDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'concord-edge-'))
+  dirs.push(dir)
+  return dir
+}
 
 async function leads(running: EdgeProcess): Promise<void> {
   const deadline = Date.now() + 30_000
@@ -43,9 +52,7 @@ async function leads(running: EdgeProcess): Promise<void> {
 
 describe('concord-edge (a real process)', () => {
   it('killed with SIGKILL in the middle of writes, three times, restarts with every acknowledged call; a torn tail is cut and reported', async () => {
-    server = await startSignalingServer({ port: 0 })
-    const data = await mkdtemp(join(tmpdir(), 'concord-edge-'))
-    dirs.push(data)
+    const data = await start()
     const acknowledged: string[] = []
     let next = 0
     let replicaId = ''
@@ -60,7 +67,7 @@ describe('concord-edge (a real process)', () => {
       const writer = async () => {
         while (!killed) {
           const item = `w${next++}`
-          const reply = await call(running, 'append', { item }).catch(() => null)
+          const reply = await running.call('append', { item }).catch(() => null)
           if (reply === null) return // the process is gone: this call's fate is unknown
           expect(reply.ok).toBe(true)
           acknowledged.push(item)
@@ -87,17 +94,15 @@ describe('concord-edge (a real process)', () => {
     expect(new Set(state.items).size).toBe(state.items.length)
     expect(acknowledged.length).toBeGreaterThanOrEqual(450)
     // And the restarted replica goes on taking calls.
-    expect((await call(last, 'append', { item: 'after' })).ok).toBe(true)
+    expect((await last.call('append', { item: 'after' })).ok).toBe(true)
     console.log(`edge SIGKILL×3: ${acknowledged.length} acknowledged calls, ${state.items.length} in the state after restarts`)
   })
 
   it('refuses to start from a log corrupted before its tail, saying so, and exits 1', async () => {
-    server = await startSignalingServer({ port: 0 })
-    const data = await mkdtemp(join(tmpdir(), 'concord-edge-'))
-    dirs.push(data)
+    const data = await start()
     const first = await edge(data, 'corrupt-room')
     await leads(first)
-    for (let i = 0; i < 5; i++) expect((await call(first, 'append', { item: `x${i}` })).ok).toBe(true)
+    for (let i = 0; i < 5; i++) expect((await first.call('append', { item: `x${i}` })).ok).toBe(true)
     first.child.kill('SIGTERM')
     expect(await first.exited).toBe(0)
     const id = (await readFile(join(data, 'e2e', 'corrupt-room', 'replica-id'), 'utf8')).trim()
@@ -111,33 +116,29 @@ describe('concord-edge (a real process)', () => {
   })
 
   it('rejects bad calls over HTTP with a clear error', async () => {
-    server = await startSignalingServer({ port: 0 })
-    const data = await mkdtemp(join(tmpdir(), 'concord-edge-'))
-    dirs.push(data)
+    const data = await start()
     const running = await edge(data, 'http-room')
     await leads(running)
     const bad = await fetch(`${running.url}/call`, { method: 'POST', body: '{"name": 3}', headers: { 'content-type': 'application/json' } })
     expect(bad.status).toBe(400)
-    // A cross-site simple request (text/plain, no preflight) is refused; so is a foreign Host (DNS rebinding).
+    // A cross-site simple request (text/plain, no preflight) is refused.
     expect((await fetch(`${running.url}/call`, { method: 'POST', body: '{"name":"append","args":{"item":"x"}}', headers: { 'content-type': 'text/plain' } })).status).toBe(415)
     expect(((await bad.json()) as { error: string }).error).toBe('bad-call')
-    expect(await call(running, 'append', { item: '' })).toMatchObject({ ok: false, code: 'invalid-args' })
-    expect(await call(running, 'nope', {})).toMatchObject({ ok: false, code: 'unknown-function' })
-    expect(await call(running, 'take', { by: 5 })).toMatchObject({ ok: false, code: 'rejected' })
+    expect(await running.call('append', { item: '' })).toMatchObject({ ok: false, code: 'invalid-args' })
+    expect(await running.call('nope', {})).toMatchObject({ ok: false, code: 'unknown-function' })
+    expect(await running.call('take', { by: 5 })).toMatchObject({ ok: false, code: 'rejected' })
   })
 
   it('a second edge replica started with --learner archives the room: it gets every command and is never a voter', async () => {
-    server = await startSignalingServer({ port: 0 })
-    const [voterData, learnerData] = [await mkdtemp(join(tmpdir(), 'concord-edge-')), await mkdtemp(join(tmpdir(), 'concord-edge-'))]
-    dirs.push(voterData, learnerData)
+    const [voterData, learnerData] = [await start(), await dataDir()]
     const voter = await edge(voterData, 'archive-room')
     await leads(voter)
-    for (let i = 0; i < 5; i++) expect((await call(voter, 'append', { item: `v${i}` })).ok).toBe(true)
+    for (let i = 0; i < 5; i++) expect((await voter.call('append', { item: `v${i}` })).ok).toBe(true)
     const learner = await edge(learnerData, 'archive-room', ['--learner'])
     expect(learner.output.join('\n')).toMatch(/joining as a learner/)
     const learnerId = (await learner.status()).id
     await new Promise((r) => setTimeout(r, 500))
-    for (let i = 5; i < 10; i++) expect((await call(voter, 'append', { item: `v${i}` })).ok).toBe(true)
+    for (let i = 5; i < 10; i++) expect((await voter.call('append', { item: `v${i}` })).ok).toBe(true)
     const want = Array.from({ length: 10 }, (_, i) => `v${i}`)
     const deadline = Date.now() + 30_000
     while (JSON.stringify((await learner.state<{ items?: string[] }>()).items) !== JSON.stringify(want)) {
@@ -147,7 +148,7 @@ describe('concord-edge (a real process)', () => {
     // Room for five voters, yet the learner stays out; and a learner's call goes through the leader.
     expect((await voter.status()).members).toEqual([(await voter.status()).id])
     expect((await learner.status()).members).not.toContain(learnerId)
-    expect(await call(learner, 'append', { item: 'from-the-learner' })).toMatchObject({ ok: true })
+    expect(await learner.call('append', { item: 'from-the-learner' })).toMatchObject({ ok: true })
     expect((await voter.state<{ items: string[] }>()).items.at(-1)).toBe('from-the-learner')
   })
 })

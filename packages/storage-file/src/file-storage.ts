@@ -146,8 +146,7 @@ function goodFrameAfter(bytes: Buffer, end: number): boolean {
   for (let offset = end + 1; offset + frameHeaderBytes < bytes.length; offset++) {
     const length = bytes.readUInt32LE(offset)
     if (length === 0 || length > bytes.length - offset - frameHeaderBytes) continue
-    const payload = bytes.subarray(offset + frameHeaderBytes, offset + frameHeaderBytes + length)
-    if (crc32(payload) !== bytes.readUInt32LE(offset + 4)) continue
+    // decodeFrames checks the checksum before it parses anything.
     if (decodeFrames(bytes.subarray(offset, offset + frameHeaderBytes + length)).frames.length === 1) return true
   }
   return false
