@@ -22,10 +22,10 @@ export interface OutboundFrame {
 export interface AttachChannel {
   attach: ReplicaId
   channel: RTCDataChannel
-  /** With a room key: the channel carries nothing until the main thread says its peer proved the key (OpenPeers). */
+  /** The channel carries nothing until the main thread says its peer passed the link's handshake (OpenPeers). */
   gated?: boolean
 }
-/** The peers whose links are open (authenticated, with a room key), from the main thread's mesh. */
+/** The peers whose links are open (past the handshake), from the main thread's mesh. */
 export interface OpenPeers {
   open: ReplicaId[]
 }
@@ -34,7 +34,7 @@ export interface OpenPeers {
 export const channelBufferedBytesHigh = 1024 * 1024
 /** Frames waiting per channel while it is full; the oldest is dropped beyond. */
 export const channelQueueMax = 4096
-/** Frames held from a gated channel until its peer is authenticated; beyond, dropped and counted. */
+/** Frames held from a gated channel until its peer is authenticated; beyond, dropped (the protocol resends). */
 export const gatedFramesMax = 256
 
 interface Channel {
@@ -47,12 +47,11 @@ interface Channel {
   timer: ReturnType<typeof setTimeout> | null
 }
 
-export function portTransport(port: MessagePort): Transport & { channels(): ReplicaId[]; framesUnauthenticated(): number } {
+export function portTransport(port: MessagePort): Transport & { channels(): ReplicaId[] } {
   let handler: ((from: ReplicaId, frame: string) => void) | null = null
   const channels = new Map<ReplicaId, Channel>()
   let nextId = 0
   let open = new Set<ReplicaId>()
-  let unauthenticated = 0
   const receive = (peer: ReplicaId, c: Channel, data: string) => {
     const result = c.reassembler.push(data)
     if (result.kind === 'message') handler?.(peer, result.message)
@@ -76,7 +75,6 @@ export function portTransport(port: MessagePort): Transport & { channels(): Repl
       if (typeof event.data !== 'string') return
       if (!c.gated) return receive(peer, c, event.data)
       if (c.held.length < gatedFramesMax) c.held.push(event.data)
-      else unauthenticated++
     }
     channel.onopen = () => flush(c)
     channel.onclose = () => {
@@ -118,6 +116,5 @@ export function portTransport(port: MessagePort): Transport & { channels(): Repl
       }
     },
     channels: () => [...channels.entries()].filter(([, c]) => !c.gated && c.channel.readyState === 'open').map(([peer]) => peer),
-    framesUnauthenticated: () => unauthenticated,
   }
 }
