@@ -340,6 +340,21 @@ export interface StableState {
   snapshot?: Snapshot | undefined
 }
 
+export const snapshotSchema = z.strictObject({ anchor: issuedEntrySchema, ...snapshotBodySchema.shape })
+
+/**
+ * What stable storage hands back is input like any other (issue 9 §1): a
+ * host checks it with this before the core sees it, so a damaged or foreign
+ * record stops the replica with a clear error instead of a wrong vote.
+ */
+export const stableStateSchema = z.strictObject({
+  lastTried: ballotSchema,
+  nextBal: ballotSchema,
+  votes: z.array(voteSchema),
+  issued: z.array(issuedEntrySchema),
+  snapshot: snapshotSchema.optional(),
+})
+
 /** Something a host should show (store.status, the inspector's event list). */
 export type ReplicaEvent = {
   type: 'out-of-sync'

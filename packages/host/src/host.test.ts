@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { CallReply } from '@concord/core'
 import { counter } from '../../sim/src/models.ts'
+import { StorageCorruptError } from './errors.ts'
 import { ReplicaHost } from './host.ts'
 import { MemoryNetwork } from './memory-transport.ts'
 import { MemoryStorage, type StableStorage } from './ports.ts'
@@ -75,6 +76,15 @@ describe('ReplicaHost (real timers, in-memory network and storage)', () => {
     const reply = await host.call('add', { by: 1 })
     expect(reply).toMatchObject({ ok: false, reason: expect.stringContaining('QuotaExceededError') })
     expect(host.status().failed).toMatch(/stable storage failed/)
+  })
+
+  it('refuses to start from stored state of the wrong shape, naming what is wrong', async () => {
+    const network = new MemoryNetwork()
+    const stored = await new MemoryStorage().load()
+    const damaged: StableStorage = { load: async () => ({ ...stored, nextBal: { round: -1, replica: 'b' } }), write: async () => {}, close: () => {} }
+    const error = await start(network, 'a', damaged).then(() => null, (e: unknown) => e)
+    expect(error).toBeInstanceOf(StorageCorruptError)
+    expect((error as Error).message).toMatch(/corrupt at nextBal\.round/)
   })
 
   it('drops frames that are not JSON or that name another sender, and counts them', async () => {

@@ -1,6 +1,7 @@
-import { createRandom, Replica, type CallReply, type IssuedEntry, type PersistRecord, type Random, type ReplicaEvent, type ReplicaId, type ReplicaStatus } from '@concord/core'
+import { createRandom, Replica, stableStateSchema, type CallReply, type IssuedEntry, type PersistRecord, type Random, type ReplicaEvent, type ReplicaId, type ReplicaStatus } from '@concord/core'
 import { createMachine, type Functions, type Json, type MachineDefinition, type MachineInstance } from '@concord/machine'
 import type { StableStorage, Transport } from './ports.ts'
+import { StorageCorruptError } from './errors.ts'
 
 /**
  * A replica run for real (DESIGN.md §3: "hosts own the clocks, sockets and
@@ -96,6 +97,11 @@ export class ReplicaHost<F extends Functions = Functions> {
 
   static async start<F extends Functions>(options: HostOptions<F>): Promise<ReplicaHost<F>> {
     const stable = await options.storage.load()
+    const checked = stableStateSchema.safeParse(stable)
+    if (!checked.success) {
+      const issue = checked.error.issues[0]!
+      throw new StorageCorruptError(issue.path.join('.') || 'the root', issue.message)
+    }
     const machine = createMachine(options.machine)
     const random = createRandom(options.seed ?? Math.floor(Math.random() * 2 ** 31))
     const nothingStored = stable.issued.length === 0 && stable.votes.length === 0 && stable.snapshot === undefined && stable.nextBal.round === 0 && stable.lastTried.round === 0

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import { z } from 'zod'
 import { StableImage, ballotSchema, issuedEntrySchema, snapshotBodySchema, voteSchema, type PersistRecord, type Snapshot, type StableState } from '@concord/core'
-import type { StableStorage } from '@concord/host'
+import { StorageCorruptError as HostStorageCorruptError, type StableStorage } from '@concord/host'
 
 /**
  * Durable storage of one edge replica in a directory (issue 8 §1): an
@@ -60,10 +60,9 @@ const recordSchema = z.discriminatedUnion('kind', [
 const frameSchema = z.array(recordSchema)
 
 /** The log holds a frame that is damaged and is not the last one. */
-export class StorageCorruptError extends Error {
-  override readonly name = 'StorageCorruptError'
-  constructor(readonly path: string, readonly offset: number, readonly why: string) {
-    super(`${path} is corrupt at byte ${offset} (${why}) with frames after it: acknowledged records may be lost, so this replica will not start from it. Move the directory away and let the replica rejoin its room as a new member.`)
+export class StorageCorruptError extends HostStorageCorruptError {
+  constructor(readonly path: string, readonly offset: number, why: string) {
+    super(`${path} at byte ${offset}`, why, `${path} is corrupt at byte ${offset} (${why}) with frames after it: acknowledged records may be lost, so this replica will not start from it. Move the directory away and let the replica rejoin its room as a new member.`)
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Ballot, IssuedEntry, PersistRecord, Snapshot, StableState, Vote } from '@concord/core'
-import type { StableStorage } from '@concord/host'
+import { StorageCorruptError, type StableStorage } from '@concord/host'
+import { crc32OfText } from './checksum.ts'
 import { deleteDB, openDB, type DBSchema, type IDBPDatabase } from 'idb'
 
 /**
@@ -11,20 +12,49 @@ import { deleteDB, openDB, type DBSchema, type IDBPDatabase } from 'idb'
  * steps `persisted` only once `write` has resolved, so that messages that
  * depend on a record leave after it is durable.
  */
-interface Schema extends DBSchema {
-  meta: { key: 'lastTried' | 'nextBal'; value: Ballot }
-  votes: { key: number; value: Vote }
-  issued: { key: number; value: IssuedEntry }
-  /** The latest snapshot (seed 001), under the key 'latest'. */
-  snapshot: { key: 'latest'; value: Snapshot }
+/**
+ * Every value is stored sealed with a checksum over its store, its key and
+ * its JSON (issue 9 §5): a record damaged on disk, or written by another
+ * hand, is found when the replica loads and the replica does not start from
+ * it (StorageCorruptError).
+ */
+export interface Sealed<T> {
+  r: T
+  c: number
 }
 
-/** Bumped when the stores change shape (2: the snapshot store). */
-export const storageVersion = 2
+interface Schema extends DBSchema {
+  meta: { key: 'lastTried' | 'nextBal'; value: Sealed<Ballot> }
+  votes: { key: number; value: Sealed<Vote> }
+  issued: { key: number; value: Sealed<IssuedEntry> }
+  /** The latest snapshot (seed 001), under the key 'latest'. */
+  snapshot: { key: 'latest'; value: Sealed<Snapshot> }
+}
+
+type StoreName = 'meta' | 'votes' | 'issued' | 'snapshot'
+
+/** Bumped when the stores change shape (2: the snapshot store; 3: every value sealed with a checksum). */
+export const storageVersion = 3
 const stores = ['meta', 'votes', 'issued', 'snapshot'] as const
 
 export function databaseName(app: string, room: string, replicaId: string): string {
   return `${app}/${room}/${replicaId}`
+}
+
+function checksum(store: StoreName, key: IDBValidKey, value: unknown): number {
+  return crc32OfText(`${store}/${String(key)}\n${JSON.stringify(value)}`)
+}
+
+export function seal<T>(store: StoreName, key: IDBValidKey, value: T): Sealed<T> {
+  return { r: value, c: checksum(store, key, value) }
+}
+
+/** The value of a sealed record, or a StorageCorruptError saying which record is bad and how. */
+export function unseal<T>(database: string, store: StoreName, key: IDBValidKey, sealed: unknown): T {
+  const where = `${database}: ${store}/${String(key)}`
+  if (typeof sealed !== 'object' || sealed === null || !('r' in sealed) || !('c' in sealed)) throw new StorageCorruptError(where, 'not a sealed record')
+  if (sealed.c !== checksum(store, key, sealed.r)) throw new StorageCorruptError(where, 'checksum mismatch')
+  return sealed.r as T
 }
 
 /**
@@ -44,20 +74,33 @@ function settled(request: Promise<unknown>): void {
 }
 
 export class IdbStorage implements StableStorage {
-  private constructor(private readonly db: IDBPDatabase<Schema>, readonly name: string) {}
+  /** `created`: the database did not exist before this open (a new replica, or one whose storage was lost). */
+  private constructor(private readonly db: IDBPDatabase<Schema>, readonly name: string, readonly created: boolean) {}
 
   static async open(name: string): Promise<IdbStorage> {
+    let created = false
     const db = await openDB<Schema>(name, storageVersion, {
-      upgrade(database, oldVersion) {
+      async upgrade(database, oldVersion, _newVersion, transaction) {
+        created = oldVersion === 0
         if (oldVersion < 1) {
           database.createObjectStore('meta')
           database.createObjectStore('votes')
           database.createObjectStore('issued')
         }
         if (oldVersion < 2) database.createObjectStore('snapshot')
+        if (oldVersion >= 1 && oldVersion < 3) {
+          // Version 2 stored bare values: seal each (a record damaged before
+          // this cannot be told apart; from here on it can).
+          for (const store of stores) {
+            if (!database.objectStoreNames.contains(store)) continue
+            for (let cursor = await transaction.objectStore(store).openCursor(); cursor !== null; cursor = await cursor.continue()) {
+              await cursor.update(seal(store, cursor.key, cursor.value) as never)
+            }
+          }
+        }
       },
     })
-    return new IdbStorage(db, name)
+    return new IdbStorage(db, name, created)
   }
 
   /** Remove a replica's database (a replica removed from its room, tests). */
@@ -67,16 +110,25 @@ export class IdbStorage implements StableStorage {
 
   async load(): Promise<StableState> {
     const tx = this.db.transaction(stores, 'readonly')
-    const [lastTried, nextBal, votes, issued, snapshot] = await Promise.all([
+    const [lastTried, nextBal, voteKeys, votes, issuedKeys, issued, snapshot] = await Promise.all([
       tx.objectStore('meta').get('lastTried'),
       tx.objectStore('meta').get('nextBal'),
+      tx.objectStore('votes').getAllKeys(),
       tx.objectStore('votes').getAll(),
+      tx.objectStore('issued').getAllKeys(),
       tx.objectStore('issued').getAll(),
       tx.objectStore('snapshot').get('latest'),
       tx.done,
     ])
     const zero: Ballot = { round: 0, replica: '' }
-    return { lastTried: lastTried ?? zero, nextBal: nextBal ?? zero, votes, issued, snapshot }
+    const open = <T>(store: StoreName, key: IDBValidKey, value: unknown): T => unseal<T>(this.name, store, key, value)
+    return {
+      lastTried: lastTried === undefined ? zero : open('meta', 'lastTried', lastTried),
+      nextBal: nextBal === undefined ? zero : open('meta', 'nextBal', nextBal),
+      votes: votes.map((vote, i) => open<Vote>('votes', voteKeys[i]!, vote)),
+      issued: issued.map((entry, i) => open<IssuedEntry>('issued', issuedKeys[i]!, entry)),
+      snapshot: snapshot === undefined ? undefined : open<Snapshot>('snapshot', 'latest', snapshot),
+    }
   }
 
   async write(records: readonly PersistRecord[]): Promise<void> {
@@ -92,18 +144,18 @@ export class IdbStorage implements StableStorage {
       switch (record.kind) {
         case 'lastTried':
         case 'nextBal':
-          settled(meta.put(record.ballot, record.kind))
+          settled(meta.put(seal('meta', record.kind, record.ballot), record.kind))
           break
         case 'vote':
-          settled(votes.put(record.vote, record.vote.instance))
+          settled(votes.put(seal('votes', record.vote.instance, record.vote), record.vote.instance))
           break
         case 'issued':
-          settled(issued.put(record.entry, record.entry.instance))
+          settled(issued.put(seal('issued', record.entry.instance, record.entry), record.entry.instance))
           // The vote at an issued instance is never needed again.
           settled(votes.delete(record.entry.instance))
           break
         case 'snapshot':
-          settled(tx.objectStore('snapshot').put(record.snapshot, 'latest'))
+          settled(tx.objectStore('snapshot').put(seal('snapshot', 'latest', record.snapshot), 'latest'))
           break
         case 'discard':
           // Out of sync (seed 000): the log and the snapshot are fetched again.
