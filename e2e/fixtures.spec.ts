@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { roomTest, expect } from '@concord/playwright'
 import type { e2eMachine } from './pages/machines.ts'
 
@@ -75,18 +79,108 @@ test('make a chosen tab the leader, cut one of its links: calls from every tab s
   expect(await room.converged()).toEqual({ n: 6 })
 })
 
-test('clear a follower\'s storage under it: it stops and says why, the room goes on', async ({ room }) => {
+test('clear a follower\'s storage under it: it says so, rejoins under a new id, is caught up by its peers and serves calls', async ({ room }) => {
   const leader = await room.leader()
   const victim = room.tabs.find((t) => t !== leader)!
+  const oldId = victim.id
   await leader.call('add', { by: 1 })
   await victim.clearStorage()
   await leader.call('add', { by: 1 })
-  await expect.poll(async () => (await victim.status()).failed, { timeout: 20_000 }).toMatch(/storage/)
-  // Two of three still make a majority.
-  for (let i = 0; i < 5; i++) await leader.call('add', { by: 1 })
-  expect((await leader.state()).n).toBe(7)
-  // Reported once, through the status: no uncaught errors in the page.
+  // Its next write fails; the database is gone, so the old id may never vote again.
+  await expect.poll(async () => (await victim.status()).recoveries, { timeout: 30_000 }).toBe(1)
+  expect((await victim.status()).lastStorageFailure).toMatch(/storage/)
+  await expect.poll(async () => {
+    const status = await victim.status()
+    return status.replicaId !== oldId && status.voter && status.failed === null
+  }, { timeout: 40_000 }).toBe(true)
+  expect(victim.id).not.toBe(oldId)
+  await victim.call('add', { by: 10 })
+  for (let i = 0; i < 3; i++) await leader.call('add', { by: 1 })
+  expect(await room.converged()).toEqual({ n: 15 })
+  // The old member, silent, is removed; the room is three again.
+  await expect.poll(async () => (await leader.status()).members.includes(oldId), { timeout: 30_000, message: `members: ${JSON.stringify(await leader.status())}` }).toBe(false)
+  expect((await leader.status()).members).toHaveLength(3)
+  // Reported through the status: no uncaught errors in the page.
   expect(victim.errors).toEqual([])
+})
+
+test('a record damaged on disk is found when the tab reloads: it names the record and rejoins under a new id, caught up by its peers', async ({ room }) => {
+  const leader = await room.leader()
+  const victim = room.tabs.find((t) => t !== leader)!
+  for (let i = 0; i < 5; i++) await leader.call('add', { by: 1 })
+  await expect.poll(async () => (await victim.state()).n).toBe(5)
+  const oldId = victim.id
+  // Another hand changes the result of the tab's latest issued command, keeping its checksum.
+  const damaged = await victim.page.evaluate(async (id) => {
+    const name = (await indexedDB.databases()).map((d) => d.name!).find((n) => n.endsWith(`/${id}`))!
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const request = indexedDB.open(name)
+      request.onsuccess = () => resolve(request.result)
+      request.onerror = () => reject(request.error)
+    })
+    const tx = db.transaction('issued', 'readwrite')
+    const cursor = await new Promise<IDBCursorWithValue>((resolve) => {
+      const request = tx.objectStore('issued').openCursor(null, 'prev')
+      request.onsuccess = () => resolve(request.result!)
+    })
+    const sealed = cursor.value as { r: { command: object }; c: number }
+    cursor.update({ ...sealed, r: { ...sealed.r, command: { ...sealed.r.command, result: 'forged' } } })
+    const key = String(cursor.key)
+    await new Promise((resolve) => (tx.oncomplete = resolve))
+    db.close()
+    return `${name}: issued/${key}`
+  }, oldId)
+  await victim.reload()
+  await expect.poll(async () => (await victim.status()).recoveries, { timeout: 30_000 }).toBe(1)
+  const status = await victim.status()
+  expect(status.lastStorageFailure).toContain(`${damaged} (checksum mismatch)`)
+  expect(status.replicaId).not.toBe(oldId)
+  await expect.poll(async () => (await victim.status()).voter, { timeout: 40_000 }).toBe(true)
+  await victim.call('add', { by: 10 })
+  expect(await room.converged()).toEqual({ n: 15 })
+  expect(victim.errors).toEqual([])
+})
+
+/** A tmpfs of `bytes` (a small disk for one tab's profile), or null where mounting is not allowed. */
+function smallDisk(bytes: number): string | null {
+  const dir = mkdtempSync(join(tmpdir(), 'concord-disk-'))
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes}`, 'tmpfs', dir], { stdio: 'ignore' })
+    return dir
+  } catch {
+    return null
+  }
+}
+
+test('a full disk: the tab\'s replica stops and says QuotaExceededError; once there is room it restarts from its own storage, under the same id', async ({ room }) => {
+  const disk = smallDisk(48 * 1024 * 1024)
+  test.skip(disk === null, 'mounting a small tmpfs needs root')
+  try {
+    const victim = await room.open(undefined, { profile: join(disk!, 'profile') })
+    await room.formed()
+    const leader = room.tabs[0]!
+    await leader.lead()
+    const id = victim.id
+    await leader.call('add', { by: 1 })
+    await expect.poll(async () => (await victim.state()).n).toBe(1)
+    const ballast = await victim.fillStorage()
+    // Three of four still make a majority.
+    for (let i = 0; i < 3; i++) await leader.call('add', { by: 1 })
+    await expect.poll(async () => (await victim.status()).lastStorageFailure ?? '', { timeout: 30_000 }).toMatch(/QuotaExceededError/)
+    expect((await victim.status()).failed).toMatch(/QuotaExceededError/)
+    console.log(`disk filled with ${(ballast / 2 ** 20).toFixed(1)} MiB of ballast; the replica stopped: ${(await victim.status()).failed}`)
+    await victim.freeStorage()
+    await expect.poll(async () => {
+      const status = await victim.status()
+      return status.failed === null && status.voter && status.replicaId
+    }, { timeout: 60_000 }).toBe(id)
+    expect((await victim.status()).recoveries).toBeGreaterThanOrEqual(1)
+    await victim.call('add', { by: 10 })
+    expect(await room.converged()).toEqual({ n: 14 })
+    expect(victim.errors).toEqual([])
+  } finally {
+    if (disk !== null) execFileSync('umount', ['-l', disk])
+  }
 })
 
 test('a tab opened late catches up: the same log (calls and the reconfigurations that added each tab)', async ({ room }) => {

@@ -1,6 +1,6 @@
 import { openStore, type Store } from '@concord/client'
 import { crownPrince } from '@concord/core'
-import { databaseName, IdbStorage } from '@concord/storage-idb'
+import { databaseName, IdbStorage, seal } from '@concord/storage-idb'
 import { openDB } from 'idb'
 import { devRoomKey, devToken } from './dev-token.ts'
 import { e2eMachine } from './machines.ts'
@@ -60,14 +60,17 @@ const api = {
       storage.close()
     }
   },
-  /** Damage this replica's stored snapshot on purpose (a key no command
-   *  writes appears); returns the instance of the snapshot, or 0 if none. */
+  /** Make this replica's stored snapshot diverge (a key no command writes
+   *  appears), as a bug in an app's apply would, not the disk: the record is
+   *  sealed again with a right checksum, so only the digests can tell.
+   *  Returns the instance of the snapshot, or 0 if none. */
   corruptStoredSnapshot: async () => {
     const db = await openDB(databaseName(e2eMachine.name, room, store.replicaId))
     try {
-      const snapshot = (await db.get('snapshot', 'latest')) as { anchor: { instance: number }; state: Record<string, unknown> } | undefined
-      if (snapshot === undefined) return 0
-      await db.put('snapshot', { ...snapshot, state: { ...snapshot.state, junk: 'bit rot' } }, 'latest')
+      const sealed = (await db.get('snapshot', 'latest')) as { r: { anchor: { instance: number }; state: Record<string, unknown> } } | undefined
+      if (sealed === undefined) return 0
+      const snapshot = sealed.r
+      await db.put('snapshot', seal('snapshot', 'latest', { ...snapshot, state: { ...snapshot.state, junk: 'bit rot' } }), 'latest')
       return snapshot.anchor.instance
     } finally {
       db.close()

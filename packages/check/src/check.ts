@@ -159,7 +159,7 @@ export class Checker {
     } else {
       if (typeof machine.create !== 'function') throw new TypeError('machine.create must be a function that makes a replica\'s machine')
       // Its functions, if given, are the reference: the sequential model runs them.
-      this.definition = machine.functions !== undefined ? { name: machine.name, version: 1, functions: machine.functions } : null
+      this.definition = machine.functions !== undefined ? { name: machine.name, version: 1, functions: machine.functions, upgrades: {} } : null
       this.createReplicaMachine = () => machine.create()
     }
     this.name = machine.name

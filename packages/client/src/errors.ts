@@ -45,3 +45,15 @@ export class RoomFullError extends ConcordError {
     super(`all ${slots} replica slots of this room are taken in this browser`, 'room-full')
   }
 }
+
+/**
+ * The replica's stable storage failed and the replica cannot be restarted
+ * from it: 'lost' (cleared, deleted), 'corrupt' (a record failed its
+ * checksum or shape), 'unavailable' (IndexedDB would not open).
+ */
+export class StorageFailedError extends ConcordError {
+  override name = 'StorageFailedError'
+  constructor(message: string, readonly storage: 'lost' | 'corrupt' | 'unavailable') {
+    super(message, `storage-${storage}`)
+  }
+}

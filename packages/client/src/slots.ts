@@ -10,6 +10,8 @@ import { RoomFullError } from './errors.ts'
  */
 export interface SlotClaim {
   id: string
+  /** The id ran here before (this tab's session remembers it): its storage should exist. */
+  remembered: boolean
   release(): void
 }
 
@@ -18,15 +20,15 @@ export function slotIds(slots: number): string[] {
 }
 
 export async function claimSlot(app: string, room: string, slots: number): Promise<SlotClaim> {
-  const remembered = `concord:${app}:${room}:slot`
-  const preferred = sessionStorage.getItem(remembered)
+  const rememberedKey = `concord:${app}:${room}:slot`
+  const preferred = sessionStorage.getItem(rememberedKey)
   const ids = slotIds(slots)
   const order = preferred !== null && ids.includes(preferred) ? [preferred, ...ids.filter((id) => id !== preferred)] : ids
   for (const id of order) {
     const release = await tryLock(identityLockName(app, room, id))
     if (release !== null) {
-      sessionStorage.setItem(remembered, id)
-      return { id, release }
+      sessionStorage.setItem(rememberedKey, id)
+      return { id, remembered: id === preferred, release }
     }
   }
   throw new RoomFullError(slots)
@@ -37,20 +39,21 @@ export async function claimSlot(app: string, room: string, slots: number): Promi
  * id that survives a reload (sessionStorage) and is held with a Web Lock, so
  * that a duplicated tab takes a new one. An id is never given to two
  * replicas: a replica that comes back with an empty disk under an old id
- * could break quorum intersection.
+ * could break quorum intersection. `renew`: the remembered id's storage was
+ * lost; take (and remember) a new one.
  */
-export async function claimIdentity(app: string, room: string): Promise<SlotClaim> {
-  const remembered = `concord:${app}:${room}:replica`
-  const preferred = sessionStorage.getItem(remembered)
+export async function claimIdentity(app: string, room: string, options: { renew?: boolean } = {}): Promise<SlotClaim> {
+  const rememberedKey = `concord:${app}:${room}:replica`
+  const preferred = options.renew === true ? null : sessionStorage.getItem(rememberedKey)
   if (preferred !== null) {
     const release = await tryLock(identityLockName(app, room, preferred))
-    if (release !== null) return { id: preferred, release }
+    if (release !== null) return { id: preferred, remembered: true, release }
   }
   for (;;) {
     const id = `t-${crypto.randomUUID().slice(0, 8)}`
     const release = await tryLock(identityLockName(app, room, id))
     if (release === null) continue
-    sessionStorage.setItem(remembered, id)
-    return { id, release }
+    sessionStorage.setItem(rememberedKey, id)
+    return { id, remembered: false, release }
   }
 }

@@ -3,10 +3,10 @@ import type { CallReply, ReplicaEvent } from '@concord/core'
 import { registerStore, unregisterStore } from './registry.ts'
 import { createMachine, type ArgsOf, type Functions, type Json, type MachineDefinition, type ResultOf } from '@concord/machine'
 import { Mesh, type IceServer } from '@concord/transport-webrtc'
-import type { OutboundFrame, ReplicaStatusView, ReplicaWorkerApi } from '@concord/worker'
-import { ClosedError, ConcordError, RejectedError, TimeoutError, ValidationError } from './errors.ts'
+import type { OutboundFrame, ReplicaStatusView, ReplicaWorkerApi, StartOutcome } from '@concord/worker'
+import { ClosedError, ConcordError, RejectedError, StorageFailedError, TimeoutError, ValidationError } from './errors.ts'
 import { Presence } from './presence.ts'
-import { claimIdentity, claimSlot, slotIds } from './slots.ts'
+import { claimIdentity, claimSlot, slotIds, type SlotClaim } from './slots.ts'
 
 /**
  * openStore() (DESIGN.md §7, issue 4 §5): a tab's replica of a room. The
@@ -90,7 +90,12 @@ export interface StoreStatus {
    *  runs until they have left: how a room of two settles a crashed tab. */
   adopted: string[]
   signaling: string
+  /** Why this replica is not running, or null: a storage failure (while it recovers, or for good). */
   failed: string | null
+  /** Restarts after a storage failure (a full quota, storage cleared or corrupt): from its own storage, or as a new replica under a new id, caught up by its peers. */
+  recoveries: number
+  /** The last storage failure, kept after the recovery. */
+  lastStorageFailure: string | null
 }
 
 export interface Store<F extends Functions> {
@@ -127,6 +132,11 @@ export const welcomeTimeoutMs = 5_000
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 export const statusRefreshMs = 200
+/** Backoff of restarts after a storage failure (a full quota fails again at once): from the first delay, doubling up to the last. */
+export const recoveryDelayMsMin = 1_000
+export const recoveryDelayMsMax = 30_000
+/** A replica that ran this long before failing starts its backoff over. */
+export const recoveryStableMs = 10_000
 
 export async function openStore<F extends Functions>(options: OpenStoreOptions<F>): Promise<Store<F>> {
   const app = options.app ?? options.machine.name
@@ -145,46 +155,15 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
   if (options.snapshotEvery !== undefined && !(Number.isSafeInteger(options.snapshotEvery) && options.snapshotEvery >= 1)) {
     throw new ValidationError('snapshotEvery must be a positive integer', ['snapshotEvery'])
   }
-  const claim = options.replicaId !== undefined
-    ? { id: options.replicaId, release: () => {} }
-    : dynamic ? await claimIdentity(app, options.room) : await claimSlot(app, options.room, slots)
-  const replicaId = claim.id
   const token = options.token
-  const channel = new MessageChannel()
-  const mesh = new Mesh({
-    // Each link's data channel goes to the worker before it opens: frames
-    // then travel worker to worker, not through this thread.
-    channelSink: (peer, dataChannel) => {
-      try {
-        channel.port1.postMessage({ attach: peer, channel: dataChannel, gated: true }, [dataChannel as unknown as Transferable])
-      } catch {
-        dataChannel.close() // not transferable here: frames use the relay
-      }
-    },
-    signalingUrl: options.signaling,
-    room: options.room,
-    peer: replicaId,
-    token: typeof token === 'string' ? token : () => token(replicaId),
-    ...(options.iceServers !== undefined ? { iceServers: options.iceServers } : {}),
-    ...(options.log !== undefined ? { log: options.log } : {}),
-    ...(options.roomKey !== undefined ? { roomKey: options.roomKey } : {}),
-    // Said in every link's handshake: a tab running another version of the machine is refused.
-    app: `${app}@${options.machine.version}`,
-  })
+  // A tab whose storage is lost or corrupt rejoins under a new id; that needs
+  // an id of its own choosing and a token for it (a function of the id).
+  const canRenew = dynamic && options.replicaId === undefined && typeof token === 'function'
+  const claimFor = (renew: boolean): Promise<SlotClaim> =>
+    options.replicaId !== undefined
+      ? Promise.resolve({ id: options.replicaId, remembered: false, release: () => {} })
+      : dynamic ? claimIdentity(app, options.room, { renew }) : claimSlot(app, options.room, slots)
   const worker: Remote<ReplicaWorkerApi> = wrap(options.worker)
-  // Seed 004 M8: only a replica in a room the signaling server reports empty
-  // founds it (and only with nothing stored, which the worker checks).
-  const found = dynamic ? (await Promise.race([mesh.welcome, sleep(welcomeTimeoutMs).then(() => null)]))?.length === 0 : undefined
-  channel.port1.onmessage = (event: MessageEvent<OutboundFrame>) => mesh.send(event.data.to, event.data.frame)
-  const presence = new Presence(mesh)
-  const stopFrames = mesh.onFrame((from, frame) => {
-    if (!presence.receive(from, frame)) channel.port1.postMessage({ from, frame })
-  })
-  const stopPresencePeers = mesh.onPeers((connected) => {
-    presence.onPeers(connected)
-    // The worker's channels carry frames only for peers whose links are open: after the handshake.
-    channel.port1.postMessage({ open: connected })
-  })
 
   // The state as applied here: a mirror of the worker's MS, fed the same commands.
   const mirror = createMachine(options.machine)
@@ -205,77 +184,250 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
       for (const listener of listeners) listener(state)
     }
   }
-  await worker.start(
-    {
-      app,
-      room: options.room,
-      replicaId,
-      members: dynamic ? [] : members,
-      ...(found !== undefined ? { found } : {}),
-      ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
-      ...(options.pipelineDepth !== undefined ? { pipelineDepth: options.pipelineDepth } : {}),
-      ...(options.snapshotEvery !== undefined ? { snapshotEvery: options.snapshotEvery } : {}),
-      ...(options.storage !== undefined ? { storage: options.storage } : {}),
-    },
-    transfer(channel.port2, [channel.port2]),
-  )
-  await worker.subscribe(
-    proxy((event) => {
-      if (event.type === 'installed') {
-        // The worker replaced its state by a snapshot: it was far behind, or
-        // out of sync and starting over (then the instance goes back).
-        mirror.load(event.state)
-        mirrorUpTo = event.instance
-        publish()
-        return
-      }
-      if (event.type === 'replica') {
-        for (const listener of eventListeners) listener(event.event)
-        return
-      }
-      if (event.type !== 'applied') return
-      for (const entry of event.entries) {
-        if (entry.instance <= mirrorUpTo) continue
-        // Reconfigurations (members) and logged rejections change no state.
-        if (entry.command.rejected === undefined && entry.command.members === undefined) mirror.apply(entry.instance, entry.command.payload)
-        mirrorUpTo = entry.instance
-      }
-      publish()
-    }),
-  )
-  // Subscribed first, then one consistent (state, instance) pair: events up
-  // to that instance are skipped, later ones applied once.
-  const initial = await worker.snapshot()
-  if (mirrorUpTo < initial.issuedUpTo) {
-    mirror.load(initial.state)
-    mirrorUpTo = initial.issuedUpTo
-  }
-  publish()
-  if (dynamic) {
-    // Whom to ask to join: the peers this tab can reach.
-    const tellPeers = (peers: string[]) => void worker.peers(peers).catch(() => {})
-    tellPeers(mesh.connectedPeers())
-    mesh.onPeers(tellPeers)
-    // A closing tab leaves (seed 004 FIG. 6) where the browser lets it; one
-    // that crashes is removed after its silence.
-    addEventListener('pagehide', () => void worker.leave().catch(() => {}))
-  }
-  const initialStatus = await worker.status()
-
-  status = view(initialStatus)
+  // One Presence for the store's life, over whichever mesh is current.
+  let session: Session | null = null
+  const presence = new Presence({
+    send: (to, message) => session?.mesh.send(to, message),
+    connectedPeers: () => session?.mesh.connectedPeers() ?? [],
+  })
   let closed = false
+  let recoveries = 0
+  let lastStorageFailure: string | null = null
+  /** Set while the replica is being restarted after a storage failure (status.failed says why). */
+  let recovering: string | null = null
+  let sessionGeneration = 0
+
+  /**
+   * A session: this tab's replica under one id — its mesh, the port to the
+   * worker and the worker's replica. A storage failure ends it and starts
+   * another (recover()); the store, its state and its listeners go on.
+   */
+  interface Session {
+    claim: SlotClaim
+    mesh: Mesh
+    port: MessagePort
+    stops: (() => void)[]
+    startedAt: number
+  }
+
+  async function startSession(claim: SlotClaim, expectStored: boolean): Promise<{ session: Session } | { failed: StartOutcome & { ok: false } }> {
+    const generation = ++sessionGeneration
+    const replicaId = claim.id
+    const channel = new MessageChannel()
+    const mesh = new Mesh({
+      // Each link's data channel goes to the worker before it opens: frames
+      // then travel worker to worker, not through this thread.
+      channelSink: (peer, dataChannel) => {
+        try {
+          channel.port1.postMessage({ attach: peer, channel: dataChannel, gated: true }, [dataChannel as unknown as Transferable])
+        } catch {
+          dataChannel.close() // not transferable here: frames use the relay
+        }
+      },
+      signalingUrl: options.signaling,
+      room: options.room,
+      peer: replicaId,
+      token: typeof token === 'string' ? token : () => token(replicaId),
+      ...(options.iceServers !== undefined ? { iceServers: options.iceServers } : {}),
+      ...(options.log !== undefined ? { log: options.log } : {}),
+      ...(options.roomKey !== undefined ? { roomKey: options.roomKey } : {}),
+      // Said in every link's handshake: a tab running another version of the machine is refused.
+      app: `${app}@${options.machine.version}`,
+    })
+    const stops: (() => void)[] = []
+    const end = () => {
+      for (const stop of stops) stop()
+      mesh.close()
+      channel.port1.close()
+    }
+    // Seed 004 M8: only a replica in a room the signaling server reports empty
+    // founds it (and only with nothing stored, which the worker checks).
+    const found = dynamic ? (await Promise.race([mesh.welcome, sleep(welcomeTimeoutMs).then(() => null)]))?.length === 0 : undefined
+    channel.port1.onmessage = (event: MessageEvent<OutboundFrame>) => mesh.send(event.data.to, event.data.frame)
+    stops.push(mesh.onFrame((from, frame) => {
+      if (!presence.receive(from, frame)) channel.port1.postMessage({ from, frame })
+    }))
+    stops.push(mesh.onPeers((connected) => {
+      presence.onPeers(connected)
+      // The worker's channels carry frames only for peers whose links are open: after the handshake.
+      channel.port1.postMessage({ open: connected })
+    }))
+    const started = await worker.start(
+      {
+        app,
+        room: options.room,
+        replicaId,
+        members: dynamic ? [] : members,
+        ...(found !== undefined ? { found } : {}),
+        ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
+        ...(options.pipelineDepth !== undefined ? { pipelineDepth: options.pipelineDepth } : {}),
+        ...(options.snapshotEvery !== undefined ? { snapshotEvery: options.snapshotEvery } : {}),
+        ...(options.storage !== undefined ? { storage: options.storage } : {}),
+        ...(expectStored ? { expectStored } : {}),
+      },
+      transfer(channel.port2, [channel.port2]),
+    ).catch((error: unknown) => {
+      end()
+      throw error
+    })
+    if (!started.ok) {
+      end()
+      return { failed: started }
+    }
+    // A replica that starts over under a new id catches up from the
+    // beginning (or from a snapshot) while the mirror already holds a later
+    // state of the same log: it is not put back in time meanwhile.
+    // (Both replicas' logs are the room's log, so the mirror at mirrorUpTo
+    // is that log's state there; the same holds for a restart under the old id.)
+    const renewedAt = mirrorUpTo
+    await worker.subscribe(
+      proxy((event) => {
+        if (generation !== sessionGeneration) return
+        if (event.type === 'failed') {
+          void recover(event.error)
+          return
+        }
+        if (event.type === 'installed') {
+          if (event.instance < renewedAt && event.instance < mirrorUpTo) return
+          // The worker replaced its state by a snapshot: it was far behind, or
+          // out of sync and starting over (then the instance goes back).
+          mirror.load(event.state)
+          mirrorUpTo = event.instance
+          publish()
+          return
+        }
+        if (event.type === 'replica') {
+          for (const listener of eventListeners) listener(event.event)
+          return
+        }
+        for (const entry of event.entries) {
+          if (entry.instance <= mirrorUpTo) continue
+          // Reconfigurations (members) and logged rejections change no state.
+          if (entry.command.rejected === undefined && entry.command.members === undefined) mirror.apply(entry.instance, entry.command.payload)
+          mirrorUpTo = entry.instance
+        }
+        publish()
+      }),
+    )
+    // Subscribed first, then one consistent (state, instance) pair: events up
+    // to that instance are skipped, later ones applied once.
+    const initial = await worker.snapshot()
+    if (mirrorUpTo < initial.issuedUpTo) {
+      mirror.load(initial.state)
+      mirrorUpTo = initial.issuedUpTo
+    }
+    publish()
+    if (dynamic) {
+      // Whom to ask to join: the peers this tab can reach.
+      const tellPeers = (peers: string[]) => void worker.peers(peers).catch(() => {})
+      tellPeers(mesh.connectedPeers())
+      stops.push(mesh.onPeers(tellPeers))
+    }
+    return { session: { claim, mesh, port: channel.port1, stops: [...stops, () => channel.port1.close()], startedAt: Date.now() } }
+  }
+
+  async function endSession(ended: Session): Promise<void> {
+    for (const stop of ended.stops) stop()
+    ended.mesh.close()
+    presence.onPeers([])
+    await worker.close().catch(() => {})
+  }
+
+  /**
+   * Start the replica under `claim`, or — if its storage is lost or corrupt
+   * and the tab may take a new id — under a new one, recovered from the
+   * room's healthy peers. Throws StorageFailedError when neither can be.
+   */
+  async function startReplica(claim: SlotClaim, initial: boolean): Promise<Session> {
+    const first = await startSession(claim, claim.remembered)
+    if ('session' in first) return first.session
+    const { storage, error } = first.failed
+    lastStorageFailure = error
+    if (storage === 'unavailable' || !canRenew) {
+      claim.release()
+      throw new StorageFailedError(storage === 'unavailable' ? error : `${error}; this replica cannot take a new id (${dynamic ? 'a replicaId or a token string was given' : "'slots' membership"}), so it cannot rejoin`, storage)
+    }
+    // The old id may never vote again: a new one, a replica with nothing
+    // stored, joins the room and is caught up by it.
+    claim.release()
+    if (initial) recoveries++
+    const renewed = await startSession(await claimFor(true), false)
+    if ('session' in renewed) return renewed.session
+    throw new StorageFailedError(renewed.failed.error, renewed.failed.storage)
+  }
+
+  /** The replica's storage failed under it: restart it (the same id if its storage holds, else a new one), backing off while it keeps failing. */
+  async function recover(error: string): Promise<void> {
+    if (closed || recovering !== null || session === null) return
+    recovering = error
+    lastStorageFailure = error
+    const failedSession = session
+    // A session that ran a while resets the backoff; one that failed at once doubles it.
+    failuresInARow = Date.now() - failedSession.startedAt > recoveryStableMs ? 1 : failuresInARow + 1
+    await endSession(failedSession)
+    session = null
+    for (;;) {
+      await sleep(Math.min(recoveryDelayMsMax, recoveryDelayMsMin * 2 ** (failuresInARow - 1)))
+      if (closed) return
+      try {
+        session = await startReplica({ ...failedSession.claim, remembered: true }, false)
+        recovering = null
+        recoveries++
+        markReady()
+        return
+      } catch (failure) {
+        recovering = failure instanceof Error ? failure.message : String(failure)
+        if (failure instanceof StorageFailedError && failure.storage !== 'unavailable') {
+          // For good: status.failed says why, and calls are answered with it.
+          stoppedFor = failure
+          markReady()
+          return
+        }
+        failuresInARow++
+      }
+    }
+  }
+  let failuresInARow = 0
+  let stoppedFor: StorageFailedError | null = null
+  // Calls wait for a replica to be running (a recovery may be under way).
+  let markReady: () => void = () => {}
+  const replicaReady = (): Promise<void> => {
+    if (stoppedFor !== null) return Promise.reject(stoppedFor)
+    if (session !== null) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      const previous = markReady
+      markReady = () => {
+        previous()
+        if (stoppedFor !== null) reject(stoppedFor)
+        else resolve()
+      }
+    })
+  }
+
+  session = await startReplica(await claimFor(false), true)
+  // A closing tab leaves (seed 004 FIG. 6) where the browser lets it; one
+  // that crashes is removed after its silence.
+  if (dynamic) addEventListener('pagehide', () => void worker.leave().catch(() => {}))
+  status = view(await worker.status())
   const refresh = setInterval(() => {
-    worker.status().then((s) => (status = view(s)), () => {})
+    if (session === null) {
+      if (status !== undefined) status = { ...status, failed: recovering, recoveries, lastStorageFailure, role: 'follower', leader: null, connected: [] }
+      return
+    }
+    worker.status().then((s) => {
+      if (session !== null) status = view(s)
+    }, () => {})
   }, statusRefreshMs)
 
   function view(s: ReplicaStatusView): StoreStatus {
+    const mesh = session!.mesh
     return {
-      replicaId,
+      replicaId: session!.claim.id,
       role: s.role,
       leader: s.leader,
       ballot: s.nextBal.round === 0 ? '-' : `${s.nextBal.round}.${s.nextBal.replica}`,
       members: dynamic ? s.members : members,
-      voter: (dynamic ? s.members : members).includes(replicaId),
+      voter: (dynamic ? s.members : members).includes(session!.claim.id),
       connected: mesh.connectedPeers(),
       lastIssued: s.issuedUpTo,
       lag: Math.max(0, s.knownIssued - s.issuedUpTo),
@@ -288,12 +440,16 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
       lastOutOfSync: s.lastOutOfSync,
       adopted: s.adopted,
       signaling: mesh.signalingState,
-      failed: s.failed,
+      failed: s.failed ?? recovering,
+      recoveries,
+      lastStorageFailure,
     }
   }
 
   const store: Store<F> = {
-    replicaId,
+    get replicaId() {
+      return session?.claim.id ?? status!.replicaId
+    },
     get state() {
       return currentState()
     },
@@ -331,28 +487,28 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
         timer = setTimeout(() => reject(new TimeoutError(timeoutMs)), timeoutMs)
       })
       try {
-        const reply = await Promise.race([worker.call(name, args as Json), timeout])
+        const reply = await Promise.race([replicaReady().then((): Promise<CallReply> => worker.call(name, args as Json)), timeout])
         return outcome(reply) as ResultOf<F, typeof name>
       } finally {
         clearTimeout(timer)
       }
     },
-    lead: () => void worker.campaign(),
-    cutLink: (peer) => mesh.cutLink(peer),
-    injectFrame: (peer, frame) => mesh.send(peer, frame),
+    lead: () => void worker.campaign().catch(() => {}),
+    cutLink: (peer) => session?.mesh.cutLink(peer),
+    injectFrame: (peer, frame) => session?.mesh.send(peer, frame),
     debugWorkerStatus: () => worker.status(),
     async close() {
       if (closed) return
       closed = true
       clearInterval(refresh)
-      stopFrames()
-      stopPresencePeers()
       presence.close()
-      mesh.close()
+      if (session !== null) {
+        for (const stop of session.stops) stop()
+        session.mesh.close()
+      }
       await worker.close().catch(() => {})
       options.worker.terminate()
-      channel.port1.close()
-      claim.release()
+      session?.claim.release()
       unregisterStore(store as unknown as Store<Functions>)
     },
   }

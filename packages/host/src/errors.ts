@@ -12,11 +12,10 @@ export class StorageCorruptError extends Error {
   }
 }
 
-/**
- * A replica's storage is gone though the replica has run before (the
- * browser's storage was cleared, the database deleted): like a corrupt one,
- * it may not vote under its id again.
- */
-export class StorageLostError extends Error {
-  override name = 'StorageLostError'
+/** The stored state was written by a newer version of the app than the one running (a rollback): this replica will not run it. */
+export class MachineVersionError extends Error {
+  override name = 'MachineVersionError'
+  constructor(readonly machine: string, readonly stateVersion: number, readonly runningVersion: number) {
+    super(`the stored state is of ${machine} version ${stateVersion}, newer than the version ${runningVersion} this replica runs: reload the app to update it`)
+  }
 }

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { CallReply } from '@concord/core'
 import { counter } from '../../sim/src/models.ts'
-import { StorageCorruptError } from './errors.ts'
+import { defineMachine } from '@concord/machine'
+import { MachineVersionError, StorageCorruptError } from './errors.ts'
 import { ReplicaHost } from './host.ts'
 import { MemoryNetwork } from './memory-transport.ts'
 import { MemoryStorage, type StableStorage } from './ports.ts'
@@ -76,6 +77,45 @@ describe('ReplicaHost (real timers, in-memory network and storage)', () => {
     const reply = await host.call('add', { by: 1 })
     expect(reply).toMatchObject({ ok: false, reason: expect.stringContaining('QuotaExceededError') })
     expect(host.status().failed).toMatch(/stable storage failed/)
+  })
+
+  it('an app upgrade: hosts restarted from their storage with version 2 of the machine upgrade the room\'s state once, through the log; version 1 will not start from it', async () => {
+    const network = new MemoryNetwork()
+    const storages = new Map(ids.map((id) => [id, new MemoryStorage()]))
+    const v1 = await Promise.all(ids.map((id) => start(network, id, storages.get(id))))
+    await until(() => leaderOf(v1) !== undefined)
+    for (let i = 0; i < 5; i++) await v1[i % 3]!.call('add', { by: 2 })
+    await until(() => v1.every((h) => h.state().n === 10))
+    for (const h of hosts.splice(0)) await h.close()
+    // Version 2 keeps the count under 'total', in tens and ones.
+    const counterV2 = defineMachine({
+      name: 'counter',
+      version: 2,
+      upgrades: {
+        2: (tx) => {
+          const n = tx.get<number>('n') ?? 0
+          tx.set('total', { tens: Math.floor(n / 10), ones: n % 10 })
+          tx.delete('n')
+        },
+      },
+      functions: counter.functions,
+    })
+    const network2 = new MemoryNetwork()
+    const v2 = await Promise.all(ids.map(async (id, i) => {
+      const host = await ReplicaHost.start({ id, members: ids, machine: counterV2, storage: storages.get(id)!, transport: network2.transport(id), tickMs: 2, seed: i + 11 })
+      hosts.push(host)
+      return host
+    }))
+    // Nobody calls: the leader upgrades on its own, and every replica applies it.
+    await until(() => v2.every((h) => h.state().total !== undefined), 10_000)
+    for (const h of v2) expect(h.state()).toEqual({ total: { tens: 1, ones: 0 }, '@concord/version': 2 })
+    const upgrades = v2[0]!.status().issuedUpTo
+    await new Promise((r) => setTimeout(r, 300))
+    expect(v2[0]!.status().issuedUpTo).toBe(upgrades) // once
+    for (const h of hosts.splice(0)) await h.close()
+    const error = await ReplicaHost.start({ id: 'a', members: ids, machine: counter, storage: storages.get('a')!, transport: new MemoryNetwork().transport('a') }).then(() => null, (e: unknown) => e)
+    expect(error).toBeInstanceOf(MachineVersionError)
+    expect((error as Error).message).toMatch(/stored state is of counter version 2, newer than the version 1 this replica runs/)
   })
 
   it('refuses to start from stored state of the wrong shape, naming what is wrong', async () => {

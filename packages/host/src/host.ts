@@ -1,7 +1,7 @@
 import { createRandom, Replica, stableStateSchema, type CallReply, type IssuedEntry, type PersistRecord, type Random, type ReplicaEvent, type ReplicaId, type ReplicaStatus } from '@concord/core'
-import { createMachine, type Functions, type Json, type MachineDefinition, type MachineInstance } from '@concord/machine'
+import { createMachine, upgradeFunction, type Functions, type Json, type MachineDefinition, type MachineInstance } from '@concord/machine'
 import type { StableStorage, Transport } from './ports.ts'
-import { StorageCorruptError } from './errors.ts'
+import { MachineVersionError, StorageCorruptError } from './errors.ts'
 
 /**
  * A replica run for real (DESIGN.md §3: "hosts own the clocks, sockets and
@@ -41,6 +41,8 @@ export const frameBytesMax = 8 * 1024 * 1024
 export const tickMsDefault = 10
 /** How long issued commands alone may wait to share a transaction with what comes next. */
 export const issuedWriteDelayMs = 4
+/** How often (in ticks) a leader checks whether the room's state awaits an app upgrade. */
+export const upgradeCheckTicks = 50
 /** Unanswered calls a host has in the core at once (below the core's sessionResultsMax). */
 export const callsInFlightMax = 128
 
@@ -76,6 +78,8 @@ export class ReplicaHost<F extends Functions = Functions> {
   private readonly stopTransport: () => void
   private readonly transport: Transport
   private framesDropped = 0
+  private ticks = 0
+  private upgrading = false
   /** Storage writes done, and their total time (for status and benchmarks). */
   private writesDone = 0
   private callsDone = 0
@@ -91,7 +95,10 @@ export class ReplicaHost<F extends Functions = Functions> {
     // A client id per host session: ticket sequences restart with the host.
     this.client = `${options.id}/${Math.floor(random.next() * 2 ** 48).toString(36)}`
     this.stopTransport = options.transport.onFrame((from, frame) => this.onFrame(from, frame))
-    this.timer = setInterval(() => this.input({ type: 'tick' }), options.tickMs ?? tickMsDefault)
+    this.timer = setInterval(() => {
+      this.input({ type: 'tick' })
+      if (++this.ticks % upgradeCheckTicks === 0) this.upgradeIfLeading()
+    }, options.tickMs ?? tickMsDefault)
     this.schedule()
   }
 
@@ -119,6 +126,9 @@ export class ReplicaHost<F extends Functions = Functions> {
       ...(options.learner === true ? { learner: true } : {}),
       stable,
     })
+    // Restored: state written by a newer version of the app must not be run by this older one.
+    const version = machine.stateVersion()
+    if (version !== null && version > options.machine.version) throw new MachineVersionError(options.machine.name, version, options.machine.version)
     return new ReplicaHost(options, replica, machine, random)
   }
 
@@ -148,6 +158,20 @@ export class ReplicaHost<F extends Functions = Functions> {
       })
       this.input({ type: 'call', call: { ticket: { client: this.client, seq, acked }, name, args } })
     }
+  }
+
+  /**
+   * An app upgrade (machine version) is carried by the log: a leader whose
+   * machine is newer than the room's state calls the upgrade, a command like
+   * any other (every function call would also upgrade first; this makes it
+   * happen without waiting for one). Replicas of the older version are
+   * refused by the peer handshake meanwhile.
+   */
+  private upgradeIfLeading(): void {
+    if (this.upgrading || this.closed || this.failure !== null || !this.machine.needsUpgrade()) return
+    if (this.replica.status().role !== 'leader') return
+    this.upgrading = true
+    void this.call(upgradeFunction, null).finally(() => (this.upgrading = false))
   }
 
   /** Ask this replica to lead now (tests, "make this tab the leader"). */
@@ -310,7 +334,7 @@ export class ReplicaHost<F extends Functions = Functions> {
         try {
           await this.storage.write(records)
         } catch (error) {
-          return this.fail(`stable storage failed: ${error instanceof Error ? error.message : String(error)}`)
+          return this.fail(`stable storage failed: ${describeStorageError(error)}`)
         }
         this.writesDone++
         this.writeMsTotal += performance.now() - started
@@ -339,4 +363,11 @@ export class ReplicaHost<F extends Functions = Functions> {
   private emit(event: HostEvent): void {
     for (const listener of this.listeners) listener(event)
   }
+}
+
+/** A storage error in words: its name, its message, and what a full quota means (browsers give QuotaExceededError no message). */
+export function describeStorageError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error)
+  const text = error.message === '' ? error.name : `${error.name}: ${error.message}`
+  return error.name === 'QuotaExceededError' ? `${text} (the disk, or this origin's storage quota, is full)` : text
 }

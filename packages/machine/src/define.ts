@@ -58,11 +58,21 @@ export function fn<A extends z.ZodType, R extends Json | void>(
 
 export type Functions = Record<string, FunctionDef>
 
+/**
+ * A step of an app upgrade: it turns state of version `v - 1` into state of
+ * version `v` (rename keys, fill new ones). It runs once per room, on the
+ * leader, as part of a command every replica applies: the log carries the
+ * upgrade, so a replica that catches up later gets it like any other write.
+ */
+export type Upgrade = (tx: Tx) => void
+
 export interface MachineDefinition<F extends Functions = Functions> {
   readonly name: string
   /** Bumped when functions or state layout change incompatibly. */
   readonly version: number
   readonly functions: F
+  /** Upgrade steps by the version they lead to (2 … version); a missing step changes nothing but the version. */
+  readonly upgrades: Readonly<Record<number, Upgrade>>
 }
 
 export class MachineDefinitionError extends Error {
@@ -75,6 +85,7 @@ export function defineMachine<F extends Functions>(definition: {
   name: string
   version?: number
   functions: F
+  upgrades?: Record<number, Upgrade>
 }): MachineDefinition<F> {
   if (!machineNamePattern.test(definition.name)) {
     throw new MachineDefinitionError(`machine name must match ${machineNamePattern}: got ${JSON.stringify(definition.name)}`)
@@ -86,7 +97,13 @@ export function defineMachine<F extends Functions>(definition: {
       throw new MachineDefinitionError(`function ${name} must be made with fn(schema, run)`)
     }
   }
-  return Object.freeze({ name: definition.name, version, functions: definition.functions })
+  const upgrades = definition.upgrades ?? {}
+  for (const [to, step] of Object.entries(upgrades)) {
+    const target = Number(to)
+    if (!Number.isInteger(target) || target < 2 || target > version) throw new MachineDefinitionError(`upgrades are keyed by the version they lead to, 2…${version}: got ${JSON.stringify(to)}`)
+    if (typeof step !== 'function') throw new MachineDefinitionError(`upgrade to version ${to} must be a function (tx) => void`)
+  }
+  return Object.freeze({ name: definition.name, version, functions: definition.functions, upgrades: Object.freeze({ ...upgrades }) })
 }
 
 /** The argument type of function `K` of a machine definition. */

@@ -16,6 +16,16 @@ interface OverlayEntry {
   instance: Instance
 }
 
+/** Keys the app's functions may read but not write. */
+export const reservedKeyPrefix = '@concord/'
+/**
+ * The version of the machine the state is laid out for (machines of version
+ * 2 and up stamp it; absent, the state is of version 1 — or new, if empty).
+ */
+export const versionKey = `${reservedKeyPrefix}version`
+/** The function a leader calls to bring the room's state up to its machine's version. */
+export const upgradeFunction = `${reservedKeyPrefix}upgrade`
+
 export class MachineInstance<F extends Functions = Functions> implements MachinePort {
   private readonly ms = new Map<string, Json>()
   private readonly overlay = new Map<string, OverlayEntry>()
@@ -92,12 +102,60 @@ export class MachineInstance<F extends Functions = Functions> implements Machine
     }
   }
 
+  /**
+   * The version of the state (MS): what `versionKey` says, else 1 — or
+   * null for an empty state, which any version may take as its own.
+   */
+  stateVersion(): number | null {
+    const stamped = this.ms.get(versionKey)
+    if (typeof stamped === 'number') return stamped
+    return this.ms.size === 0 ? null : 1
+  }
+
+  /** The state is older than this machine: the leader should upgrade it (upgradeFunction). */
+  needsUpgrade(): boolean {
+    const version = this.stateVersion()
+    return version !== null && version < this.definition.version
+  }
+
+  /**
+   * Bring LS up to this machine's version inside `tx` (the app upgrade, run
+   * before any function of the new version sees the state): each step from
+   * the state's version on, then the stamp. Null if done (or nothing to do),
+   * else why the call cannot run here.
+   */
+  private upgradeIn(tx: Transaction): ExecOutcome | null {
+    const target = this.definition.version
+    const stamped = tx.get(versionKey)
+    const empty = stamped === undefined && this.ms.size === 0 && [...this.overlay.values()].every((entry) => entry.value === undefined)
+    const from = typeof stamped === 'number' ? stamped : empty ? target : 1
+    if (from > target) {
+      return { ok: false, code: 'rejected', reason: `the room's state is of ${this.definition.name} version ${from}; this replica runs version ${target}, an older one: reload the app to update it` }
+    }
+    if (from === target && (stamped !== undefined || target === 1)) return null
+    try {
+      for (let version = from + 1; version <= target; version++) this.definition.upgrades[version]?.(tx)
+    } catch (error) {
+      return { ok: false, code: 'function-threw', reason: `the upgrade of ${this.definition.name} from version ${from} to ${target} threw: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}` }
+    }
+    tx.system = true
+    tx.set(versionKey, target)
+    tx.system = false
+    return null
+  }
+
   execute(instance: Instance, name: string, args: unknown, env: ExecEnv): ExecOutcome {
+    const tx = new Transaction((key) => this.readLeader(key))
+    const upgraded = this.upgradeIn(tx)
+    if (upgraded !== null) return upgraded
+    if (name === upgradeFunction) {
+      if (tx.ops.length === 0) return { ok: false, code: 'rejected', reason: `the state is already of version ${this.definition.version}` }
+      return this.commit(instance, tx, null)
+    }
     const def = Object.hasOwn(this.definition.functions, name) ? this.definition.functions[name] : undefined
     if (def === undefined) return { ok: false, code: 'unknown-function', reason: `no function named ${JSON.stringify(name)}` }
     const parsed = def.args.safeParse(args)
     if (!parsed.success) return { ok: false, code: 'invalid-args', reason: parsed.error.message }
-    const tx = new Transaction((key) => this.readLeader(key))
     // Read on use: a checker can tell which functions depend on time or chance.
     const ctx: FnContext = {
       get tick() {
@@ -114,6 +172,10 @@ export class MachineInstance<F extends Functions = Functions> implements Machine
     }
     if (result === undefined) result = null
     if (!isJson(result)) return { ok: false, code: 'function-threw', reason: 'the function returned a value that is not JSON' }
+    return this.commit(instance, tx, result)
+  }
+
+  private commit(instance: Instance, tx: Transaction, result: Json): ExecOutcome {
     const chars = JSON.stringify(tx.ops).length + JSON.stringify(result).length
     if (chars > commandCharsMax) return { ok: false, code: 'too-large', reason: `the command would hold ${chars} characters of JSON (writes and result); at most ${commandCharsMax}` }
     // Commit to LS only now: a rejected or failed call leaves LS unchanged.
@@ -135,6 +197,8 @@ export class MachineInstance<F extends Functions = Functions> implements Machine
 class Transaction implements Tx {
   readonly ops: Op[] = []
   readonly writes = new Map<string, Json | undefined>()
+  /** Set while the machine itself writes (the version stamp): reserved keys are open to it only. */
+  system = false
 
   constructor(private readonly read: (key: string) => Json | undefined) {}
 
@@ -193,6 +257,7 @@ class Transaction implements Tx {
     if (typeof op.key !== 'string' || op.key.length === 0 || op.key.length > keyLengthMax) {
       throw new TypeError(`key must be a string of 1..${keyLengthMax} characters`)
     }
+    if (!this.system && op.key.startsWith(reservedKeyPrefix)) throw new TypeError(`keys starting with ${reservedKeyPrefix} are Concord's own: ${JSON.stringify(op.key)} cannot be written`)
     if (this.ops.length >= opsPerCommandMax) throw new RangeError(`a command holds at most ${opsPerCommandMax} ops`)
     this.ops.push(op)
     const value = applyOp(this.get(op.key), op)

@@ -1,4 +1,4 @@
-import { expect, test as base, type Browser, type BrowserContext, type CDPSession, type Page } from '@playwright/test'
+import { expect, test as base, type Browser, type BrowserContext, type CDPSession, type LaunchOptions, type Page } from '@playwright/test'
 import type { StoreStatus } from '@concord/client'
 import type { ArgsOf, Functions, Json, MachineDefinition, ResultOf } from '@concord/machine'
 import { startSignalingServer, type SignalingServer } from '@concord/signaling'
@@ -43,7 +43,7 @@ export type Attempt<R> = { ok: true; value: R } | { ok: false; error: string; me
 
 export interface Tab<F extends Functions = Functions> {
   readonly page: Page
-  /** The tab's replica id. */
+  /** The tab's replica id (as of the last status(): a tab whose storage was lost rejoins under a new one). */
   readonly id: string
   /** Closed or crashed by the test. */
   readonly gone: boolean
@@ -64,6 +64,12 @@ export interface Tab<F extends Functions = Functions> {
   unfreeze(): Promise<void>
   /** Clear the tab's IndexedDB under the running tab, as "clear site data" does (with 'shared' contexts: every tab's). */
   clearStorage(): Promise<void>
+  /** Fill the tab's storage with a ballast database until IndexedDB refuses even 1 KiB (QuotaExceededError); the bytes written. Meant for a tab opened with a `profile` on a small file system (otherwise the quota is gigabytes). */
+  fillStorage(): Promise<number>
+  /** Delete the ballast of fillStorage(). */
+  freeStorage(): Promise<void>
+  /** Reload the page (the tab's replica restarts from its storage, under the same id) and wait for its store. */
+  reload(): Promise<void>
   /** Kill the tab's renderer process: no unload, no goodbye. */
   crash(): Promise<void>
   /** Close the tab as a user does. */
@@ -78,8 +84,12 @@ export interface Room<F extends Functions = Functions> {
   readonly tabs: Tab<F>[]
   /** Tabs not closed, crashed or frozen. */
   live(): Tab<F>[]
-  /** Open one more tab (a late joiner). */
-  open(query?: RoomOptions['query']): Promise<Tab<F>>
+  /**
+   * Open one more tab (a late joiner). `profile`: a user data directory — the
+   * tab gets a browser of its own, with a real on-disk profile there (put it
+   * on a small file system and the tab's storage can really fill up).
+   */
+  open(query?: RoomOptions['query'], tabOptions?: { profile?: string }): Promise<Tab<F>>
   /** Wait until exactly one live tab leads; returns it. */
   leader(): Promise<Tab<F>>
   /** Wait until every live tab agrees on the members and each is one of them (a voter), or a learner because the voters are full. */
@@ -109,6 +119,8 @@ declare global {
 }
 
 const defaultTimeoutMs = 20_000
+/** The database fillStorage() fills. */
+const ballastDatabase = 'concord-test-ballast'
 /** The core's default voter limit (votersMaxDefault): tabs beyond it are learners. */
 const votersMax = 5
 let rooms = 0
@@ -126,9 +138,9 @@ export function roomTest<M extends MachineDefinition>() {
       { scope: 'worker' },
     ],
     concord: [{ page: '/', tabs: 3 }, { option: true }],
-    room: async ({ browser, baseURL, concord, concordSignaling }, use, testInfo) => {
+    room: async ({ browser, baseURL, concord, concordSignaling, launchOptions }, use, testInfo) => {
       const name = `t${testInfo.workerIndex}-${rooms++}-${testInfo.testId}`.replace(/[^A-Za-z0-9._:-]/g, '-').slice(0, 64)
-      const room = new RoomHandle<F>(name, concordSignaling.url, concord, browser, baseURL)
+      const room = new RoomHandle<F>(name, concordSignaling.url, concord, browser, baseURL, launchOptions)
       try {
         for (let i = 0; i < (concord.tabs ?? 3); i++) await room.open()
         // A room is open when every tab has joined: crashing a leader before
@@ -155,6 +167,7 @@ class RoomHandle<F extends Functions> implements Room<F> {
     private readonly options: RoomOptions,
     private readonly browser: Browser,
     private readonly baseURL: string | undefined,
+    private readonly launchOptions: LaunchOptions = {},
   ) {
     this.timeoutMs = options.timeoutMs ?? defaultTimeoutMs
   }
@@ -163,8 +176,8 @@ class RoomHandle<F extends Functions> implements Room<F> {
     return this.tabs.filter((t) => !t.gone && !t.frozen)
   }
 
-  async open(query?: RoomOptions['query']): Promise<Tab<F>> {
-    const context = await this.context()
+  async open(query?: RoomOptions['query'], tabOptions: { profile?: string } = {}): Promise<Tab<F>> {
+    const context = tabOptions.profile !== undefined ? await this.persistentContext(tabOptions.profile) : await this.context()
     const page = await context.newPage()
     const errors: string[] = []
     page.on('pageerror', (error) => {
@@ -172,16 +185,7 @@ class RoomHandle<F extends Functions> implements Room<F> {
       console.log(`[${this.name} tab ${this.tabs.length} page error] ${error.message}`)
     })
     await page.goto(this.url({ ...this.options.query, ...query }))
-    await page.waitForFunction((key) => ((globalThis as unknown as Record<symbol, unknown[]>)[Symbol.for(key)] ?? []).length > 0, registry.description!, { timeout: this.timeoutMs })
-    await page.evaluate((key) => {
-      globalThis.__concordStore = () => {
-        const stores = (globalThis as unknown as Record<symbol, PageStore[]>)[Symbol.for(key)] ?? []
-        const store = stores[stores.length - 1]
-        if (store === undefined) throw new Error('no Concord store is open in this page')
-        return store
-      }
-    }, registry.description!)
-    const id = await page.evaluate(() => globalThis.__concordStore!().replicaId)
+    const id = await attachStore(page, this.timeoutMs)
     const tab = new TabHandle<F>(page, id, this.timeoutMs, errors)
     this.tabs.push(tab)
     return tab
@@ -236,6 +240,12 @@ class RoomHandle<F extends Functions> implements Room<F> {
     return `${this.options.page}${this.options.page.includes('?') ? '&' : '?'}${params}`
   }
 
+  private async persistentContext(profile: string): Promise<BrowserContext> {
+    const context = await this.browser.browserType().launchPersistentContext(profile, { ...this.launchOptions, ...(this.baseURL !== undefined ? { baseURL: this.baseURL } : {}) })
+    this.contexts.push(context)
+    return context
+  }
+
   private async context(): Promise<BrowserContext> {
     const options = this.baseURL !== undefined ? { baseURL: this.baseURL } : {}
     if (this.options.contexts === 'shared') {
@@ -248,12 +258,26 @@ class RoomHandle<F extends Functions> implements Room<F> {
   }
 }
 
+/** Wait for the page's store to open; make it reachable as `__concordStore()`; its replica id. */
+async function attachStore(page: Page, timeoutMs: number): Promise<string> {
+  await page.waitForFunction((key) => ((globalThis as unknown as Record<symbol, unknown[]>)[Symbol.for(key)] ?? []).length > 0, registry.description!, { timeout: timeoutMs })
+  await page.evaluate((key) => {
+    globalThis.__concordStore = () => {
+      const stores = (globalThis as unknown as Record<symbol, PageStore[]>)[Symbol.for(key)] ?? []
+      const store = stores[stores.length - 1]
+      if (store === undefined) throw new Error('no Concord store is open in this page')
+      return store
+    }
+  }, registry.description!)
+  return page.evaluate(() => globalThis.__concordStore!().replicaId)
+}
+
 class TabHandle<F extends Functions> implements Tab<F> {
   gone = false
   frozen = false
   private cdp: CDPSession | null = null
 
-  constructor(readonly page: Page, readonly id: string, private readonly timeoutMs: number, readonly errors: string[]) {}
+  constructor(readonly page: Page, public id: string, private readonly timeoutMs: number, readonly errors: string[]) {}
 
   async call<K extends keyof F & string>(name: K, args: ArgsOf<F, K>): Promise<ResultOf<F, K>> {
     const outcome = await this.attempt(name, args)
@@ -277,8 +301,11 @@ class TabHandle<F extends Functions> implements Tab<F> {
     return this.page.evaluate(() => globalThis.__concordStore!().state)
   }
 
-  status(): Promise<StoreStatus> {
-    return this.page.evaluate(() => globalThis.__concordStore!().status)
+  async status(): Promise<StoreStatus> {
+    const status = await this.page.evaluate(() => globalThis.__concordStore!().status)
+    // A tab whose storage was lost rejoins under a new id.
+    this.id = status.replicaId
+    return status
   }
 
   async lead(): Promise<void> {
@@ -328,6 +355,48 @@ class TabHandle<F extends Functions> implements Tab<F> {
   async clearStorage(): Promise<void> {
     const origin = new URL(this.page.url()).origin
     await (await this.session()).send('Storage.clearDataForOrigin', { origin, storageTypes: 'indexeddb' })
+  }
+
+  async fillStorage(): Promise<number> {
+    return this.page.evaluate(async (name) => {
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const request = indexedDB.open(name, 1)
+        request.onupgradeneeded = () => request.result.createObjectStore('ballast')
+        request.onsuccess = () => resolve(request.result)
+        request.onerror = () => reject(request.error)
+      })
+      // Random bytes (nothing compresses them), in shrinking pieces, until not even 1 KiB fits.
+      let written = 0
+      for (let piece = 1 << 20; piece >= 1 << 10; piece >>= 2) {
+        for (;;) {
+          const bytes = new Uint8Array(piece)
+          for (let i = 0; i < piece; i += 65_536) crypto.getRandomValues(bytes.subarray(i, i + 65_536))
+          const tx = db.transaction('ballast', 'readwrite')
+          tx.objectStore('ballast').put(bytes, written)
+          const ok = await new Promise<boolean>((resolve) => {
+            tx.oncomplete = () => resolve(true)
+            tx.onabort = () => resolve(false)
+          })
+          if (!ok) break
+          written += piece
+        }
+      }
+      db.close()
+      return written
+    }, ballastDatabase)
+  }
+
+  async freeStorage(): Promise<void> {
+    await this.page.evaluate((name) => new Promise<void>((resolve, reject) => {
+      const request = indexedDB.deleteDatabase(name)
+      request.onsuccess = () => resolve()
+      request.onerror = () => reject(request.error)
+    }), ballastDatabase)
+  }
+
+  async reload(): Promise<void> {
+    await this.page.reload()
+    this.id = await attachStore(this.page, this.timeoutMs)
   }
 
   async crash(): Promise<void> {

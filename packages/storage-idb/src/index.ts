@@ -1,1 +1,1 @@
-export { IdbStorage, databaseName, durabilityOf, storageVersion } from './storage.ts'
+export { IdbStorage, databaseName, durabilityOf, seal, storageVersion, type Sealed } from './storage.ts'

@@ -1,6 +1,6 @@
 import { expose, proxy } from 'comlink'
 import type { CallReply, ReplicaId } from '@concord/core'
-import { MemoryStorage, ReplicaHost, type HostEvent } from '@concord/host'
+import { describeStorageError, MemoryStorage, ReplicaHost, StorageCorruptError, type HostEvent } from '@concord/host'
 import type { Functions, Json, MachineDefinition } from '@concord/machine'
 import { databaseName, IdbStorage } from '@concord/storage-idb'
 import { Adopter, LocalLinks } from './adopt.ts'
@@ -27,7 +27,18 @@ export interface StartOptions {
   snapshotEvery?: number
   /** 'memory' keeps nothing across reloads: for diagnostics and benchmarks of the rest. */
   storage?: 'indexeddb' | 'memory'
+  /** This id has run here before: its database must exist (if it does not, the storage was lost). */
+  expectStored?: boolean
 }
+
+/**
+ * How a start ended. 'lost' and 'corrupt' mean this id may not run again
+ * (its promises and votes are gone or untrustworthy, and a replica that
+ * forgot a vote can break quorum intersection): the database is deleted and
+ * the tab should rejoin under a new id. 'unavailable': storage could not be
+ * opened at all (try again later).
+ */
+export type StartOutcome = { ok: true } | { ok: false; storage: 'lost' | 'corrupt' | 'unavailable'; error: string }
 
 export type ReplicaStatusView = ReturnType<ReplicaHost['status']> & {
   /** Members whose dead tab's replica this worker runs until they have left (adopt.ts). */
@@ -37,7 +48,7 @@ export type ReplicaStatusView = ReturnType<ReplicaHost['status']> & {
 }
 
 export interface ReplicaWorkerApi {
-  start(options: StartOptions, port: MessagePort): Promise<void>
+  start(options: StartOptions, port: MessagePort): Promise<StartOutcome>
   call(name: string, args: Json): Promise<CallReply>
   state(): Record<string, Json>
   /** The state and the instance it reflects, taken together. */
@@ -62,24 +73,45 @@ export function serveReplica<F extends Functions>(machine: MachineDefinition<F>)
     async start(options, port) {
       if (host !== null) throw new Error('the replica is already started')
       const persistent = options.storage !== 'memory'
-      const storage = persistent ? await IdbStorage.open(databaseName(options.app, options.room, options.replicaId)) : new MemoryStorage()
+      const name = databaseName(options.app, options.room, options.replicaId)
+      let storage: IdbStorage | MemoryStorage
+      try {
+        storage = persistent ? await IdbStorage.open(name) : new MemoryStorage()
+      } catch (error) {
+        return { ok: false, storage: 'unavailable', error: `IndexedDB database ${name} could not be opened: ${describeStorageError(error)}` }
+      }
+      if (options.expectStored === true && storage instanceof IdbStorage && storage.created) {
+        storage.close()
+        await IdbStorage.destroy(name)
+        return { ok: false, storage: 'lost', error: `the storage of replica ${options.replicaId} is gone (its database ${name} no longer exists: cleared or deleted)` }
+      }
       const links = new LocalLinks()
-      host = await ReplicaHost.start({
-        id: options.replicaId,
-        members: options.members,
-        ...(options.found !== undefined ? { found: options.found } : {}),
-        machine,
-        storage,
-        transport: links.transportFor(options.replicaId, portTransport(port)),
-        ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
-        ...(options.pipelineDepth !== undefined ? { pipelineDepth: options.pipelineDepth } : {}),
-        ...(options.snapshotEvery !== undefined ? { snapshotEvery: options.snapshotEvery } : {}),
-      })
+      try {
+        host = await ReplicaHost.start({
+          id: options.replicaId,
+          members: options.members,
+          ...(options.found !== undefined ? { found: options.found } : {}),
+          machine,
+          storage,
+          transport: links.transportFor(options.replicaId, portTransport(port)),
+          ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
+          ...(options.pipelineDepth !== undefined ? { pipelineDepth: options.pipelineDepth } : {}),
+          ...(options.snapshotEvery !== undefined ? { snapshotEvery: options.snapshotEvery } : {}),
+        })
+      } catch (error) {
+        storage.close()
+        if (!(error instanceof StorageCorruptError) || !persistent) throw error
+        // Set aside for good: nothing in it may be trusted, and a database
+        // left behind would be found by the adopter of another tab.
+        await IdbStorage.destroy(name)
+        return { ok: false, storage: 'corrupt', error: error.message }
+      }
       // Dynamic membership (no fixed members) on IndexedDB: the replicas of
       // this profile's dead tabs can be adopted.
       if (options.members.length === 0 && persistent) {
         adopter = new Adopter({ app: options.app, room: options.room, self: host, selfId: options.replicaId, machine, links, ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}) })
       }
+      return { ok: true }
     },
     call: (name, args) => need().call(name, args),
     state: () => need().state(),
