@@ -47,6 +47,29 @@ describe('seed 000: out-of-sync detection', () => {
     expect(events(h, 'C').filter((e) => e.kind === 'refreshing')).toHaveLength(1)
   })
 
+  it('a follower whose report went to a leader that lost its place reports again to the next one, and is refreshed (e2e, under load)', () => {
+    const h = ledByA(6)
+    corrupt(h, 'C', 1000)
+    h.call('A', 'add', { by: 1 })
+    h.call('A', 'add', { by: 1 }) // checkpoint at 8
+    // Every report of that checkpoint is lost (A lost the lead before reading them).
+    for (let t = 0; t < 6; t++) {
+      for (const id of ids) h.tick(id)
+      for (let round = 0; round < 100; round++) {
+        h.drop({ type: 'DigestReport' })
+        if (h.deliver() === 0) break
+      }
+    }
+    expect(h.replica('C').status().counters['digest.mismatch']).toBe(1)
+    expect(events(h, 'C').map((e) => e.kind)).not.toContain('refreshing')
+    // B leads; its heartbeats carry its own checkpoint at 8.
+    h.campaign('B', 50)
+    h.settle(10)
+    expect(h.replica('B').status().role).toBe('leader')
+    expect(events(h, 'C').map((e) => e.kind)).toContain('refreshing')
+    for (const id of ids) expect(h.state(id)).toEqual({ n: 8 })
+  })
+
   it('a replica being refreshed takes no part in voting until its snapshot is installed (claim 3)', () => {
     const h = ledByA(6)
     corrupt(h, 'C', 1000)
