@@ -183,6 +183,82 @@ test('a full disk: the tab\'s replica stops and says QuotaExceededError; once th
   }
 })
 
+test('an app upgrade: a tab of version 2 is refused by the tabs of version 1, saying why; reloaded onto version 2, the room upgrades its state once, through the log, and nothing is lost', async ({ room }) => {
+  await room.leader()
+  await room.tabs[0]!.call('add', { by: 5 })
+  const early = await room.open({ version: 2 })
+  // Peers running another version refuse it, and it says so.
+  await expect.poll(async () => (await early.status()).lastRefusal ?? '', { timeout: 30_000 }).toMatch(/runs e2e@1, this replica e2e@2|runs e2e@2, this replica e2e@1/)
+  expect((await early.status()).voter).toBe(false)
+  // The old tabs reload onto the new version: their replicas restart from their own storage.
+  for (const tab of room.tabs.slice(0, 3)) await tab.reload({ version: 2 })
+  await room.leader()
+  // Without a call, the leader upgrades the state (version 2 names the unit).
+  await expect.poll(async () => (await room.tabs[0]!.state()).unit, { timeout: 30_000 }).toBe('apples')
+  await room.tabs[1]!.call('add', { by: 1 })
+  expect(await room.converged()).toEqual({ n: 6, unit: 'apples', '@concord/version': 2 })
+  for (const tab of room.tabs) expect(tab.errors).toEqual([])
+})
+
+test('random call sequences at the client API from every tab, half of them malformed: each is answered or refused with a typed error, and the accepted ones are linearizable', async ({ room }) => {
+  await room.leader()
+  const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000)
+  const callsPerTab = Number(process.env.FUZZ_CALLS ?? 300)
+  console.log(`client API fuzz: seed ${seed} (FUZZ_SEED replays it), ${callsPerTab} calls per tab`)
+  const outcomes = (await Promise.all(room.tabs.map((tab, i) => tab.page.evaluate(async ([seed, calls]) => {
+    let s = seed >>> 0
+    const random = () => { // mulberry32
+      s = (s + 0x6d2b79f5) >>> 0
+      let t = s
+      t = Math.imul(t ^ (t >>> 15), t | 1)
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+    }
+    const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)]!
+    const cyclic: Record<string, unknown> = { by: 1 }
+    cyclic.self = cyclic
+    const junk = (): unknown => pick<() => unknown>([
+      () => undefined, () => null, () => NaN, () => Infinity, () => -1, () => 0, () => 1.5, () => 1001, () => 2 ** 60, () => '7', () => '',
+      () => 'x'.repeat(2_000_000), () => true, () => [], () => [1], () => ({}), () => ({ by: '1' }), () => ({ by: 1n }), () => ({ by: () => 1 }),
+      () => ({ by: Symbol('x') }), () => cyclic, () => new Date(), () => new Map([['by', 1]]), () => Object.create({ by: 1 }) as unknown,
+      () => JSON.parse('{"__proto__": {"by": 5}}') as unknown, () => Object.create(null) as unknown, () => 1 + Math.floor(random() * 1000),
+    ])()
+    const names = ['add', 'nope', '', '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'x'.repeat(300)]
+    const store = globalThis.__concordStore!()
+    const out: { ok: boolean; name: string; by?: unknown; result?: unknown; error?: string; message?: string }[] = []
+    for (let batch = 0; batch < calls / 10; batch++) {
+      out.push(...(await Promise.all(Array.from({ length: 10 }, async () => {
+        const valid = random() < 0.5
+        const name = valid ? 'add' : pick(names)
+        const args: unknown = valid ? { by: 1 + Math.floor(random() * 1000) } : random() < 0.6 ? { by: junk() } : junk()
+        try {
+          const result = await store.call(name as 'add', args as { by: number })
+          return { ok: true, name, by: (args as { by: unknown }).by, result }
+        } catch (error) {
+          return { ok: false, name, error: (error as Error).name, message: (error as Error).message.slice(0, 160) }
+        }
+      }))))
+    }
+    return out
+  }, [seed + i, callsPerTab] as const)))).flat()
+  const accepted = outcomes.filter((o) => o.ok)
+  const refused = outcomes.filter((o) => !o.ok)
+  console.log(`${outcomes.length} calls: ${accepted.length} accepted, ${refused.length} refused (${[...new Set(refused.map((o) => o.error))].join(', ')})`)
+  // Every refusal is the API's typed error, saying what is wrong.
+  for (const o of refused) expect(o.error, JSON.stringify(o)).toBe('ValidationError')
+  expect(refused.length).toBeGreaterThan(outcomes.length / 4)
+  // Only well-formed adds got through, and their results are one sequence: sorted, each is the one before plus its own `by`.
+  for (const o of accepted) expect(o.name).toBe('add')
+  const sequence = accepted.map((o) => ({ by: o.by as number, result: o.result as number })).sort((a, b) => a.result - b.result)
+  let n = 0
+  for (const step of sequence) {
+    expect(step.result).toBe(n + step.by)
+    n = step.result
+  }
+  expect(await room.converged()).toEqual({ n })
+  for (const tab of room.tabs) expect(tab.errors).toEqual([])
+})
+
 test('a tab opened late catches up: the same log (calls and the reconfigurations that added each tab)', async ({ room }) => {
   await room.leader()
   await Promise.all(room.tabs.slice(0, 2).map(async (tab) => {

@@ -21,6 +21,13 @@ export default defineConfig({
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     },
   },
+  // Tests tagged @alone run after all the others, so that nothing shares the
+  // two cores with them: a room of nine tabs under CPU starvation churns
+  // elections (timers fire late) and can take minutes to shrink.
+  projects: [
+    { name: 'tabs', grepInvert: /@alone/ },
+    { name: 'alone', grep: /@alone/, dependencies: ['tabs'] },
+  ],
   webServer: [
     {
       command: `npx vite --config e2e/vite.config.ts --port ${port}`,

@@ -214,7 +214,7 @@ test('dynamic membership: the first tab founds the room, others join, a closed t
   await expect.poll(() => b.evaluate(() => room.state().n), { timeout: 20_000 }).toBe(126)
 })
 
-test('a room grows 1 → 5 → 9 tabs (5 voters, 4 learners) and shrinks to 2 by random closes and renderer crashes while calls run; no acknowledged call is lost or doubled', async ({ browser, baseURL }) => {
+test('a room grows 1 → 5 → 9 tabs (5 voters, 4 learners) and shrinks to 2 by random closes and renderer crashes while calls run; no acknowledged call is lost or doubled', { tag: '@alone' }, async ({ browser, baseURL }) => {
   test.setTimeout(300_000)
   // Each tab in its own browser context, so that crashing one renderer
   // takes no other tab with it. The order of closes and crashes is random;

@@ -32,3 +32,11 @@ export const e2eMachine = defineMachine({
 
 /** The editor pages' machine: one collaborative text (the CodeMirror binding's functions). */
 export const textMachine = defineMachine({ name: 'e2e-text', functions: { ...textFunctions() } })
+
+/** Version 2 of the room pages' machine (`?version=2`): the same functions; its upgrade names the unit of the count. */
+export const e2eMachineV2 = defineMachine({
+  name: 'e2e',
+  version: 2,
+  upgrades: { 2: (tx) => tx.set('unit', 'apples') },
+  functions: e2eMachine.functions,
+})

@@ -3,7 +3,7 @@ import { crownPrince } from '@concord/core'
 import { databaseName, IdbStorage, seal } from '@concord/storage-idb'
 import { openDB } from 'idb'
 import { devRoomKey, devToken } from './dev-token.ts'
-import { e2eMachine } from './machines.ts'
+import { e2eMachine, e2eMachineV2 } from './machines.ts'
 
 /** A tab of a room, driven by the e2e tests through `window.room`. */
 const params = new URLSearchParams(location.search)
@@ -18,9 +18,13 @@ const membership = params.get('membership') === 'slots' ? ('slots' as const) : p
 /** The mesh's log lines, timestamped (a failing test prints them). */
 const meshLog: string[] = []
 const meshLogLinesMax = 2_000
+// ?version=2: the app after an upgrade (its worker runs the same version).
+const upgraded = params.get('version') === '2'
 const store: Store<typeof e2eMachine.functions> = await openStore({
-  machine: e2eMachine,
-  worker: new Worker(new URL('./room.worker.ts', import.meta.url), { type: 'module' }),
+  machine: upgraded ? e2eMachineV2 : e2eMachine,
+  worker: upgraded
+    ? new Worker(new URL('./room-v2.worker.ts', import.meta.url), { type: 'module' })
+    : new Worker(new URL('./room.worker.ts', import.meta.url), { type: 'module' }),
   room,
   signaling,
   slots,

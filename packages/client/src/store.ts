@@ -1,7 +1,7 @@
 import { proxy, transfer, wrap, type Remote } from 'comlink'
 import type { CallReply, ReplicaEvent } from '@concord/core'
 import { registerStore, unregisterStore } from './registry.ts'
-import { createMachine, type ArgsOf, type Functions, type Json, type MachineDefinition, type ResultOf } from '@concord/machine'
+import { createMachine, isJson, jsonDepthMax, type ArgsOf, type Functions, type Json, type MachineDefinition, type ResultOf } from '@concord/machine'
 import { Mesh, type IceServer } from '@concord/transport-webrtc'
 import type { OutboundFrame, ReplicaStatusView, ReplicaWorkerApi, StartOutcome } from '@concord/worker'
 import { ClosedError, ConcordError, RejectedError, StorageFailedError, TimeoutError, ValidationError } from './errors.ts'
@@ -475,7 +475,9 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
     async call(name, args, callOptions) {
       if (closed) throw new ClosedError()
       const def = Object.hasOwn(options.machine.functions, name) ? options.machine.functions[name] : undefined
-      if (def === undefined) throw new ValidationError(`no function named ${JSON.stringify(name)}`, [])
+      if (def === undefined) throw new ValidationError(`no function named ${JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name)}`, [])
+      // What crosses to the worker and the peers is JSON: no cycles, classes, functions, BigInts or NaN, even in keys the schema ignores.
+      if (!isJson(args)) throw new ValidationError(`arguments must be JSON (plain objects and arrays, finite numbers, strings, booleans, null; at most ${jsonDepthMax} deep)`, [])
       const parsed = def.args.safeParse(args)
       if (!parsed.success) {
         const issue = parsed.error.issues[0]!

@@ -5,7 +5,7 @@ import { counter } from '../../sim/src/models.ts'
 import { createRandom } from './random.ts'
 import { Replica } from './replica.ts'
 import type { Message, MessageOf } from './types.ts'
-import { callArgsCharsMax, commandCharsMax, messageCharsBudget } from './constants.ts'
+import { callArgsCharsMax, commandCharsMax, joinRetryTicks, messageCharsBudget } from './constants.ts'
 import { z } from 'zod'
 
 const ballot = (round: number, replica: string) => ({ round, replica })
@@ -162,6 +162,31 @@ describe('the leader', () => {
     expect(replies.map((r) => (r.ok ? 'ok' : r.code)).sort()).toEqual(['invalid-args', 'ok', 'too-large'])
     expect(replies.find((r) => !r.ok && r.code === 'too-large')).toMatchObject({ reason: expect.stringMatching(/at most 1048576/) })
     expect(Object.keys(h.state('b'))).toEqual(['small'])
+  })
+
+  it('a leaving replica that does not see itself as a member (its disk missed its addition) still asks the leader to remove it', () => {
+    const x = new Replica({ id: 'x', members: ['a', 'b', 'c'], machine: createMachine(counter), random: createRandom(1) })
+    x.step({ type: 'leave' })
+    x.step({ type: 'message', message: { type: 'Heartbeat', from: 'a', to: 'x', ballot: ballot(3, 'a'), issuedUpTo: 0, round: 1, clearUpTo: 0, checkpoint: null } })
+    const sent: string[] = []
+    for (let t = 0; t < joinRetryTicks + 1; t++) {
+      x.step({ type: 'tick' })
+      while (x.hasReady()) for (const m of x.ready().send) sent.push(`${m.type}→${m.to}`)
+    }
+    expect(sent).toContain('LeaveRequest→a')
+    expect(sent.filter((m) => m.startsWith('JoinRequest'))).toEqual([])
+  })
+
+  it('answers a call whose arguments are not JSON (a cycle, a BigInt) with invalid-args instead of throwing out of step', () => {
+    const h = new Harness(['a', 'b', 'c'], counter)
+    electA(h)
+    const cyclic: Record<string, unknown> = { by: 1 }
+    cyclic.self = cyclic
+    h.call('a', 'add', cyclic as never)
+    h.call('a', 'add', { by: 1n } as never)
+    h.settle(5)
+    expect(h.node('a').replies.map((r) => (r.ok ? 'ok' : `${r.code}: ${r.reason}`))).toEqual(['invalid-args: the arguments are not JSON', 'invalid-args: the arguments are not JSON'])
+    expect(h.state('b')).toEqual({})
   })
 
   it('answers a duplicated ExecuteFunction of a rejected call with nothing new (simulator seed 133)', () => {

@@ -1652,7 +1652,14 @@ export class Replica {
     const call: Call = { ticket: local.ticket, name: local.name, args: local.args, origin: this.id, attempt: local.resubmit ? 2 : 1 }
     const key = ticketKey(call.ticket)
     if (this.pendingCalls.has(key)) return { ok: true } // the same call again: one answer
-    const argsChars = JSON.stringify(call.args)?.length ?? 0
+    let argsChars: number
+    try {
+      argsChars = JSON.stringify(call.args)?.length ?? 0
+    } catch {
+      // A cycle or a BigInt: a host that let it through gets an answer, not a thrown step.
+      this.readyReplies.push({ ticket: call.ticket, ok: false, code: 'invalid-args', reason: 'the arguments are not JSON' })
+      return { ok: true }
+    }
     if (argsChars > callArgsCharsMax) {
       this.readyReplies.push({ ticket: call.ticket, ok: false, code: 'invalid-args', reason: `the arguments are ${argsChars} characters of JSON; at most ${callArgsCharsMax}` })
       return { ok: true }
@@ -1885,7 +1892,12 @@ export class Replica {
     // A member that cannot find a leader may have been removed without
     // hearing of it: it asks the room's other peers, like a joiner.
     const lost = member && !this.leaving && this.role.kind === 'candidate'
-    if (member === !this.leaving && !lost) return
+    // A leaving replica asks even if it does not see itself a member: one
+    // restarted from a disk that missed its own addition (issued commands are
+    // written lazily) is a member to the leader, which hears from it and so
+    // never finds it silent (e2e: an adopted tab's replica kept a shrinking
+    // room at five voters).
+    if (!this.leaving && member && !lost) return
     if (++this.joinElapsed < joinRetryTicks) return
     this.joinElapsed = 0
     if (this.leaving) {

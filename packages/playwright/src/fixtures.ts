@@ -68,8 +68,8 @@ export interface Tab<F extends Functions = Functions> {
   fillStorage(): Promise<number>
   /** Delete the ballast of fillStorage(). */
   freeStorage(): Promise<void>
-  /** Reload the page (the tab's replica restarts from its storage, under the same id) and wait for its store. */
-  reload(): Promise<void>
+  /** Reload the page (the tab's replica restarts from its storage, under the same id) and wait for its store; `query` changes the page's query parameters (a new app version, say). */
+  reload(query?: Record<string, string | number | boolean>): Promise<void>
   /** Kill the tab's renderer process: no unload, no goodbye. */
   crash(): Promise<void>
   /** Close the tab as a user does. */
@@ -394,8 +394,13 @@ class TabHandle<F extends Functions> implements Tab<F> {
     }), ballastDatabase)
   }
 
-  async reload(): Promise<void> {
-    await this.page.reload()
+  async reload(query?: Record<string, string | number | boolean>): Promise<void> {
+    if (query === undefined) await this.page.reload()
+    else {
+      const url = new URL(this.page.url())
+      for (const [key, value] of Object.entries(query)) url.searchParams.set(key, String(value))
+      await this.page.goto(url.href)
+    }
     this.id = await attachStore(this.page, this.timeoutMs)
   }
 
