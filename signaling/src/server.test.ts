@@ -99,6 +99,20 @@ describe('signaling server', () => {
     expect(c.closed).toBe(4408)
   })
 
+  it('a connection flood: beyond the limit connections are refused (server-full), silent ones are closed at the hello timeout, and honest peers then get in and meet', async () => {
+    const s = await server({ connectionsMax: 100, helloTimeoutMs: 500 })
+    const flood = await Promise.all(Array.from({ length: 150 }, () => Client.open(s.url)))
+    await Promise.all(flood.map((c) => c.until(() => c.closed !== null, 5_000)))
+    const codes = flood.map((c) => c.closed)
+    expect(codes.filter((code) => code === 4408)).toHaveLength(100) // hello-timeout: held, then closed
+    expect(codes.filter((code) => code === 4503)).toHaveLength(50) // refused at once: server-full
+    expect(s.stats().connections).toBe(0)
+    const a = await join(s, 'acme', 'a')
+    const b = await join(s, 'acme', 'b')
+    b.send({ type: 'signal', to: 'a', data: offer })
+    expect(await a.frame('signal')).toMatchObject({ from: 'b' })
+  })
+
   it('limits frames per second per connection', async () => {
     const s = await server({ now: () => 1_000_000 }) // a frozen clock: the bucket never refills
     const a = await join(s, 'acme', 'a')

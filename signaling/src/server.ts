@@ -35,6 +35,8 @@ export interface SignalingOptions {
   now?: () => number
   /** Time allowed before hello (default helloTimeoutMs). */
   helloTimeoutMs?: number
+  /** Connections held at once (default connectionsMax; tests of floods lower it). */
+  connectionsMax?: number
   /** Share rooms with other signaling processes through this Redis (redis://…); without it, one process holds everything. */
   redisUrl?: string
   log?: (line: string) => void
@@ -153,7 +155,8 @@ export async function startSignalingServer(options: SignalingOptions = {}): Prom
   wss.on('connection', (socket) => {
     const id = cluster?.connectionId() ?? String(nextConnection++)
     const connection: Connection = { id, socket, room: null, peer: null, tokens: frameBurstMax, refilledAt: now(), helloTimer: null, chain: Promise.resolve(), waiting: 0, limited: false, clustered: false, heard: null }
-    if (connections.size >= connectionsMax) return fail(connection, 'server-full', `this server holds at most ${connectionsMax} connections`)
+    const limit = options.connectionsMax ?? connectionsMax
+    if (connections.size >= limit) return fail(connection, 'server-full', `this server holds at most ${limit} connections`)
     connections.add(connection)
     const helloWithin = options.helloTimeoutMs ?? helloTimeoutMs
     connection.helloTimer = setTimeout(() => fail(connection, 'hello-timeout', `say hello within ${helloWithin} ms`), helloWithin)
