@@ -99,6 +99,9 @@ interface Link {
   answered: boolean
   /** Data that arrived while the peer's proof was being checked (it sends data once it has checked ours). */
   early: string[]
+  /** The handshake with a room key: our proof has been sent; the peer's checked out. The link opens when both hold. */
+  proofSent: boolean
+  peerProven: boolean
 }
 
 export class Mesh implements Transport {
@@ -275,7 +278,7 @@ export class Mesh implements Transport {
 
   private createLink(peer: string, initiator: boolean): Link {
     const sp = new SimplePeer({ initiator, trickle: true, objectMode: true, config: { iceServers: this.options.iceServers ?? [] } })
-    const link: Link = { peer, sp, open: false, queue: [], reassembler: new Reassembler(), flushTimer: null, openTimer: null, offered: false, nonce: null, answered: false, early: [] }
+    const link: Link = { peer, sp, open: false, queue: [], reassembler: new Reassembler(), flushTimer: null, openTimer: null, offered: false, nonce: null, answered: false, early: [], proofSent: false, peerProven: false }
     this.links.set(peer, link)
     if (this.options.channelSink !== undefined) {
       // simple-peer keeps its RTCPeerConnection in _pc; a negotiated channel on
@@ -364,13 +367,22 @@ export class Mesh implements Transport {
       }
       if (roomKey === undefined) return this.openLink(link) // no key to prove: the hello was all
       const proof = await peerProof(roomKey, { room: this.options.room, prover: me, verifier: link.peer, verifierNonce: parsed.nonce, proverFingerprint: local!, verifierFingerprint: remote! })
-      if (this.links.get(link.peer) === link) this.sendRaw(link, `${authFramePrefix}${JSON.stringify({ proof })}`)
+      if (this.links.get(link.peer) !== link) return
+      this.sendRaw(link, `${authFramePrefix}${JSON.stringify({ proof })}`)
+      link.proofSent = true
+      // Open only once our proof is on its way: frames sent before it would
+      // reach a peer that does not trust us yet (held, up to earlyFramesMax).
+      if (link.peerProven && !link.open) this.openLink(link)
       return
     }
     if (roomKey === undefined) return // a proof nobody asked for
     const expected = await peerProof(roomKey, { room: this.options.room, prover: link.peer, verifier: me, verifierNonce: link.nonce, proverFingerprint: remote!, verifierFingerprint: local! })
     if (this.links.get(link.peer) !== link || link.open) return
-    if (sameProof(parsed.proof, expected)) return this.openLink(link)
+    if (sameProof(parsed.proof, expected)) {
+      link.peerProven = true
+      if (link.proofSent) this.openLink(link)
+      return
+    }
     this.counters.authFailures++
     this.refuse(link, 'peer-auth-failed', `peer ${link.peer} could not prove it holds this room's key: refused (its token got it past the signaling server, which may be compromised)`)
   }
