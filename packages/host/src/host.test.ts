@@ -65,7 +65,9 @@ describe('ReplicaHost (real timers, in-memory network and storage)', () => {
     // The old leader comes back from its storage and catches up.
     const back = await start(network, old.id, storages.get(old.id))
     expect(back.state().n).toBeGreaterThanOrEqual(10)
+    expect(back.status().durableIssuedUpTo).toBeGreaterThanOrEqual(10) // what its disk held
     await until(() => back.state().n === 15)
+    await until(() => back.status().durableIssuedUpTo === back.status().issuedUpTo)
     expect(back.status().role).not.toBe('leader')
   })
 

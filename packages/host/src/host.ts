@@ -79,6 +79,8 @@ export class ReplicaHost<F extends Functions = Functions> {
   private readonly transport: Transport
   private framesDropped = 0
   private ticks = 0
+  /** Every issued command up to here is on this replica's disk. */
+  private durableIssued = 0
   private upgrading = false
   /** Storage writes done, and their total time (for status and benchmarks). */
   private writesDone = 0
@@ -129,7 +131,9 @@ export class ReplicaHost<F extends Functions = Functions> {
     // Restored: state written by a newer version of the app must not be run by this older one.
     const version = machine.stateVersion()
     if (version !== null && version > options.machine.version) throw new MachineVersionError(options.machine.name, version, options.machine.version)
-    return new ReplicaHost(options, replica, machine, random)
+    const host = new ReplicaHost(options, replica, machine, random)
+    host.durableIssued = stable.issued.reduce((most, entry) => Math.max(most, entry.instance), stable.snapshot?.anchor.instance ?? 0)
+    return host
   }
 
   /** Call an app function; resolves when its command is issued and applied here (or it is rejected).
@@ -193,9 +197,10 @@ export class ReplicaHost<F extends Functions = Functions> {
     return this.machine.snapshot()
   }
 
-  status(): ReplicaStatus & { framesDropped: number; failed: string | null; writes: number; writeMsAverage: number; callMsAverage: number } {
+  status(): ReplicaStatus & { framesDropped: number; failed: string | null; writes: number; writeMsAverage: number; callMsAverage: number; durableIssuedUpTo: number } {
     return {
       ...this.replica.status(),
+      durableIssuedUpTo: this.durableIssued,
       framesDropped: this.framesDropped,
       failed: this.failure,
       writes: this.writesDone,
@@ -337,6 +342,12 @@ export class ReplicaHost<F extends Functions = Functions> {
           return this.fail(`stable storage failed: ${describeStorageError(error)}`)
         }
         this.writesDone++
+        for (const record of records) {
+          // Issued entries are written in instance order: the highest is the durable prefix's end.
+          if (record.kind === 'issued') this.durableIssued = Math.max(this.durableIssued, record.entry.instance)
+          else if (record.kind === 'snapshot') this.durableIssued = Math.max(this.durableIssued, record.snapshot.anchor.instance)
+          else if (record.kind === 'discard') this.durableIssued = 0
+        }
         this.writeMsTotal += performance.now() - started
         if (this.closed) return
         this.replica.step({ type: 'persisted', seq })

@@ -70,7 +70,8 @@ interface Adopted<F extends Functions> {
 export class Adopter<F extends Functions> {
   private readonly adopted = new Map<ReplicaId, Adopted<F>>()
   private readonly silentSince = new Map<ReplicaId, number>()
-  private readonly removedSeen = new Set<ReplicaId>()
+  /** Adopted replicas seen removed, and this replica's issued prefix then (the removal is in it). */
+  private readonly removedAt = new Map<ReplicaId, number>()
   private connected = new Set<ReplicaId>()
   private readonly startedAt = Date.now()
   private readonly timer: ReturnType<typeof setInterval>
@@ -104,15 +105,19 @@ export class Adopter<F extends Functions> {
     this.busy = true
     try {
       const { self, selfId } = this.options
-      const members = self.status().members
+      const status = self.status()
+      const members = status.members
       // An adopted replica that is no longer a member has done its job. It
-      // is closed a check later, once this replica has written the removal
-      // (issued commands are written lazily; restarted without it, this
-      // replica would need the adopted one again).
+      // is closed once this replica's disk holds the removal (issued
+      // commands are written lazily; restarted without it, this replica
+      // would need the adopted one again) — not after a guessed delay.
       for (const [id, a] of this.adopted) {
-        if (members.includes(id)) this.removedSeen.delete(id)
-        else if (this.removedSeen.has(id)) await this.drop(id, a)
-        else this.removedSeen.add(id)
+        if (members.includes(id)) this.removedAt.delete(id)
+        else {
+          const at = this.removedAt.get(id) ?? status.issuedUpTo
+          this.removedAt.set(id, at)
+          if (status.durableIssuedUpTo >= at) await this.drop(id, a)
+        }
       }
       if (!members.includes(selfId)) return
       const now = Date.now()
@@ -155,7 +160,7 @@ export class Adopter<F extends Functions> {
 
   private async drop(id: ReplicaId, a: Adopted<F>): Promise<void> {
     this.adopted.delete(id)
-    this.removedSeen.delete(id)
+    this.removedAt.delete(id)
     await a.host.close().catch(() => {})
     a.release()
   }
