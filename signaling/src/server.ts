@@ -80,6 +80,8 @@ interface Connection {
   limited: boolean
   /** Room events heard while its hello waited on Redis, delivered after the welcome. */
   heard: ServerFrame[] | null
+  /** Its peer connected again through another process while this hello waited on Redis: it goes once answered. */
+  replacedWhileJoining: boolean
 }
 
 export async function startSignalingServer(options: SignalingOptions = {}): Promise<SignalingServer> {
@@ -122,7 +124,10 @@ export async function startSignalingServer(options: SignalingOptions = {}): Prom
     replaced: (room, peer, id) => {
       const previous = rooms.get(room)?.get(peer)
       // It connected again through another process: this connection goes, and nobody hears "left".
-      if (previous !== undefined && previous.id === id) replace(room, previous)
+      if (previous !== undefined && previous.id === id) return replace(room, previous)
+      // Its hello still waits on Redis here: it goes as soon as that is answered.
+      const waiting = [...(joining.get(room) ?? [])].find((c) => c.id === id)
+      if (waiting !== undefined) waiting.replacedWhileJoining = true
     },
   }, log)
 
@@ -154,7 +159,7 @@ export async function startSignalingServer(options: SignalingOptions = {}): Prom
 
   wss.on('connection', (socket) => {
     const id = cluster?.connectionId() ?? String(nextConnection++)
-    const connection: Connection = { id, socket, room: null, peer: null, tokens: frameBurstMax, refilledAt: now(), helloTimer: null, chain: Promise.resolve(), waiting: 0, limited: false, clustered: false, heard: null }
+    const connection: Connection = { id, socket, room: null, peer: null, tokens: frameBurstMax, refilledAt: now(), helloTimer: null, chain: Promise.resolve(), waiting: 0, limited: false, clustered: false, heard: null, replacedWhileJoining: false }
     const limit = options.connectionsMax ?? connectionsMax
     if (connections.size >= limit) return fail(connection, 'server-full', `this server holds at most ${limit} connections`)
     connections.add(connection)
@@ -248,6 +253,7 @@ export async function startSignalingServer(options: SignalingOptions = {}): Prom
       }
       // It went while Redis answered: its leave may have run before the entry was written.
       if (!connections.has(connection)) return cluster.leave(room, peer, connection.id)
+      if (connection.replacedWhileJoining) return replace(room, connection)
       // Another hello of the same peer here finished while this one waited: this one is newer.
       const twin = rooms.get(room)?.get(peer)
       if (twin !== undefined && twin !== connection) replace(room, twin)
