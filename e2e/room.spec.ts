@@ -118,7 +118,8 @@ test('a tab reloads and recovers from IndexedDB, then catches up', async ({ cont
   const pages = [await openTab(context, name), await openTab(context, name)]
   await waitForLeader(pages)
   await pages[0]!.evaluate(async () => { for (let i = 0; i < 20; i++) await room.add(1) })
-  await expect.poll(() => pages[1]!.evaluate(() => room.state().n)).toBe(20)
+  // The second tab may still be joining (caught up, then added): 20 s, as every other wait here (5 s failed once in CI).
+  await expect.poll(() => pages[1]!.evaluate(() => room.state().n), { timeout: 20_000 }).toBe(20)
   const id = await pages[1]!.evaluate(() => room.replicaId)
   await pages[1]!.reload()
   await pages[1]!.waitForFunction(() => typeof (window as unknown as { room?: unknown }).room === 'object', undefined, { timeout: 20_000 })
