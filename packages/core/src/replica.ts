@@ -1491,7 +1491,9 @@ export class Replica {
     const entries: IssuedEntry[] = []
     const budget = new CharBudget()
     for (const [start, end] of info.missing) {
-      for (let m = start; m <= end && entries.length < catchUpEntriesMax; m++) {
+      // Only instances this log holds: a range reaching 2^53 (a mutated or
+      // hostile BallotInfo, found by `npm run fuzz`) would otherwise spin here.
+      for (let m = start, last = Math.min(end, this.log.max); m <= last && entries.length < catchUpEntriesMax; m++) {
         const entry = this.log.get(m)
         if (entry === undefined) continue
         if (budget.full(entry) && entries.length > 0) break
