@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { MessageOf, ReplicaEvent } from '@concord/core'
+import type { Message, MessageOf, ReplicaEvent } from '@concord/core'
 import { Harness } from '../harness.ts'
 import { counter } from '../models.ts'
 
@@ -16,6 +16,17 @@ function corrupt(h: Harness, id: string, junk: number): void {
 }
 
 const events = (h: Harness, id: string): ReplicaEvent[] => h.node(id).events
+
+/** Six ticks of every replica, delivering everything but messages of `type`, which are lost. */
+function runLosing(h: Harness, type: Message['type']): void {
+  for (let t = 0; t < 6; t++) {
+    for (const id of ids) h.tick(id)
+    for (let round = 0; round < 100; round++) {
+      h.drop({ type })
+      if (h.deliver() === 0) break
+    }
+  }
+}
 
 /** A room of A, B, C that digests every 4 instances, led by A, after `calls` calls. */
 function ledByA(calls: number): Harness {
@@ -53,13 +64,7 @@ describe('seed 000: out-of-sync detection', () => {
     h.call('A', 'add', { by: 1 })
     h.call('A', 'add', { by: 1 }) // checkpoint at 8
     // Every report of that checkpoint is lost (A lost the lead before reading them).
-    for (let t = 0; t < 6; t++) {
-      for (const id of ids) h.tick(id)
-      for (let round = 0; round < 100; round++) {
-        h.drop({ type: 'DigestReport' })
-        if (h.deliver() === 0) break
-      }
-    }
+    runLosing(h, 'DigestReport')
     expect(h.replica('C').status().counters['digest.mismatch']).toBe(1)
     expect(events(h, 'C').map((e) => e.kind)).not.toContain('refreshing')
     // B leads; its heartbeats carry its own checkpoint at 8.
@@ -76,13 +81,7 @@ describe('seed 000: out-of-sync detection', () => {
     h.call('A', 'add', { by: 1 })
     h.call('A', 'add', { by: 1 }) // checkpoint at 8
     // Run, but C's snapshot never arrives.
-    for (let t = 0; t < 6; t++) {
-      for (const id of ids) h.tick(id)
-      for (let round = 0; round < 100; round++) {
-        h.drop({ type: 'SnapshotChunk' })
-        if (h.deliver() === 0) break
-      }
-    }
+    runLosing(h, 'SnapshotChunk')
     expect(events(h, 'C').map((e) => e.kind)).toContain('refreshing')
     const beginBallot = (instance: number) => ({ type: 'BeginBallot' as const, from: 'A', to: 'C', ballot: h.replica('A').status().nextBal, proposals: [{ instance, command: h.replica('A').issuedAt(8)!.command }] })
     h.deliverMessage(beginBallot(9))
