@@ -6,6 +6,7 @@ import { Mesh, type IceServer } from '@concord/transport-webrtc'
 import type { OutboundFrame, ReplicaStatusView, ReplicaWorkerApi, StartOutcome } from '@concord/worker'
 import { ClosedError, ConcordError, RejectedError, StorageFailedError, TimeoutError, ValidationError } from './errors.ts'
 import { Presence } from './presence.ts'
+import { Speculations } from './speculation.ts'
 import { claimIdentity, claimSlot, slotIds, type SlotClaim } from './slots.ts'
 
 /**
@@ -76,6 +77,8 @@ export interface StoreStatus {
   /** How far behind the highest issued instance a peer reported. */
   lag: number
   pendingCalls: number
+  /** Optimistic calls of this tab shown in `state` before their commands are applied. */
+  speculativeCalls: number
   framesDropped: number
   /** Links refused because the peer could not prove it holds the room key (see `roomKey`) or runs another app or machine version. */
   peersRefused: number
@@ -98,13 +101,30 @@ export interface StoreStatus {
   lastStorageFailure: string | null
 }
 
+export interface CallOptions {
+  timeoutMs?: number
+  /**
+   * Run the function on this tab's state at once and show its writes in
+   * `state` before the round trip (collaborative editing, games). They are
+   * replaced by the leader's command when it is issued (rebased over the
+   * commands issued meanwhile), or rolled back if the leader rejects the call.
+   * The promise still settles with the leader's answer.
+   */
+  optimistic?: boolean
+}
+
 export interface Store<F extends Functions> {
   readonly replicaId: string
-  call<K extends keyof F & string>(name: K, args: ArgsOf<F, K>, options?: { timeoutMs?: number }): Promise<ResultOf<F, K>>
-  /** The machine state as this replica has applied it (read-only). */
+  call<K extends keyof F & string>(name: K, args: ArgsOf<F, K>, options?: CallOptions): Promise<ResultOf<F, K>>
+  /** The machine state as this tab shows it (read-only): the applied state with this tab's optimistic calls in flight over it. */
   readonly state: Readonly<Record<string, Json>>
+  /** The state as this replica has applied it: issued commands only, no optimistic calls. */
+  readonly confirmedState: Readonly<Record<string, Json>>
+  /** Called when `state` changes: a command applied, an optimistic call shown or rolled back. */
   subscribe(listener: (state: Readonly<Record<string, Json>>) => void): () => void
   readonly status: StoreStatus
+  /** Called each time `status` is refreshed (every statusRefreshMs). */
+  onStatus(listener: (status: StoreStatus) => void): () => void
   /** Ask this tab to lead now (tests and tools). */
   lead(): void
   /** Cut the data channel to a peer (tests); it is rebuilt. */
@@ -171,12 +191,17 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
   let status: StoreStatus | undefined
   // The state object handed out, built on first read after a change: a
   // batch of applied commands costs nothing here when nobody looks.
+  let confirmed: Readonly<Record<string, Json>> | null = null
   let snapshot: Readonly<Record<string, Json>> | null = null
-  const currentState = () => (snapshot ??= Object.freeze(mirror.snapshot()))
+  const confirmedState = () => (confirmed ??= Object.freeze(mirror.snapshot()))
+  const speculations = new Speculations()
+  const currentState = () => (snapshot ??= speculations.size === 0 ? confirmedState() : Object.freeze(speculations.view(mirror, Math.random)))
   const listeners = new Set<(state: Readonly<Record<string, Json>>) => void>()
   const eventListeners = new Set<(event: ReplicaEvent) => void>()
   const publish = () => {
     snapshot = null
+    confirmed = null
+    speculations.settle(mirrorUpTo)
     // The status follows the state at once (the rest of it is refreshed on a timer).
     if (status !== undefined && status.lastIssued < mirrorUpTo) status = { ...status, lastIssued: mirrorUpTo }
     if (listeners.size > 0) {
@@ -409,13 +434,20 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
   // that crashes is removed after its silence.
   if (dynamic) addEventListener('pagehide', () => void worker.leave().catch(() => {}))
   status = view(await worker.status())
+  const statusListeners = new Set<(status: StoreStatus) => void>()
+  const statusChanged = () => {
+    for (const listener of statusListeners) listener(status!)
+  }
   const refresh = setInterval(() => {
     if (session === null) {
       if (status !== undefined) status = { ...status, failed: recovering, recoveries, lastStorageFailure, role: 'follower', leader: null, connected: [] }
+      statusChanged()
       return
     }
     worker.status().then((s) => {
-      if (session !== null) status = view(s)
+      if (session === null || closed) return
+      status = view(s)
+      statusChanged()
     }, () => {})
   }, statusRefreshMs)
 
@@ -432,6 +464,7 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
       lastIssued: s.issuedUpTo,
       lag: Math.max(0, s.knownIssued - s.issuedUpTo),
       pendingCalls: s.pendingCalls,
+      speculativeCalls: speculations.size,
       framesDropped: s.framesDropped + presence.dropped + mesh.counters.framesUnauthenticated,
       peersRefused: mesh.counters.authFailures + mesh.counters.versionMismatches,
       lastRefusal: mesh.lastError !== null && (mesh.lastError.code === 'peer-auth-failed' || mesh.lastError.code === 'app-version-mismatch') ? mesh.lastError.message : null,
@@ -453,8 +486,15 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
     get state() {
       return currentState()
     },
+    get confirmedState() {
+      return confirmedState()
+    },
     get status() {
       return status!
+    },
+    onStatus(listener) {
+      statusListeners.add(listener)
+      return () => statusListeners.delete(listener)
     },
     subscribe(listener) {
       listeners.add(listener)
@@ -488,11 +528,24 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new TimeoutError(timeoutMs)), timeoutMs)
       })
+      const speculation = callOptions?.optimistic === true ? speculations.add(name, args as Json) : null
+      if (speculation !== null) publish()
+      let issued = false
       try {
         const reply = await Promise.race([replicaReady().then((): Promise<CallReply> => worker.call(name, args as Json)), timeout])
+        if (speculation !== null && reply.ok) {
+          issued = true
+          // Shown until the mirror has applied its command (publish() ends it then): no flicker in between.
+          if (speculations.issued(speculation, reply.instance, mirrorUpTo)) publish()
+        }
         return outcome(reply) as ResultOf<F, typeof name>
       } finally {
         clearTimeout(timer)
+        if (speculation !== null && !issued) {
+          // Rejected, timed out or closed: rolled back, visibly.
+          speculations.drop(speculation)
+          publish()
+        }
       }
     },
     lead: () => void worker.campaign().catch(() => {}),

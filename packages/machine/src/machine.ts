@@ -96,6 +96,17 @@ export class MachineInstance<F extends Functions = Functions> implements Machine
     this.overlay.clear()
   }
 
+  /** LS as a plain object with sorted keys: MS with the overlay's writes (a tab's optimistic view). */
+  leaderSnapshot(): Record<string, Json> {
+    if (this.overlay.size === 0) return this.snapshot()
+    const out: Record<string, Json> = {}
+    for (const key of [...new Set([...this.ms.keys(), ...this.overlay.keys()])].sort()) {
+      const value = this.readLeader(key)
+      if (value !== undefined) out[key] = value
+    }
+    return out
+  }
+
   leaderApply(instance: Instance, payload: unknown): void {
     for (const op of payload as WriteSet) {
       this.overlay.set(op.key, { value: applyOp(this.readLeader(op.key), op), instance })
