@@ -2,3 +2,4 @@ export { openStore, callTimeoutMsDefault, type CallOptions, type OpenStoreOption
 export { ConcordError, RejectedError, ValidationError, TimeoutError, ClosedError, RoomFullError } from './errors.ts'
 export { claimSlot, slotIds, type SlotClaim } from './slots.ts'
 export { openStores } from './registry.ts'
+export { replicaReportSchema, type ReplicaReport } from './reports.ts'

@@ -7,6 +7,7 @@ import type { OutboundFrame, ReplicaStatusView, ReplicaWorkerApi, StartOutcome }
 import { ClosedError, ConcordError, RejectedError, StorageFailedError, TimeoutError, ValidationError } from './errors.ts'
 import { Presence } from './presence.ts'
 import { Speculations } from './speculation.ts'
+import { Reports, type ReplicaReport } from './reports.ts'
 import { claimIdentity, claimSlot, slotIds, type SlotClaim } from './slots.ts'
 
 /**
@@ -137,6 +138,11 @@ export interface Store<F extends Functions> {
   /** The other tabs' presence, by replica id (tabs with an open link only). */
   readonly presence: ReadonlyMap<string, Json>
   onPresence(listener: (presence: ReadonlyMap<string, Json>) => void): () => void
+  /** This replica's report for an inspector: its log, ballot, digest and counters. */
+  report(): Promise<ReplicaReport>
+  /** Ask every connected peer for its report; the answers go to onReport's listeners. */
+  requestReports(): void
+  onReport(listener: (report: ReplicaReport) => void): () => void
   /** Events worth showing: out-of-sync detection (seed 000). Returns an unsubscribe. */
   onEvent(listener: (event: ReplicaEvent) => void): () => void
   /** The worker's own status, fetched now (diagnostics). */
@@ -215,6 +221,11 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
     send: (to, message) => session?.mesh.send(to, message),
     connectedPeers: () => session?.mesh.connectedPeers() ?? [],
   })
+  const reports = new Reports({
+    send: (to, message) => session?.mesh.send(to, message),
+    connectedPeers: () => session?.mesh.connectedPeers() ?? [],
+    local: () => report(),
+  })
   let closed = false
   let recoveries = 0
   let lastStorageFailure: string | null = null
@@ -270,10 +281,11 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
     const found = dynamic ? (await Promise.race([mesh.welcome, sleep(welcomeTimeoutMs).then(() => null)]))?.length === 0 : undefined
     channel.port1.onmessage = (event: MessageEvent<OutboundFrame>) => mesh.send(event.data.to, event.data.frame)
     stops.push(mesh.onFrame((from, frame) => {
-      if (!presence.receive(from, frame)) channel.port1.postMessage({ from, frame })
+      if (!presence.receive(from, frame) && !reports.receive(from, frame, performance.now())) channel.port1.postMessage({ from, frame })
     }))
     stops.push(mesh.onPeers((connected) => {
       presence.onPeers(connected)
+      reports.onPeers(connected)
       // The worker's channels carry frames only for peers whose links are open: after the handshake.
       channel.port1.postMessage({ open: connected })
     }))
@@ -465,7 +477,7 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
       lag: Math.max(0, s.knownIssued - s.issuedUpTo),
       pendingCalls: s.pendingCalls,
       speculativeCalls: speculations.size,
-      framesDropped: s.framesDropped + presence.dropped + mesh.counters.framesUnauthenticated,
+      framesDropped: s.framesDropped + presence.dropped + reports.dropped + mesh.counters.framesUnauthenticated,
       peersRefused: mesh.counters.authFailures + mesh.counters.versionMismatches,
       lastRefusal: mesh.lastError !== null && (mesh.lastError.code === 'peer-auth-failed' || mesh.lastError.code === 'app-version-mismatch') ? mesh.lastError.message : null,
       writes: s.writes,
@@ -476,6 +488,33 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
       failed: s.failed ?? recovering,
       recoveries,
       lastStorageFailure,
+    }
+  }
+
+  async function report(): Promise<ReplicaReport> {
+    if (session === null) throw new ClosedError()
+    const s = await worker.status()
+    const estimate = await navigator.storage?.estimate?.().catch(() => undefined)
+    const current = view(s)
+    return {
+      id: current.replicaId,
+      role: s.role,
+      leader: s.leader,
+      ballot: current.ballot,
+      members: current.members,
+      issuedUpTo: s.issuedUpTo,
+      votedUpTo: s.votedUpTo,
+      logStart: s.logStart,
+      logSize: s.logSize,
+      snapshotAt: s.snapshotAt,
+      digest: s.digest,
+      counters: { ...s.counters },
+      pendingCalls: s.pendingCalls,
+      writes: s.writes,
+      writeMsAverage: current.writeMsAverage,
+      connected: current.connected,
+      failed: current.failed,
+      storageBytes: estimate?.usage ?? null,
     }
   }
 
@@ -508,6 +547,9 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
       return presence.peers
     },
     onPresence: (listener) => presence.subscribe(listener),
+    report,
+    requestReports: () => reports.request(),
+    onReport: (listener) => reports.onReport(listener),
     onEvent(listener) {
       eventListeners.add(listener)
       return () => eventListeners.delete(listener)
@@ -557,6 +599,7 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
       closed = true
       clearInterval(refresh)
       presence.close()
+      reports.close()
       if (session !== null) {
         for (const stop of session.stops) stop()
         session.mesh.close()

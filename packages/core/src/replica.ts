@@ -187,6 +187,8 @@ export interface ReplicaStatus {
   leader: ReplicaId | null
   /** Every instance up to here is issued and applied to MS. */
   issuedUpTo: Instance
+  /** The highest instance voted for here (at least issuedUpTo): votes run ahead of issuing by up to the pipeline depth. */
+  votedUpTo: Instance
   /** The highest instance a peer said is issued (issuedUpTo lags it while catching up). */
   knownIssued: Instance
   /** The leader's next free instance (leaders only). */
@@ -340,6 +342,8 @@ export class Replica {
   private lastTried: Ballot = ballotZero
   private nextBal: Ballot = ballotZero
   private readonly votes = new Map<Instance, Vote>()
+  /** The highest instance this replica voted for (the inspector's "voted"; since its start). */
+  private votedUpTo: Instance = 0
   private log = new IssuedLog()
 
   // Volatile state.
@@ -531,6 +535,7 @@ export class Replica {
       nextBal: this.nextBal,
       leader: this.role.kind === 'leader' ? this.id : this.leaderHint,
       issuedUpTo: this.issuedUpTo,
+      votedUpTo: Math.max(this.votedUpTo, this.issuedUpTo),
       knownIssued: this.knownIssued(),
       nextCommandNo: this.role.kind === 'leader' ? this.role.nextCommandNo : null,
       members: [...this.quorum.members],
@@ -576,7 +581,10 @@ export class Replica {
     }
     const entries = stable.issued.filter((e) => e.instance > this.issuedUpTo).sort((a, b) => a.instance - b.instance)
     for (const entry of entries) this.insertIssued(entry)
-    for (const vote of stable.votes) if (!this.isIssued(vote.instance)) this.votes.set(vote.instance, vote)
+    for (const vote of stable.votes) {
+      this.votedUpTo = Math.max(this.votedUpTo, vote.instance)
+      if (!this.isIssued(vote.instance)) this.votes.set(vote.instance, vote)
+    }
     this.applyContiguous()
   }
 
@@ -757,6 +765,7 @@ export class Replica {
       if (previous === undefined || !ballotEquals(previous.ballot, b)) {
         const vote: Vote = { instance, ballot: b, command }
         this.votes.set(instance, vote)
+        this.votedUpTo = Math.max(this.votedUpTo, instance)
         this.record({ kind: 'vote', vote })
       } else {
         assert(previous.command.id === command.id, 'a ballot proposes one command per instance')

@@ -197,9 +197,11 @@ export class ReplicaHost<F extends Functions = Functions> {
     return this.machine.snapshot()
   }
 
-  status(): ReplicaStatus & { framesDropped: number; failed: string | null; writes: number; writeMsAverage: number; callMsAverage: number; durableIssuedUpTo: number } {
+  status(): ReplicaStatus & { framesDropped: number; failed: string | null; writes: number; writeMsAverage: number; callMsAverage: number; durableIssuedUpTo: number; digest: string } {
     return {
       ...this.replica.status(),
+      // Seed 000's digest of MS: equal on every replica at the same issuedUpTo (the inspector shows it side by side).
+      digest: this.machine.digest(),
       durableIssuedUpTo: this.durableIssued,
       framesDropped: this.framesDropped,
       failed: this.failure,
