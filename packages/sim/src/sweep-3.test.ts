@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest'
-import { sweep } from './sweep.ts'
+import { sweep, sweepTimeoutMs } from './sweep.ts'
 
 // One of four sweep files (seeds 0–3999 in all, split so the two CI cores
 // share them), every fault on: crashes (aimed at the leader too), restarts,
@@ -9,4 +9,4 @@ it('simulator sweep: seeds 3000–3999 keep every safety property, converge and 
   expect(summary.failures).toEqual([])
   expect(summary.linearizable).toBe(summary.seeds)
   expect(summary.commands).toBeGreaterThan(summary.seeds * 10) // the runs did real work
-})
+}, sweepTimeoutMs)

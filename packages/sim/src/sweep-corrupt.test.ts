@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest'
-import { sweep } from './sweep.ts'
+import { sweep, sweepTimeoutMs } from './sweep.ts'
 
 // Seed 000 under every other fault: now and then one replica's machine state
 // is corrupted (while the cluster is level and in agreement, as the seed

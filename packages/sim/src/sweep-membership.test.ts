@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest'
-import { sweep } from './sweep.ts'
+import { sweep, sweepTimeoutMs } from './sweep.ts'
 
 // Seed 004 under every other fault: spare replicas join, members leave
 // gracefully, crashed ones are removed after their silence and rejoin when

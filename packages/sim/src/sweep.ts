@@ -16,6 +16,13 @@ export interface SweepSummary {
 }
 
 /** Runs seeds [from, to) with every fault on. */
+/**
+ * A sweep file's time limit: bounded by its seeds, not by time; on two cores
+ * shared with other tests a thousand seeds took up to 270 s (180 s alone),
+ * past vitest's default limit here.
+ */
+export const sweepTimeoutMs = 600_000
+
 export function sweep(from: number, to: number, overrides: Partial<SimConfig> = {}): SweepSummary {
   const summary: SweepSummary = { seeds: to - from, failures: [], commands: 0, linearizable: 0, transfers: 0, corruptions: 0, refreshes: 0, reconfigurations: 0, learnerApplied: 0 }
   for (let seed = from; seed < to; seed++) {
