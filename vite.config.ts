@@ -11,6 +11,6 @@ export default defineConfig({
     target: 'es2022',
     outDir: resolve(import.meta.dirname, 'dist', 'apps'),
     emptyOutDir: true,
-    rollupOptions: { input: { index: resolve(apps, 'index.html'), warehouse: resolve(apps, 'warehouse', 'index.html'), editor: resolve(apps, 'editor', 'index.html') } },
+    rollupOptions: { input: { index: resolve(apps, 'index.html'), warehouse: resolve(apps, 'warehouse', 'index.html'), editor: resolve(apps, 'editor', 'index.html'), game: resolve(apps, 'game', 'index.html'), inspector: resolve(apps, 'inspector', 'index.html') } },
   },
 })

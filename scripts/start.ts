@@ -22,6 +22,8 @@ Concord is running.
 
   Editor (collaborative text):     ${base}/editor/${signalingParam}
   Warehouse (seed 002's example):  ${base}/warehouse/${signalingParam}
+  Game (2–8 players):              ${base}/game/${signalingParam}
+  Inspector (a room's replicas):   ${base}/inspector/${signalingParam}
   All demos:                       ${base}/
   Signaling server:                ${signaling.url}  (health: ${signaling.httpUrl}/healthz)
 

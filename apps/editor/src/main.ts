@@ -4,31 +4,24 @@ import { EditorView, keymap } from '@codemirror/view'
 import { openStore } from '@concord/client'
 import { concordText, textOf, textSyncState } from '@concord/codemirror'
 import traceUrl from '../../../bench/traces/automerge-paper.json.gz?url'
+import { mountBanner, mountInspector } from '@concord/inspector'
+import { devRoom } from '@concord/app-shared'
 import { editorMachine } from './machine.ts'
 
 /**
  * The editor demo (issue 6 §1, issue 10 §3): CodeMirror with the Concord
  * binding. `npm start` serves it next to a development signaling server.
  */
-const params = new URLSearchParams(location.search)
-const room = params.get('room') ?? 'demo'
-const signaling = params.get('signaling') ?? `ws://${location.hostname}:8787`
-const httpSignaling = signaling.replace(/^ws/, 'http')
 const $ = (id: string) => document.getElementById(id)!
 const colors = ['#d03050', '#2080f0', '#18a058', '#f0a020', '#8a2be2', '#00a0a0']
 
-const store = await openStore({
-  machine: editorMachine,
-  worker: new Worker(new URL('./replica.worker.ts', import.meta.url), { type: 'module' }),
-  room,
-  signaling,
-  // The development signaling server issues tokens and the room key; a real app's own server would.
-  token: async (peer) => ((await (await fetch(`${httpSignaling}/dev-token?room=${room}&peer=${peer}`)).json()) as { token: string }).token,
-  roomKey: ((await (await fetch(`${httpSignaling}/dev-token?room=${room}&peer=room-key`)).json()) as { roomKey: string }).roomKey,
-}).catch((error: unknown) => {
-  $('status').innerHTML = `<span class="error">Could not open the document: ${(error as Error).message}</span>`
+const store = await (async () => openStore({ machine: editorMachine, worker: new Worker(new URL('./replica.worker.ts', import.meta.url), { type: 'module' }), ...(await devRoom()) }))().catch((error: unknown) => {
+  $('status').innerHTML = ''
+  $('status').append(Object.assign(document.createElement('span'), { className: 'error', textContent: `Could not open the document: ${error instanceof Error ? error.message : String(error)}` }))
   throw error
 })
+mountBanner(store, $('banner'))
+mountInspector(store, $('inspector'), { folded: true })
 
 const color = colors[[...store.replicaId].reduce((h, c) => h + c.charCodeAt(0), 0) % colors.length]!
 const view = new EditorView({

@@ -1,0 +1,4 @@
+import { serveReplica } from '@concord/worker'
+import { game } from './machine.ts'
+
+serveReplica(game)
