@@ -31,6 +31,6 @@ export async function benchSizes(): Promise<BenchResult[]> {
   results.push({ name: 'baseline.yjsWebrtc.jsGzipBytes', value: await bundleGzipBytes(`export * as Y from 'yjs'; export { WebrtcProvider } from 'y-webrtc'`), unit: 'B' })
   const outDir = join(root, 'dist', 'apps')
   await viteBuild({ configFile: join(root, 'vite.config.ts'), logLevel: 'error' })
-  for (const app of ['editor', 'warehouse']) results.push({ name: `apps.${app}.jsGzipBytes`, value: initialJsGzipBytes(outDir, join(app, 'index.html')), unit: 'B' })
+  for (const app of ['editor', 'warehouse', 'game', 'inspector']) results.push({ name: `apps.${app}.jsGzipBytes`, value: initialJsGzipBytes(outDir, join(app, 'index.html')), unit: 'B' })
   return results
 }
