@@ -22,8 +22,17 @@ const format = (value: number, unit: string) => {
   return `${value.toLocaleString('en', { maximumFractionDigits: value >= 100 ? 0 : 1 })} ${unit}`
 }
 
+const traceTitles: Record<string, string> = { paper: 'automerge-paper trace', blog1: 'seph-blog1 trace' }
+
 function traceTable(r: Results): string {
-  const get = (name: string) => r.results.find((x) => x.name === `trace.paper.${name}`)
+  return Object.keys(traceTitles)
+    .filter((name) => r.results.some((x) => x.name.startsWith(`trace.${name}.`)))
+    .map((name) => oneTraceTable(r, name))
+    .join('\n\n')
+}
+
+function oneTraceTable(r: Results, name: string): string {
+  const get = (metric: string) => r.results.find((x) => x.name === `trace.${name}.${metric}`)
   const rows: [string, string][] = [
     ['total time until all 3 tabs hold the final text', 'totalMs'],
     ['keystrokes per second (end to end)', 'editsPerSec'],
@@ -34,7 +43,7 @@ function traceTable(r: Results): string {
     ['… as Chromium counts its disk use (compressed, lagging)', 'diskBytes'],
     ['heap (page + workers), per tab', 'heapBytes'],
   ]
-  const lines = ['| automerge-paper trace | Concord | Yjs + y-webrtc + y-indexeddb |', '|---|---|---|']
+  const lines = [`| ${traceTitles[name]} | Concord | Yjs + y-webrtc + y-indexeddb |`, '|---|---|---|']
   for (const [label, key] of rows) {
     const c = get(`concord.${key}`)
     const y = get(`yjs.${key}`)

@@ -71,14 +71,33 @@ async function startYjsSignaling(root: string): Promise<{ url: string; process: 
   return { url: `ws://127.0.0.1:${port}`, process: child }
 }
 
+/** The sequential traces replayed (bench/traces/README.md): the paper, and Joseph Gentle's blog post. BENCH_TRACES=paper picks some. */
+const traces = [
+  { name: 'paper', file: 'automerge-paper.json.gz' },
+  { name: 'blog1', file: 'seph-blog1.json.gz' },
+]
+
 export async function benchTraces(quick: boolean): Promise<BenchResult[]> {
   const root = join(import.meta.dirname, '..')
-  const { body, trace } = loadTrace(join(root, 'bench', 'traces', 'automerge-paper.json.gz'), quick ? 20_000 : null)
   const rig = await startRig()
   const yjsSignaling = await startYjsSignaling(root)
   const results: BenchResult[] = []
-  const push = (name: string, value: number, unit: string) => results.push({ name: `trace.paper.${name}`, value: round(value), unit })
+  const onlyTraces = process.env.BENCH_TRACES?.split(',')
   try {
+    for (const { name, file } of traces.filter((t) => onlyTraces === undefined || onlyTraces.includes(t.name))) {
+      const { body, trace } = loadTrace(join(root, 'bench', 'traces', file), quick ? 20_000 : null)
+      const push = (metric: string, value: number, unit: string) => results.push({ name: `trace.${name}.${metric}`, value: round(value), unit })
+      await replayTrace(rig, yjsSignaling.url, name, body, trace, push)
+    }
+  } finally {
+    yjsSignaling.process.kill()
+    await rig.close()
+  }
+  return results
+}
+
+async function replayTrace(rig: Awaited<ReturnType<typeof startRig>>, yjsSignalingUrl: string, name: string, body: string, trace: Trace, push: (metric: string, value: number, unit: string) => void): Promise<void> {
+  {
     // The floor: the same keystrokes into a plain text in the same browser, no sync.
     const floorContext = await rig.browser.newContext()
     const floorPage = await floorContext.newPage()
@@ -97,6 +116,7 @@ export async function benchTraces(quick: boolean): Promise<BenchResult[]> {
     // Concord with its defaults, Concord snapshotting every 64 commands (text
     // commands are large: seed 001 log clearing sooner), and Yjs.
     // BENCH_SYSTEMS=concord,yjs picks some (trying a setting).
+    const room0 = `${name}-${Date.now()}`
     const variants: { label: string; system: System; snapshotEvery?: number }[] = [
       { label: 'concord', system: 'concord' },
       { label: 'concordSnapshot64', system: 'concord', snapshotEvery: 64 },
@@ -104,15 +124,15 @@ export async function benchTraces(quick: boolean): Promise<BenchResult[]> {
     ]
     const only = process.env.BENCH_SYSTEMS?.split(',')
     for (const { label, system, snapshotEvery: every } of variants.filter((v) => only === undefined || only.includes(v.label))) {
-      const room = `trace-${label}-${Date.now()}`
-      const signaling = system === 'concord' ? rig.signalingUrl : yjsSignaling.url
+      const room = `trace-${label}-${room0}`
+      const signaling = system === 'concord' ? rig.signalingUrl : yjsSignalingUrl
       const contexts: BrowserContext[] = []
       const tabs: Page[] = []
       for (let i = 0; i < 3; i++) {
         const context = await rig.browser.newContext()
         contexts.push(context)
         const page = await context.newPage()
-        await page.route('**/traces/paper.json', (route) => route.fulfill({ body, contentType: 'application/json' }))
+        await page.route(`**/traces/${name}.json`, (route) => route.fulfill({ body, contentType: 'application/json' }))
         const snapshotEvery = every !== undefined ? `&snapshotEvery=${every}` : ''
         await page.goto(`${rig.base}/trace-${system}.html?room=${room}&signaling=${encodeURIComponent(signaling)}${snapshotEvery}`)
         await page.waitForFunction(() => 'trace' in window, undefined, { timeout: 30_000 })
@@ -125,7 +145,7 @@ export async function benchTraces(quick: boolean): Promise<BenchResult[]> {
       const [typist, ...followers] = tabs as [Page, ...Page[]]
       const role = system === 'concord' ? await typist.evaluate(() => (window as unknown as TraceWindow).trace.role!()) : 'peer'
       const started = Date.now()
-      const typed = await typist.evaluate((url) => (window as unknown as TraceWindow).trace.type(url), '/traces/paper.json')
+      const typed = await typist.evaluate((url) => (window as unknown as TraceWindow).trace.type(url), `/traces/${name}.json`)
       await waitFor(async () => (await Promise.all(tabs.map((t) => t.evaluate(() => (window as unknown as TraceWindow).trace.text().length)))).every((n) => n === trace.endContent.length), 600_000, `${system}: every tab at the final length`)
       const totalMs = Date.now() - started
       for (const tab of tabs) {
@@ -166,14 +186,10 @@ export async function benchTraces(quick: boolean): Promise<BenchResult[]> {
       push(`${label}.diskBytes`, disk.reduce((a, b) => a + b, 0) / disk.length, 'B/tab')
       push(`${label}.heapBytes`, heap.reduce((a, b) => a + b, 0) / heap.length, 'B/tab')
       if (system === 'concord') push(`${label}.commands`, await typist.evaluate(() => (window as unknown as TraceWindow).trace.commands!()), 'commands')
-      console.log(`  ${label}: typist was ${role}; ${latencies.length} keystroke deliveries measured`)
+      console.log(`  ${name} ${label}: typist was ${role}; ${latencies.length} keystroke deliveries measured`)
       for (const context of contexts) await context.close()
     }
-  } finally {
-    yjsSignaling.process.kill()
-    await rig.close()
   }
-  return results
 }
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
