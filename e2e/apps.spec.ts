@@ -207,6 +207,12 @@ test('inspector: joins a warehouse room and shows every replica with the same is
   await expect.poll(() => editors[1]!.evaluate(() => (window as unknown as { editorView: { state: { doc: { toString(): string } } } }).editorView.state.doc.toString()), { timeout: 20_000 }).toBe('Typed in one tab.')
   await editors[0]!.screenshot({ path: resolve(screenshots, 'editor.png'), fullPage: true })
 
+  // An app opened while its signaling server cannot be reached says so, instead of a blank page.
+  const lonely = await context.newPage()
+  await lonely.goto(`${base}/game/?signaling=${encodeURIComponent('ws://127.0.0.1:9')}&room=${room}-nobody`)
+  await expect(lonely.locator('#root .error')).toContainText('Cannot reach the signaling server at ws://127.0.0.1:9', { timeout: 20_000 })
+  await lonely.close()
+
   // The signaling server goes away (npm start's process ends): every app says so, in words.
   child!.kill('SIGTERM')
   await expect(pages[0]!.locator('.concord-banner')).toContainText('signaling server is unreachable', { timeout: 20_000 })
