@@ -30,7 +30,7 @@ test.beforeAll(async () => {
       if (m) resolveUrl(m[1]!)
     })
     child!.on('exit', (code) => reject(new Error(`npm start exited ${code}: ${out}`)))
-    setTimeout(() => reject(new Error(`npm start printed no URL: ${out}`)), 30_000)
+    setTimeout(() => reject(new Error(`npm start printed no URL: ${out}`)), 60_000)
   })
 })
 
@@ -97,11 +97,12 @@ test('warehouse in 3 tabs: a transfer made in one tab shows in the others; an op
     while (performance.now() < until);
   })
   await two.waitForTimeout(300)
-  const shown = await two.evaluate(() => {
+  const shown = await two.evaluate(async () => {
     const store = window.warehouseStore
     ;(document.querySelector('#outbound input[name=v]') as HTMLInputElement).value = '250'
     ;(document.querySelector('#outbound button') as HTMLButtonElement).click()
-    // Same task as the click: nothing can have gone to the leader and back.
+    // React renders; the call waits in the held worker, so nothing has gone to the leader yet.
+    await new Promise((resolve) => setTimeout(resolve, 50))
     return { page: document.getElementById('stock-A')!.textContent, state: store.state['A'], confirmed: store.confirmedState['A'] }
   })
   expect(shown).toEqual({ page: '50', state: 50, confirmed: 300 })

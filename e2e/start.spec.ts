@@ -30,7 +30,7 @@ test('npm start serves the demos: the warehouse replicates between two tabs and 
       if (m && e) resolveUrl([m[1]!, e[1]!])
     })
     child!.on('exit', (code) => reject(new Error(`npm start exited ${code}: ${out}`)))
-    setTimeout(() => reject(new Error(`npm start printed no URL: ${out}`)), 30_000)
+    setTimeout(() => reject(new Error(`npm start printed no URL: ${out}`)), 60_000)
   })
   const room = `start-${Date.now()}`
   const withRoom = `${url}${url.includes('?') ? '&' : '?'}room=${room}`

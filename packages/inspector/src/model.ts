@@ -56,7 +56,11 @@ export class InspectorModel {
   observe(status: StoreStatus, at: number): void {
     const last = this.last
     this.last = status
-    if (last === null) return
+    if (last === null) {
+      // Where the timeline starts: the room as this tab first sees it.
+      this.event(at, 'election', status.leader === null ? `no leader yet (${status.members.length} members)` : `${status.leader} leads, ballot ${status.ballot} (${status.members.length} members)`)
+      return
+    }
     if (status.leader !== last.leader || (status.ballot !== last.ballot && status.leader !== null)) {
       this.event(at, 'election', status.leader === null ? `no leader (ballot ${status.ballot})` : `${status.leader} leads, ballot ${status.ballot}`)
     }
