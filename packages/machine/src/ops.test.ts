@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { checkWriteSet, writeSetSchema } from './ops.ts'
+import { checkWriteSet } from './ops.ts'
+import { writeSetSchema } from './ops-schema.ts'
 
 describe('checkWriteSet', () => {
   it('agrees with the zod schema on random near-valid write-sets', () => {

@@ -1,5 +1,7 @@
-import { z } from 'zod'
 import { isJson, type Json } from './json.ts'
+import type { Op } from './ops-schema.ts'
+
+export type { Op }
 
 /**
  * A command's write-set: the deterministic ops the leader's function produced
@@ -11,21 +13,6 @@ export const keyLengthMax = 256
 export const opsPerCommandMax = 4096
 export const textInsertLengthMax = 1 << 20
 
-const key = z.string().min(1).max(keyLengthMax)
-const index = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
-const json = z.custom<Json>((v) => isJson(v), 'not a JSON value')
-
-export const opSchema = z.discriminatedUnion('op', [
-  z.object({ op: z.literal('set'), key, value: json }),
-  z.object({ op: z.literal('delete'), key }),
-  z.object({ op: z.literal('splice'), key, index, remove: index, insert: z.string().max(textInsertLengthMax) }),
-  z.object({ op: z.literal('insert'), key, index, value: json }),
-  z.object({ op: z.literal('remove'), key, index }),
-  z.object({ op: z.literal('move'), key, from: index, to: index }),
-])
-export type Op = z.infer<typeof opSchema>
-
-export const writeSetSchema = z.array(opSchema).max(opsPerCommandMax)
 export type WriteSet = Op[]
 
 /** Reads the current value of a key (MS, or LS over MS). */
