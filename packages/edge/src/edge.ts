@@ -11,7 +11,7 @@ import { Mesh, type IceServer } from '@concord/transport-webrtc'
 
 /**
  * An edge replica (issue 8 §1): the same core and host as a browser tab's,
- * with file storage instead of IndexedDB and Node WebRTC (the mesh over
+ * with file storage instead of IndexedDB and Node WebRTC (simple-peer over
  * node-datachannel) instead of the browser's. It is a normal member of its
  * room: it founds the room if it is empty, joins it otherwise, and keeps
  * the room's state while every tab is closed — tabs that open later join
