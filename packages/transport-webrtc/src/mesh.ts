@@ -1,4 +1,4 @@
-import { Peer } from './peer.ts'
+import SimplePeer from '@thaunknown/simple-peer/lite.js'
 import type { Transport } from '@concord/host'
 import { encodeFrames, Reassembler } from './framing.ts'
 import { SignalingClient, type SignalingState } from './signaling-client.ts'
@@ -7,7 +7,7 @@ import { authFailuresMax, authFramePrefix, fingerprintOf, newNonce, parseAuthFra
 /**
  * A full mesh of WebRTC data channels for one room (issue 4 §2): the
  * signaling server introduces the peers, then every pair holds one
- * peer connection (peer.ts; the peer with the smaller id initiates, so two
+ * simple-peer connection (the peer with the smaller id initiates, so two
  * never offer at once). Messages are framed and chunked (framing.ts); a send
  * waits while the channel's buffer is above a high-water mark (backpressure),
  * in a bounded queue; a link that fails is rebuilt with backoff while the
@@ -86,7 +86,7 @@ export interface MeshStats {
 
 interface Link {
   peer: string
-  conn: Peer
+  sp: SimplePeer
   open: boolean
   queue: string[]
   reassembler: Reassembler
@@ -236,7 +236,7 @@ export class Mesh implements Transport {
     // offering side started over (a reload, a rebuilt link): start over too.
     // Feeding it to the old connection would answer in the wrong signaling
     // state (node-datachannel aborts the process on that).
-    if (isOffer && link !== undefined && (link.offered || link.conn.destroyed)) {
+    if (isOffer && link !== undefined && (link.offered || link.sp.destroyed)) {
       this.destroyLink(link)
       link = undefined
     }
@@ -248,7 +248,7 @@ export class Mesh implements Transport {
     }
     if (isOffer) link.offered = true
     try {
-      link.conn.signal(data as Record<string, unknown>)
+      link.sp.signal(data as SimplePeer.SignalData)
     } catch (error) {
       this.log(`signal from ${from} refused: ${String(error)}`)
     }
@@ -277,35 +277,34 @@ export class Mesh implements Transport {
   }
 
   private createLink(peer: string, initiator: boolean): Link {
-    // `link` is assigned before any of these handlers can run (they are all called a task later at the earliest).
-    let link!: Link
-    const conn = new Peer({
-      initiator,
-      iceServers: this.options.iceServers ?? [],
-      onSignal: (data) => this.signaling.send(peer, data),
-      onConnect: () => {
-        if (this.links.get(peer) !== link) return
-        if (!this.handshakes) return this.openLink(link)
-        this.startAuth(link)
-      },
-      onData: (data) => this.onData(link, data),
-      onClose: () => this.failLink(link, 'closed'),
-      onError: (error) => this.failLink(link, error.message),
-    })
-    link = { peer, conn, open: false, queue: [], reassembler: new Reassembler(), flushTimer: null, openTimer: null, offered: false, nonce: null, answered: false, early: [], proofSent: false, peerProven: false }
+    const sp = new SimplePeer({ initiator, trickle: true, objectMode: true, config: { iceServers: this.options.iceServers ?? [] } })
+    const link: Link = { peer, sp, open: false, queue: [], reassembler: new Reassembler(), flushTimer: null, openTimer: null, offered: false, nonce: null, answered: false, early: [], proofSent: false, peerProven: false }
     this.links.set(peer, link)
-    if (this.options.channelSink !== undefined && conn.pc !== null) {
-      // A negotiated channel needs no extra signaling and exists before the connection opens.
+    if (this.options.channelSink !== undefined) {
+      // simple-peer keeps its RTCPeerConnection in _pc; a negotiated channel on
+      // it needs no extra signaling and exists before the connection opens.
+      const pc = (sp as unknown as { _pc?: RTCPeerConnection })._pc
       try {
-        this.options.channelSink(peer, conn.pc.createDataChannel('concord', { negotiated: true, id: dataChannelId }))
+        if (pc !== undefined) this.options.channelSink(peer, pc.createDataChannel('concord', { negotiated: true, id: dataChannelId }))
       } catch (error) {
         this.log(`no worker channel to ${peer}: ${String(error)}`)
       }
     }
+    sp.on('signal', (data: unknown) => {
+      this.signaling.send(peer, data)
+    })
     link.openTimer = setTimeout(() => {
       link.openTimer = null
       if (!link.open) this.failLink(link, `not open after ${linkOpenTimeoutMs} ms`)
     }, linkOpenTimeoutMs)
+    sp.on('connect', () => {
+      if (this.links.get(peer) !== link) return
+      if (!this.handshakes) return this.openLink(link)
+      this.startAuth(link)
+    })
+    sp.on('data', (data: unknown) => this.onData(link, data))
+    sp.on('close', () => this.failLink(link, 'closed'))
+    sp.on('error', (error: Error) => this.failLink(link, error.message))
     return link
   }
 
@@ -327,7 +326,7 @@ export class Mesh implements Transport {
 
   private sendRaw(link: Link, frame: string): void {
     try {
-      link.conn.send(frame)
+      link.sp.send(frame)
     } catch (error) {
       this.failLink(link, error instanceof Error ? error.message : String(error))
     }
@@ -351,7 +350,7 @@ export class Mesh implements Transport {
     // The peer's channel opened first: its nonce can arrive before our 'connect'. The channel is open, so start ours now.
     this.startAuth(link)
     if (link.nonce === null) return
-    const pc = link.conn.pc
+    const pc = (link.sp as unknown as { _pc?: RTCPeerConnection })._pc
     const local = fingerprintOf(pc?.localDescription?.sdp)
     const remote = fingerprintOf(pc?.remoteDescription?.sdp)
     if (roomKey !== undefined && (local === null || remote === null)) {
@@ -422,8 +421,8 @@ export class Mesh implements Transport {
   private flush(link: Link): void {
     if (link.flushTimer !== null || !link.open) return
     try {
-      while (link.queue.length > 0 && link.conn.bufferSize < bufferedBytesHigh) {
-        link.conn.send(link.queue.shift()!)
+      while (link.queue.length > 0 && link.sp.bufferSize < bufferedBytesHigh) {
+        link.sp.send(link.queue.shift()!)
         this.counters.framesSent++
       }
     } catch (error) {
@@ -473,7 +472,7 @@ export class Mesh implements Transport {
     link.open = false
     link.queue = []
     try {
-      link.conn.destroy()
+      link.sp.destroy()
     } catch {
       // already destroyed
     }
