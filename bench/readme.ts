@@ -59,8 +59,49 @@ function oneTraceTable(r: Results, name: string): string {
   return lines.join('\n')
 }
 
+const crdtScenarios: [string, string][] = [
+  ['b1_1', 'B1.1 append N chars'],
+  ['b1_2', 'B1.2 insert a string of N'],
+  ['b1_3', 'B1.3 prepend N chars'],
+  ['b1_4', 'B1.4 N chars at random positions'],
+  ['b1_5', 'B1.5 N words at random positions'],
+  ['b1_6', 'B1.6 insert a string of N, delete it'],
+  ['b1_7', 'B1.7 insert/delete strings at random'],
+  ['b2_1', 'B2.1 two users insert N at 0'],
+  ['b2_2', 'B2.2 two users, N chars at random'],
+  ['b2_3', 'B2.3 two users, N words at random'],
+  ['b2_4', 'B2.4 two users insert & delete'],
+  ['b3_5', 'B3.5 20√N users insert at 0'],
+  ['b4', 'B4 automerge-paper trace'],
+]
+
+function crdtTable(r: Results): string {
+  const get = (name: string) => r.results.find((x) => x.name === `crdt.${name}`)
+  const cell = (name: string) => {
+    const x = get(name)
+    return x ? format(x.value, x.unit) : '—'
+  }
+  const systems = ['concord', 'yjs', 'automerge']
+  const lines = [
+    '| scenario (ops) | time: Concord | Yjs | Automerge | bytes sent: Concord | Yjs | Automerge | document: Concord | Yjs | Automerge |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ]
+  for (const [id, label] of crdtScenarios) {
+    const ops = get(`${id}.ops`)
+    if (ops === undefined) continue
+    const row = [`${label} (${ops.value.toLocaleString('en')})`]
+    for (const metric of ['totalMs', 'bytes', 'docBytes']) for (const system of systems) row.push(cell(`${id}.${system}.${metric}`))
+    lines.push(`| ${row.join(' | ')} |`)
+  }
+  const n = get('n')
+  const refused = get('b3_5.concord.refusedStale')
+  lines.push('')
+  lines.push(`N = ${n?.value.toLocaleString('en') ?? '—'}. Time: first edit until every replica holds the final text (Concord: 3 replicas, each edit a call agreed by a majority; CPU times are in bench/results/crdt.json). Bytes: CRDTs, the update messages once; Concord, every frame among the 3 replicas. Document: CRDTs, the encoded document; Concord, the replicated state as JSON (the text, its version and the last 500 edits).${refused ? ` In B3.5, ${refused.value.toLocaleString('en')} Concord edits were refused as more than 500 versions behind and made again.` : ''} Measured on ${r.machine}.`)
+  return lines.join('\n')
+}
+
 let readme = readFileSync(join(root, 'README.md'), 'utf8')
-const areas: Record<string, (r: Results) => string> = { trace: traceTable }
+const areas: Record<string, (r: Results) => string> = { trace: traceTable, crdt: crdtTable }
 for (const [area, table] of Object.entries(areas)) {
   const results = load(area)
   const start = `<!-- bench:${area} -->`
