@@ -281,7 +281,10 @@ export class ReplicaHost<F extends Functions = Functions> {
           if (record.kind !== 'issued') urgent = true
         }
         this.unwrittenSeq = ready.persistSeq
-        this.unwrittenUrgent ||= urgent
+        // Issued commands alone may wait for company, unless a message waits
+        // for them (a leader's Success: a replica outside the voting quorum
+        // learns its own calls' commands from it).
+        this.unwrittenUrgent ||= urgent || this.replica.awaitsPersist()
         this.kickWriter()
       }
       for (const message of ready.send) {
@@ -304,11 +307,12 @@ export class ReplicaHost<F extends Functions = Functions> {
   }
 
   /**
-   * Start a write now if a promise or a vote waits (a message waits for it),
-   * else within issuedWriteDelayMs: issued commands alone are not urgent
-   * (they are durable on the voting majority), and the next vote — a caller's
-   * next command, usually a moment away — then shares their transaction
-   * instead of queueing behind it.
+   * Start a write now if a promise or a vote waits, or any message waits for
+   * what is unwritten (a leader's Success waits for its issued record), else
+   * within issuedWriteDelayMs: issued commands nothing waits for are not
+   * urgent (they are durable on the voting majority), and the next vote — a
+   * caller's next command, usually a moment away — then shares their
+   * transaction instead of queueing behind it.
    */
   private kickWriter(): void {
     if (this.writing || this.unwritten.length === 0) return
