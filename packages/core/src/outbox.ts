@@ -74,6 +74,12 @@ export class Outbox {
     return this.items.length
   }
 
+  /** Whether any message waits for a record beyond `persistedSeq`. */
+  hasHeld(persistedSeq: number): boolean {
+    for (const item of this.items) if (item.dep > persistedSeq) return true
+    return false
+  }
+
   /** Whether `drain(persistedSeq)` would release anything. */
   hasReleasable(persistedSeq: number): boolean {
     for (const item of this.items) if (item.dep <= persistedSeq) return true

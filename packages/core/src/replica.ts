@@ -521,6 +521,12 @@ export class Replica {
     return ready
   }
 
+  /** Whether messages wait for records not yet durable (a query for hosts
+   *  that delay writes nothing waits for: they should write now). */
+  awaitsPersist(): boolean {
+    return this.outbox.hasHeld(this.persistedSeq)
+  }
+
   /** Whether `ready()` would return anything (for host loops): records to
    *  persist, messages that may leave now, commands applied, or replies. */
   hasReady(): boolean {

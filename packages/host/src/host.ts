@@ -70,6 +70,7 @@ export class ReplicaHost<F extends Functions = Functions> {
   private unwrittenSeq = 0
   private unwrittenUrgent = false
   private writeTimer: ReturnType<typeof setTimeout> | null = null
+  private writeTimerDelay = 0
   private writing = false
   private scheduled = false
   private closed = false
@@ -270,8 +271,13 @@ export class ReplicaHost<F extends Functions = Functions> {
     })
   }
 
-  /** Take every Ready the core has: queue its records, send what may leave, deliver the rest. */
+  /** Take every Ready the core has: queue its records, send what may leave,
+   *  deliver the rest; then start the write of what this drain queued. The
+   *  messages sent here depend only on records already durable, so they and
+   *  the replies go out before the write's own work (sealing, the
+   *  transaction's requests) is done on this thread. */
   private drain(): void {
+    let queued = false
     for (let guard = 0; guard < 10_000 && !this.closed && this.failure === null && this.replica.hasReady(); guard++) {
       const ready = this.replica.ready()
       if (ready.persist.length > 0) {
@@ -282,7 +288,7 @@ export class ReplicaHost<F extends Functions = Functions> {
         }
         this.unwrittenSeq = ready.persistSeq
         this.unwrittenUrgent ||= urgent
-        this.kickWriter()
+        queued = true
       }
       for (const message of ready.send) {
         if (message.to === this.id) this.replica.step({ type: 'loopback', message })
@@ -301,14 +307,17 @@ export class ReplicaHost<F extends Functions = Functions> {
       }
       if (ready.replies.length > 0) this.submitQueued()
     }
+    if (queued) this.kickWriter()
   }
 
   /**
-   * Start a write now if a promise or a vote waits (a message waits for it),
-   * else within issuedWriteDelayMs: issued commands alone are not urgent
-   * (they are durable on the voting majority), and the next vote — a caller's
-   * next command, usually a moment away — then shares their transaction
-   * instead of queueing behind it.
+   * Start a write now if a promise or a vote waits (a message waits for it);
+   * issued commands alone that a message waits for (a leader's Success: a
+   * replica outside the voting quorum learns its own calls' commands from it)
+   * in the next task, after this one's replies have gone out; other issued
+   * commands within issuedWriteDelayMs: they are durable on the voting
+   * majority already, and the next vote — a caller's next command, usually a
+   * moment away — then shares their transaction instead of queueing behind it.
    */
   private kickWriter(): void {
     if (this.writing || this.unwritten.length === 0) return
@@ -316,12 +325,18 @@ export class ReplicaHost<F extends Functions = Functions> {
       if (this.writeTimer !== null) clearTimeout(this.writeTimer)
       this.writeTimer = null
       this.writes = this.writeLoop()
-    } else if (this.writeTimer === null) {
-      this.writeTimer = setTimeout(() => {
-        this.writeTimer = null
-        if (!this.writing && this.unwritten.length > 0) this.writes = this.writeLoop()
-      }, issuedWriteDelayMs)
+      return
     }
+    const delay = this.replica.awaitsPersist() ? 0 : issuedWriteDelayMs
+    if (this.writeTimer !== null) {
+      if (delay >= this.writeTimerDelay) return
+      clearTimeout(this.writeTimer)
+    }
+    this.writeTimerDelay = delay
+    this.writeTimer = setTimeout(() => {
+      this.writeTimer = null
+      if (!this.writing && this.unwritten.length > 0) this.writes = this.writeLoop()
+    }, delay)
   }
 
   /**

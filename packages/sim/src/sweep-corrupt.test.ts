@@ -12,4 +12,4 @@ it('simulator sweep with corrupted states: seeds 0–399 detect, refresh and con
   expect(summary.corruptions).toBeGreaterThan(30)
   expect(summary.refreshes).toBeGreaterThan(15)
   expect(summary.transfers).toBeGreaterThan(summary.refreshes) // refreshes fetch a snapshot
-})
+}, sweepTimeoutMs)

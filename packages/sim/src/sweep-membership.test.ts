@@ -12,4 +12,4 @@ it('simulator sweep with membership churn: seeds 0–399', () => {
   // A third of the runs have a spare that joins as a learner by choice: it is fed, never made a voter (the 'learner' property).
   expect(summary.learnerApplied).toBeGreaterThan(500)
   console.log(`membership sweep: ${summary.reconfigurations} reconfigurations, ${summary.learnerApplied} commands applied by learners by choice`)
-})
+}, sweepTimeoutMs)

@@ -86,3 +86,22 @@ describe('IdbStorage (fake-indexeddb: the real one is in the e2e tests)', () => 
     storage.close()
   })
 })
+
+describe('IdbStorage: votes at issued instances', () => {
+  it('are deleted in runs, and a vote between two issued instances stays', async () => {
+    const name = `app/room/runs-${Date.now()}`
+    const storage = await IdbStorage.open(name)
+    const v = (instance: number): PersistRecord => ({ kind: 'vote', vote: { instance, ballot, command: { ...command, id: `v${instance}` } } })
+    const i = (instance: number): PersistRecord => ({ kind: 'issued', entry: { instance, lockBallot: ballot, command: { ...command, id: `v${instance}` } } })
+    await storage.write([v(1), v(2), v(3), v(4), v(5), v(6), v(7)])
+    // 1–3 a run, 5 alone, 7 after a vote at 8 in the same batch; 4 and 6 not issued.
+    await storage.write([i(1), i(2), i(3), i(5), v(8), i(7)])
+    const loaded = await storage.load()
+    expect(loaded.votes.map((x) => x.instance)).toEqual([4, 6, 8])
+    expect(loaded.issued.map((x) => x.instance)).toEqual([1, 2, 3, 5, 7])
+    // A vote written after an issued record at the same instance in one batch is not deleted by it.
+    await storage.write([i(9), v(9)])
+    expect((await storage.load()).votes.map((x) => x.instance)).toEqual([4, 6, 8, 9])
+    storage.close()
+  })
+})

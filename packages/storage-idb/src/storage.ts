@@ -137,10 +137,27 @@ export class IdbStorage implements StableStorage {
     const meta = tx.objectStore('meta')
     const votes = tx.objectStore('votes')
     const issued = tx.objectStore('issued')
+    // The vote at an issued instance is never needed again: deleted in one
+    // request per run of consecutive issued instances (a Ready's issued
+    // commands are usually one run), not one per command.
+    let run: [number, number] | null = null
+    const deleteRun = () => {
+      if (run !== null) settled(votes.delete(run[0] === run[1] ? run[0] : IDBKeyRange.bound(run[0], run[1])))
+      run = null
+    }
+    const issuedRun = (instance: number) => {
+      if (run !== null && instance === run[1] + 1) run[1] = instance
+      else {
+        deleteRun()
+        run = [instance, instance]
+      }
+    }
     // Requests are queued in order; the transaction commits them all or none,
     // and tx.done says which: a request's own failure (an abort: quota,
     // storage cleared) is not a second, unhandled error.
     for (const record of records) {
+      // Any other record's requests come after the deletes of the run before it: order is kept.
+      if (record.kind !== 'issued') deleteRun()
       switch (record.kind) {
         case 'lastTried':
         case 'nextBal':
@@ -151,8 +168,7 @@ export class IdbStorage implements StableStorage {
           break
         case 'issued':
           settled(issued.put(seal('issued', record.entry.instance, record.entry), record.entry.instance))
-          // The vote at an issued instance is never needed again.
-          settled(votes.delete(record.entry.instance))
+          issuedRun(record.entry.instance)
           break
         case 'snapshot':
           settled(tx.objectStore('snapshot').put(seal('snapshot', 'latest', record.snapshot), 'latest'))
@@ -169,6 +185,10 @@ export class IdbStorage implements StableStorage {
           break
       }
     }
+    deleteRun()
+    // Commit now rather than when the requests' results have come back to
+    // this thread: one round trip to the IndexedDB backend less per write.
+    tx.commit()
     await tx.done
   }
 
