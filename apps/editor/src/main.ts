@@ -42,8 +42,7 @@ function render(): void {
   const s = store.status
   const sync = textSyncState(view)
   const role = s.role === 'leader' ? '<span class="leader">leader</span>' : s.role
-  const problem = s.failed !== null ? ` · <span class="error">${s.failed}</span>` : s.signaling !== 'open' ? ` · <span class="error">signaling ${s.signaling}: working offline, edits are kept and sent when it returns</span>` : ''
-  $('status').innerHTML = `<span style="color:${color}">■</span> you are <b>${s.replicaId}</b> · ${role} · leader ${s.leader ?? '—'} · version ${sync?.version ?? 0} · ${sync?.pending === true ? 'saving…' : 'saved'} · ${view.state.doc.length.toLocaleString('en')} characters · peers ${s.connected.join(', ') || 'none yet'}${problem}`
+  $('status').innerHTML = `<span style="color:${color}">■</span> you are <b>${s.replicaId}</b> · ${role} · leader ${s.leader ?? '—'} · version ${sync?.version ?? 0} · ${sync?.pending === true ? 'saving…' : 'saved'} · ${view.state.doc.length.toLocaleString('en')} characters · peers ${s.connected.join(', ') || 'none yet'}` // problems (offline, storage) are the banner's
 }
 setInterval(render, 250)
 render()
