@@ -1,5 +1,5 @@
 /// <reference types="vite/client" />
-import { StrictMode, useEffect, useRef, useState } from 'react'
+import { StrictMode, useEffect, useState } from 'react'
 import { createRoot } from 'react-dom/client'
 import { openStore, RejectedError, type Store } from '@concord/client'
 import { mountBanner, mountInspector } from '@concord/inspector'
@@ -15,6 +15,10 @@ import { boardSize, game, type Cell, type Direction, type Players } from './mach
 type GameStore = Store<typeof game.functions>
 const keys: Record<string, Direction> = { ArrowUp: 'up', ArrowDown: 'down', ArrowLeft: 'left', ArrowRight: 'right' }
 const latencySamplesMax = 50
+/** How often a tab checks that its player is in the game, and the leader looks for departed ones. */
+const joinCheckMs = 1_000
+/** A player whose tab has been out of the room's membership this long is removed. */
+const departedAfterMs = 10_000
 
 function Game({ store }: { store: GameStore }) {
   const players = useStore(store, (s) => (s['players'] ?? {}) as Players)
@@ -22,23 +26,51 @@ function Game({ store }: { store: GameStore }) {
   const coin = useStore(store, (s) => (s['coin'] ?? null) as Cell | null)
   const status = useStatus(store)
   const move = useCall(store, 'move', { optimistic: true })
-  const join = useCall(store, 'join')
+  const { call: join } = useCall(store, 'join')
   const [latencies, setLatencies] = useState<number[]>([])
   const [message, setMessage] = useState<string | null>(null)
   const me = store.replicaId
-  const joined = useRef(false)
 
+  // Join, and join again whenever this tab's player is missing from the
+  // confirmed state: the first call may time out on a loaded machine, and a
+  // leader that took this tab for gone may have removed it.
   useEffect(() => {
-    if (joined.current) return
-    joined.current = true
-    join.call({ id: me, name: me.slice(0, 8) }).catch((error: Error) => setMessage(`could not join: ${error.message}`))
-  }, [join, me])
+    let inFlight = false
+    const ensure = (): void => {
+      const confirmed = (store.confirmedState['players'] ?? {}) as Players
+      if (inFlight || confirmed[me] !== undefined) return
+      inFlight = true
+      join({ id: me, name: me.slice(0, 8) }).then(
+        () => setMessage(null),
+        (error: Error) => setMessage(`could not join: ${error.message} (trying again)`),
+      ).finally(() => { inFlight = false })
+    }
+    ensure()
+    const timer = setInterval(ensure, joinCheckMs)
+    return () => clearInterval(timer)
+  }, [join, me, store])
 
-  // The leader tab removes the players of tabs that left the room.
+  // The leader tab removes the players of tabs that left the room, once they
+  // have been out of the membership for a while: a tab's join call can be
+  // issued before the reconfiguration that adds its replica, and a status
+  // can trail the state it is read with.
   useEffect(() => {
-    if (status.role !== 'leader') return
-    for (const id of Object.keys(players)) if (!status.members.includes(id)) void store.call('leave', { id }).catch(() => {})
-  }, [status, players, store])
+    const absentSince = new Map<string, number>()
+    const timer = setInterval(() => {
+      const status = store.status
+      if (status.role !== 'leader') return absentSince.clear()
+      const now = performance.now()
+      for (const id of Object.keys((store.confirmedState['players'] ?? {}) as Players)) {
+        if (status.members.includes(id)) absentSince.delete(id)
+        else if (!absentSince.has(id)) absentSince.set(id, now)
+        else if (now - absentSince.get(id)! > departedAfterMs) {
+          absentSince.delete(id)
+          void store.call('leave', { id }).catch(() => {})
+        }
+      }
+    }, joinCheckMs)
+    return () => clearInterval(timer)
+  }, [store])
 
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
