@@ -16,7 +16,7 @@ test.use({ concord: { page: '/room.html', tabs: 2 } })
 const machineModule = resolve(import.meta.dirname, 'pages/edge-machine.ts')
 
 test('a room of two tabs and an edge replica: one tab closes, the other crashes, the room lives on in the edge; two new tabs get its state', async ({ room }) => {
-  test.setTimeout(120_000)
+  test.setTimeout(180_000)
   const data = await mkdtemp(join(tmpdir(), 'concord-e2e-edge-'))
   let edge: EdgeProcess | null = null
   try {
@@ -32,10 +32,12 @@ test('a room of two tabs and an edge replica: one tab closes, the other crashes,
     // One tab closes (it leaves the room); the other's renderer crashes (no goodbye). In a room of
     // one tab and the edge, the edge is the crown prince (the longer id): its half goes on alone,
     // removes the silent tab, and still takes calls.
+    // A closed tab whose goodbye did not get through is removed after 10 s of silence, counted from the latest
+    // election: on a loaded machine (CI runs the paper trace beside this) that took over 30 s.
     await a.close()
-    await expect.poll(async () => [...(await edge!.status()).members].sort(), { timeout: 30_000 }).toEqual([b.id, edgeId].sort())
+    await expect.poll(async () => [...(await edge!.status()).members].sort(), { timeout: 60_000 }).toEqual([b.id, edgeId].sort())
     await b.crash()
-    await expect.poll(async () => (await edge!.status()).members, { timeout: 30_000 }).toEqual([edgeId])
+    await expect.poll(async () => (await edge!.status()).members, { timeout: 60_000 }).toEqual([edgeId])
     expect(await edge.call('append', { item: 'while-no-tab-was-open' })).toMatchObject({ ok: true })
 
     // Two new tabs (new replicas, empty storage) join through the edge and get the whole state from it.

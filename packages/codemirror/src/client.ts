@@ -23,7 +23,10 @@ export type Received =
   | null
 
 export class TextClient {
+  /** The edit in flight, exactly as sent (a retry must send the same base and changes). */
   private inflight: Sendable | null = null
+  /** The edit in flight carried over the remote edits received since it was sent: what the view holds of it. */
+  private inflightMapped: ChangeSet | null = null
   private buffer: ChangeSet | null = null
   private sequence = 0
 
@@ -41,18 +44,19 @@ export class TextClient {
   /** The next edit to send, if none is in flight. */
   takeSendable(): Sendable | null {
     if (this.inflight !== null || this.buffer === null) return null
-    this.inflight = { id: `${this.clientId}:${++this.sequence}`, base: this.version, changes: this.buffer }
+    this.inflight = Object.freeze({ id: `${this.clientId}:${++this.sequence}`, base: this.version, changes: this.buffer })
+    this.inflightMapped = this.buffer
     this.buffer = null
     return this.inflight
   }
 
   /** This tab's edits not yet issued (in flight, then typed behind it): what its editor holds beyond `version`. */
   unissued(): ChangeSet | null {
-    if (this.inflight === null) return this.buffer
-    return this.buffer === null ? this.inflight.changes : this.inflight.changes.compose(this.buffer)
+    if (this.inflightMapped === null) return this.buffer
+    return this.buffer === null ? this.inflightMapped : this.inflightMapped.compose(this.buffer)
   }
 
-  /** The edit in flight, to send again (same id: the leader applies it once). */
+  /** The edit in flight as first sent, to send again (same id: the leader applies it once; same base and changes: the leader carries it over what was issued since). */
   get inFlight(): Sendable | null {
     return this.inflight
   }
@@ -69,13 +73,14 @@ export class TextClient {
       if (this.inflight !== null && entry.id === this.inflight.id) {
         // Ours, mapped by the leader exactly as we mapped it: already in the editor.
         this.inflight = null
+        this.inflightMapped = null
         continue
       }
       let change = ChangeSet.fromJSON(entry.c)
       // It was issued first: its insertions go before ours at the same place.
-      if (this.inflight !== null) {
-        const over = change.map(this.inflight.changes, true)
-        this.inflight.changes = this.inflight.changes.map(change, false)
+      if (this.inflightMapped !== null) {
+        const over = change.map(this.inflightMapped, true)
+        this.inflightMapped = this.inflightMapped.map(change, false)
         change = over
       }
       if (this.buffer !== null) {
@@ -91,6 +96,7 @@ export class TextClient {
   /** Drop local edits and take the state's text (an edit refused, or too far behind). */
   reset(text: string, version: number, reason: string): Received {
     this.inflight = null
+    this.inflightMapped = null
     this.buffer = null
     this.version = version
     return { kind: 'reset', text, reason }

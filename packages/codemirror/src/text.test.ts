@@ -71,8 +71,10 @@ describe('collaborative text: concurrent tabs converge on one text (Jupiter over
       /** States a tab has not seen yet: delivery lags, but in order (a replica applies in order). */
       const inbox = tabs.map(() => [] as Record<string, Json>[])
       const send = (tab: Tab) => {
-        const sendable = tab.client.takeSendable() ?? (random.next() < 0.1 ? tab.client.inFlight : null) // sometimes a retry
+        const fresh = tab.client.takeSendable()
+        const sendable = fresh ?? (random.next() < 0.3 ? tab.client.inFlight : null) // sometimes a retry
         if (sendable === null) return
+        if (fresh !== null && random.next() < 0.15) return // lost on the way: only a retry (after remote edits, maybe) delivers it
         const r = leader.edit({ key: 'doc', base: sendable.base, changes: sendable.changes.toJSON() as Json, id: sendable.id })
         expect(r.ok, r.ok ? '' : r.reason).toBe(true)
         const state = leader.state
@@ -90,6 +92,11 @@ describe('collaborative text: concurrent tabs converge on one text (Jupiter over
       for (let round = 0; round < 100 && (tabs.some((t) => t.client.pending) || inbox.some((b) => b.length > 0)); round++) {
         tabs.forEach((tab, i) => {
           if (inbox[i]!.length > 0) tab.see(inbox[i]!.splice(0).at(-1)!)
+          if (tab.client.inFlight !== null && round > 0) {
+            const { base, changes, id } = tab.client.inFlight // a lost edit's retry
+            leader.edit({ key: 'doc', base, changes: changes.toJSON() as Json, id })
+            inbox.forEach((box) => box.push(leader.state))
+          }
           send(tab)
         })
       }

@@ -1,0 +1,214 @@
+import { ChangeSet, Text } from '@codemirror/state'
+import type { Json } from '@concord/machine'
+import { TextClient, type Sendable } from './client.ts'
+import { logKey, versionKey, type TextLogEntry } from './machine.ts'
+
+/**
+ * One author of a concurrent editing trace (the friendsforever trace of
+ * josephg/editing-traces: people typing one document at the same time, each
+ * edit positioned in the version its author had seen, its `parents`),
+ * replayed through a text client as that author typed: an author types its
+ * next transaction once its previous edit is acknowledged and it has seen
+ * every edit of the others that the recorded transaction had seen. Its view
+ * may then hold edits of the others the recorded one had not seen (they were
+ * concurrent), so the author keeps every character its view ever held —
+ * deleted ones too — with the transaction that inserted it and those that
+ * deleted it, to find where a recorded position lies in its view.
+ *
+ * Used by the Node test of the text machine and by the tabs of the
+ * concurrent-trace benchmark and e2e test (one tab per author): the same
+ * driver, so both replay the trace the same way.
+ */
+export type ConcurrentTrace = {
+  endContent: string
+  numAgents: number
+  txns: { parents: number[]; agent: number; patches: [position: number, remove: number, insert: string][] }[]
+}
+
+/** frontier[k][b]: the last transaction of author b that transaction k had seen (itself included), −1 if none. */
+export function traceFrontiers(trace: ConcurrentTrace): number[][] {
+  const frontier: number[][] = []
+  for (let k = 0; k < trace.txns.length; k++) {
+    const f = Array.from({ length: trace.numAgents }, () => -1)
+    for (const p of trace.txns[k]!.parents) for (let b = 0; b < trace.numAgents; b++) f[b] = Math.max(f[b]!, frontier[p]![b]!)
+    f[trace.txns[k]!.agent] = k
+    frontier.push(f)
+  }
+  return frontier
+}
+
+/** A client id that names its author, so that every tab maps an edit's id (`clientId:sequence`) to its transaction. */
+export const traceClientId = (agent: number, nonce: string) => `trace${agent}-${nonce}`
+const editIdPattern = /^trace(\d+)-[^:]*:(\d+)$/
+
+interface Slot {
+  /** The transaction that inserted this character. */
+  ins: number
+  /** The transactions that deleted it (concurrent deletions of one character are two). */
+  del: number[]
+}
+
+export class TraceAuthor {
+  readonly client: TextClient
+  /** The author's view: what its editor would show. */
+  doc = Text.empty
+  /** Transactions typed into a view holding edits of the others that the recorded one had not seen. */
+  extraEdits = 0
+  private readonly slots: Slot[] = []
+  /** The latest transaction of each author this view holds. */
+  private readonly maxSeen: number[]
+  /** The transactions of each author, in order: an edit's sequence number picks its transaction. */
+  private readonly txnsOf: number[][]
+  private typed = 0
+
+  constructor(
+    private readonly trace: ConcurrentTrace,
+    private readonly frontier: readonly (readonly number[])[],
+    readonly agent: number,
+    nonce: string,
+    /**
+     * Type each transaction only once every earlier one is in this view, so that the leader issues them in the
+     * trace's order. Without it, concurrent transactions race: where two authors typed at one place at once, the
+     * leader's order (first issued goes first) can differ from the order the recording's CRDT gave them, and the
+     * text ends the same length but not the same.
+     */
+    readonly inTraceOrder = false,
+    readonly key = 'doc',
+  ) {
+    this.client = new TextClient(key, 0, traceClientId(agent, nonce))
+    this.maxSeen = Array.from({ length: trace.numAgents }, () => -1)
+    this.txnsOf = Array.from({ length: trace.numAgents }, () => [])
+    trace.txns.forEach((txn, k) => this.txnsOf[txn.agent]!.push(k))
+  }
+
+  /** The log version this view has reached. */
+  get version(): number {
+    return this.client.version
+  }
+
+  /** This author's transactions, in order. */
+  get own(): readonly number[] {
+    return this.txnsOf[this.agent]!
+  }
+
+  /** The next transaction this author would type, or null when it has typed them all. */
+  get next(): number | null {
+    return this.own[this.typed] ?? null
+  }
+
+  /** Every transaction typed and acknowledged. */
+  get done(): boolean {
+    return this.next === null && !this.client.pending
+  }
+
+  /**
+   * Whether the next transaction can be typed now: the previous one acknowledged, and what it had seen of the
+   * others here — or, in trace order, every earlier transaction here (the log's entry v is then transaction v − 1).
+   */
+  get canType(): boolean {
+    const k = this.next
+    if (k === null || this.client.pending) return false
+    if (this.inTraceOrder) return this.client.version >= k
+    return this.maxSeen.every((seen, b) => b === this.agent || seen >= this.frontier[k]![b]!)
+  }
+
+  /** The transaction an edit (by id) carried. */
+  txnOf(id: string): number {
+    const match = editIdPattern.exec(id)
+    const txn = match === null ? undefined : this.txnsOf[Number(match[1])]?.[Number(match[2]) - 1]
+    if (txn === undefined) throw new Error(`edit ${id} is not one of the trace's`)
+    return txn
+  }
+
+  /** Take the document's next log entry (version + 1): one transaction of another author, or this author's own acknowledged. */
+  receive(entry: TextLogEntry): void {
+    if (entry.v !== this.client.version + 1) throw new Error(`log entry ${entry.v} delivered at version ${this.client.version}: entries go one at a time, in order`)
+    const state: Record<string, Json> = { [versionKey(this.key)]: entry.v, [logKey(this.key)]: [entry as unknown as Json] }
+    const received = this.client.receive(state)
+    if (received === null) return // our own edit, acknowledged
+    if (received.kind !== 'changes') throw new Error(`the text client reset: ${received.reason}`)
+    const t = this.txnOf(entry.id)
+    if (this.inTraceOrder && t !== entry.v - 1) throw new Error(`log entry ${entry.v} is transaction ${t}: not issued in the trace's order`)
+    // In the view's coordinates: mark deletions, add insertions after the preceding visible character.
+    const marks: [number, number, string][] = []
+    received.changes.iterChanges((fromA, toA, _fromB, _toB, inserted) => marks.push([fromA, toA, inserted.toString()]))
+    for (let m = marks.length - 1; m >= 0; m--) {
+      const [from, to, text] = marks[m]!
+      for (const slot of this.docSlots(from, to)) this.slots[slot]!.del.push(t)
+      const at = from === 0 ? 0 : this.docSlots(from - 1, from)[0]! + 1
+      this.slots.splice(at, 0, ...Array.from(text, () => ({ ins: t, del: [] })))
+    }
+    const author = this.trace.txns[t]!.agent
+    this.maxSeen[author] = Math.max(this.maxSeen[author]!, t)
+    this.doc = received.changes.apply(this.doc)
+  }
+
+  /** Type the next transaction into the view; returns the edit to send. */
+  type(): Sendable {
+    if (!this.canType) throw new Error('typed before its previous edit was acknowledged or before it had seen what the recorded one had')
+    const k = this.next!
+    const seenBy = (t: number) => t <= this.frontier[k]![this.trace.txns[t]!.agent]!
+    // The version it had seen: characters inserted by what it had seen and not deleted by it.
+    const extra = this.maxSeen.some((t, b) => b !== this.agent && t > this.frontier[k]![b]!)
+    if (extra) this.extraEdits++
+    const visible = extra ? (s: Slot) => seenBy(s.ins) && !s.del.some(seenBy) : (s: Slot) => s.del.length === 0
+    for (const [at, remove, insert] of this.trace.txns[k]!.patches) {
+      // The recorded range, in slots; in the view: delete what is still there, insert right after the recorded
+      // position's left neighbour (as its author typed it: a run of typing stays together).
+      // One scan: the recorded range's slots and the left neighbour's, with their places in the view.
+      const removed: number[] = []
+      const removedDoc: number[] = []
+      let after = 0 // the view's index just after the left neighbour
+      let seen = 0
+      let inView = 0
+      let left = -1
+      for (let s = 0; s < this.slots.length && seen < at + remove; s++) {
+        const slot = this.slots[s]!
+        const here = slot.del.length === 0
+        if (visible(slot)) {
+          if (seen === at - 1) (left = s), (after = inView + (here ? 1 : 0))
+          if (seen >= at) removed.push(s), removedDoc.push(here ? inView : -1)
+          seen++
+        }
+        if (here) inView++
+      }
+      if (seen < at + remove) throw new Error(`transaction ${k} reaches past the text its author had seen`)
+      const changes: { from: number; to: number; insert?: string }[] = []
+      for (const from of removedDoc) if (from >= 0) changes.push({ from, to: from + 1 })
+      const last = removed.length - 1
+      const insertAt = last >= 0 ? removed[last]! + 1 : left + 1
+      if (insert.length > 0) {
+        const from = last >= 0 ? (removedDoc[last]! >= 0 ? removedDoc[last]! + 1 : this.docIndex(insertAt)) : after
+        changes.push({ from, to: from, insert })
+      }
+      const change = ChangeSet.of(changes, this.doc.length)
+      for (const s of removed) this.slots[s]!.del.push(k)
+      this.slots.splice(insertAt, 0, ...Array.from(insert, () => ({ ins: k, del: [] })))
+      this.doc = change.apply(this.doc)
+      this.client.local(change)
+    }
+    this.typed++
+    // A transaction with nothing left to do is still sent: the others count it among what they have seen.
+    if (this.trace.txns[k]!.patches.length === 0) this.client.local(ChangeSet.empty(this.doc.length))
+    return this.client.takeSendable()!
+  }
+
+  /** The slots of the view's characters from..to (exclusive), in one scan. */
+  private docSlots(from: number, to: number): number[] {
+    const out: number[] = []
+    let seen = 0
+    for (let s = 0; s < this.slots.length && seen < to; s++) {
+      if (this.slots[s]!.del.length !== 0) continue
+      if (seen >= from) out.push(s)
+      seen++
+    }
+    return out
+  }
+
+  /** How many of the view's characters come before slot `slot`. */
+  private docIndex(slot: number): number {
+    let n = 0
+    for (let s = 0; s < slot; s++) if (this.slots[s]!.del.length === 0) n++
+    return n
+  }
+}
