@@ -4,7 +4,8 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import type { BrowserContext, Page } from '@playwright/test'
-import { heapBytes, percentile, round, startRig } from './browser.ts'
+import { replayInTraceOrder, type ConcurrentTrace } from '@concord/codemirror/trace-author'
+import { heapBytes, measureFloor, percentile, round, startRig } from './browser.ts'
 import type { BenchResult } from './results.ts'
 
 /**
@@ -77,17 +78,30 @@ const traces = [
   { name: 'blog1', file: 'seph-blog1.json.gz' },
 ]
 
+/** The concurrent trace (two authors typing at once), replayed with one tab per author. */
+const concurrentTraces = [{ name: 'friendsforever', file: 'friendsforever.json.gz' }]
+
 export async function benchTraces(quick: boolean): Promise<BenchResult[]> {
   const root = join(import.meta.dirname, '..')
   const rig = await startRig()
   const yjsSignaling = await startYjsSignaling(root)
   const results: BenchResult[] = []
   const onlyTraces = process.env.BENCH_TRACES?.split(',')
+  const picked = <T extends { name: string }>(list: T[]) => list.filter((t) => onlyTraces === undefined || onlyTraces.includes(t.name))
   try {
-    for (const { name, file } of traces.filter((t) => onlyTraces === undefined || onlyTraces.includes(t.name))) {
+    // The physical floor of a commit in this browser, for the latencies below: one data-channel round trip + one strict IndexedDB commit.
+    const floorContext = await rig.browser.newContext()
+    const floor = await measureFloor(floorContext, rig.base, quick ? 50 : 300)
+    await floorContext.close()
+    results.push({ name: 'trace.floorMs', value: round(floor.floorMs), unit: 'ms' })
+    for (const { name, file } of picked(traces)) {
       const { body, trace } = loadTrace(join(root, 'bench', 'traces', file), quick ? 20_000 : null)
       const push = (metric: string, value: number, unit: string) => results.push({ name: `trace.${name}.${metric}`, value: round(value), unit })
       await replayTrace(rig, yjsSignaling.url, name, body, trace, push)
+    }
+    for (const { name, file } of picked(concurrentTraces)) {
+      const push = (metric: string, value: number, unit: string) => results.push({ name: `trace.${name}.${metric}`, value: round(value), unit })
+      await replayConcurrentTrace(rig, name, join(root, 'bench', 'traces', file), quick ? 3_000 : null, push)
     }
   } finally {
     yjsSignaling.process.kill()
@@ -197,5 +211,82 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: s
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+/**
+ * The concurrent trace through Concord: one tab per author, each typing its own transactions as recorded
+ * (TraceAuthor, in the trace's order: e2e/pages/trace-author.ts), and one tab that only watches. Total time until
+ * every tab holds the final text, transactions/s, the time until the other tabs show a transaction (p50/p99),
+ * bytes sent and stored. A quick run replays a prefix, whose final text comes from the same replay in one process.
+ */
+async function replayConcurrentTrace(rig: Awaited<ReturnType<typeof startRig>>, name: string, file: string, limit: number | null, push: (metric: string, value: number, unit: string) => void): Promise<void> {
+  const full = JSON.parse(gunzipSync(readFileSync(file)).toString('utf8')) as ConcurrentTrace
+  const trace = limit === null || limit >= full.txns.length ? full : { ...full, txns: full.txns.slice(0, limit), endContent: replayInTraceOrder({ ...full, txns: full.txns.slice(0, limit) }).text }
+  const body = JSON.stringify(trace)
+  type AuthorWindow = {
+    traceAuthor: {
+      connected(): number
+      role(): string
+      text(): string
+      view(): string | null
+      commands(): number
+      author(url: string, agent: number): Promise<{ txns: number; ms: number; typed: [string, number][]; extraEdits: number }>
+      seen(): [string, number][]
+      bytesSent(): Promise<number>
+      storedBytes(): Promise<number>
+      diskBytes(): Promise<number>
+    }
+  }
+  const room = `trace-${name}-${Date.now()}`
+  const contexts: BrowserContext[] = []
+  const tabs: Page[] = []
+  for (let i = 0; i < trace.numAgents + 1; i++) {
+    const context = await rig.browser.newContext()
+    contexts.push(context)
+    const page = await context.newPage()
+    await page.route(`**/traces/${name}.json`, (route) => route.fulfill({ body, contentType: 'application/json' }))
+    await page.goto(`${rig.base}/trace-author.html?room=${room}&signaling=${encodeURIComponent(rig.signalingUrl)}`)
+    await page.waitForFunction(() => 'traceAuthor' in window, undefined, { timeout: 30_000 })
+    tabs.push(page)
+  }
+  /** `f` on every tab's traceAuthor (its source is evaluated in the page, as Playwright does with a function). */
+  const all = <T>(f: (api: AuthorWindow['traceAuthor']) => T | Promise<T>): Promise<T[]> =>
+    Promise.all(tabs.map((t) => t.evaluate((source) => (0, eval)(`(${source})`)((window as unknown as AuthorWindow).traceAuthor) as unknown, f.toString()) as Promise<T>))
+  try {
+    await waitFor(async () => (await all((a) => a.connected())).every((n) => n === tabs.length - 1), 30_000, `${name}: every tab linked to the others`)
+    await waitFor(async () => (await all((a) => a.role())).includes('leader'), 30_000, `${name}: a leader`)
+    const storedBefore = await all((a) => a.storedBytes())
+    const roles = await all((a) => a.role())
+    const started = Date.now()
+    const typed = await Promise.all(tabs.slice(0, trace.numAgents).map((tab, agent) => tab.evaluate(([url, a]) => (window as unknown as AuthorWindow).traceAuthor.author(url, a), [`/traces/${name}.json`, agent] as const)))
+    await waitFor(async () => (await all((a) => a.text().length)).every((n) => n === trace.endContent.length), 120_000, `${name}: every tab at the final length`)
+    const totalMs = Date.now() - started
+    for (const text of [...(await all((a) => a.text())), ...(await all((a) => a.view())).filter((v) => v !== null)]) {
+      if (text !== trace.endContent) throw new Error(`${name}: a tab ended with other text than the trace's (${text?.length} characters)`)
+    }
+    // Latency: from a transaction typed in its author's tab until it shows in each other tab.
+    const seen = (await all((a) => a.seen())).map((entries) => new Map(entries))
+    const latencies: number[] = []
+    typed.forEach(({ typed: edits }, author) => {
+      for (const [id, at] of edits) seen.forEach((shown, tab) => {
+        const t = tab === author ? undefined : shown.get(id)
+        if (t !== undefined) latencies.push(t - at)
+      })
+    })
+    const stored = (await all((a) => a.storedBytes())).map((after, i) => after - storedBefore[i]!)
+    const heap = (await Promise.all(tabs.map((t) => heapBytes(t)))).map((h) => h.main + h.workers.reduce((a, b) => a + b, 0))
+    push('edits', trace.txns.length, 'edits')
+    push('concord.totalMs', totalMs, 'ms')
+    push('concord.editsPerSec', (trace.txns.length / totalMs) * 1000, 'edits/s')
+    push('concord.latencyMs.p50', percentile(latencies, 50), 'ms')
+    push('concord.latencyMs.p99', percentile(latencies, 99), 'ms')
+    push('concord.bytesSent', (await all((a) => a.bytesSent())).reduce((a, b) => a + b, 0), 'B')
+    push('concord.bytesStored', stored.reduce((a, b) => a + b, 0) / stored.length, 'B/tab')
+    push('concord.heapBytes', heap.reduce((a, b) => a + b, 0) / heap.length, 'B/tab')
+    push('concord.commands', (await all((a) => a.commands()))[0]!, 'commands')
+    console.log(`  ${name} concord: ${trace.numAgents} authors (roles ${roles.slice(0, trace.numAgents).join(', ')}) and a watcher (${roles.at(-1)}); ${typed.reduce((n, t) => n + t.extraEdits, 0)} transactions typed into a view holding edits their author had not seen; ${latencies.length} deliveries measured`)
+  } finally {
+    for (const context of contexts) await context.close()
   }
 }

@@ -1,10 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { gunzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
-import { createMachine, defineMachine } from '@concord/machine'
 import type { Sendable } from './client.ts'
-import { logKey, textFunctions, type TextLogEntry } from './machine.ts'
-import { TraceAuthor, traceFrontiers, type ConcurrentTrace } from './trace-author.ts'
+import { replayInTraceOrder, textLeader, TraceAuthor, traceFrontiers, type ConcurrentTrace } from './trace-author.ts'
 
 /**
  * The concurrent trace (friendsforever, josephg/editing-traces): two people
@@ -16,23 +14,6 @@ import { TraceAuthor, traceFrontiers, type ConcurrentTrace } from './trace-autho
  */
 const trace = JSON.parse(gunzipSync(readFileSync(new URL('../../../bench/traces/friendsforever.json.gz', import.meta.url))).toString('utf8')) as ConcurrentTrace
 const frontier = traceFrontiers(trace)
-
-/** The leader: the text machine, issuing edits one by one into the document's log. */
-function textLeader() {
-  const machine = createMachine(defineMachine({ name: 'text', functions: textFunctions() }))
-  const log: TextLogEntry[] = []
-  return {
-    log,
-    issue(sendable: Sendable) {
-      const out = machine.execute(log.length + 1, 'edit', { key: 'doc', base: sendable.base, changes: sendable.changes.toJSON(), id: sendable.id }, { tick: 0, random: { next: () => 0 } })
-      if (!out.ok) throw new Error(`edit refused: ${JSON.stringify(out)}`)
-      machine.apply(log.length + 1, out.payload)
-      const entries = machine.get(logKey('doc')) as TextLogEntry[]
-      log.push(entries[entries.length - 1]!)
-    },
-    text: () => machine.get('doc') as string,
-  }
-}
 
 /** A seeded choice (mulberry32): any failing schedule replays from its seed. */
 function seeded(seed: number): (n: number) => number {
@@ -69,18 +50,13 @@ describe('the concurrent trace (friendsforever): one client per author, each edi
   }, 300_000) // about 20 s alone on one core; bounded by the trace, not by time
 
   it('in trace order as the tabs replay it: each transaction typed into a view holding every earlier one', () => {
-    const leader = textLeader()
-    const authors = Array.from({ length: trace.numAgents }, (_, a) => new TraceAuthor(trace, frontier, a, 'serial', true))
-    for (let k = 0; k < trace.txns.length; k++) {
-      const author = authors[trace.txns[k]!.agent]!
-      while (author.version < leader.log.length) {
-        expect(author.canType).toBe(false) // not before it has every earlier transaction
-        author.receive(leader.log[author.version]!)
-      }
-      leader.issue(author.type())
-    }
-    for (const author of authors) while (author.version < leader.log.length) author.receive(leader.log[author.version]!)
+    const { leader, authors } = replayInTraceOrder(trace)
     expectFinalText(leader, authors)
+    // An author does not type before every earlier transaction is in its view.
+    const second = trace.txns.find((txn) => txn.agent !== trace.txns[0]!.agent)!.agent
+    const early = new TraceAuthor(trace, frontier, second, 'early', true)
+    expect(early.next).toBeGreaterThan(0)
+    expect(early.canType).toBe(false)
   }, 300_000)
 
   // Where both authors typed at one place at once, the leader orders their insertions as issued (first issued

@@ -1,7 +1,7 @@
 import { ChangeSet, Text } from '@codemirror/state'
-import type { Json } from '@concord/machine'
+import { createMachine, defineMachine, type Json } from '@concord/machine'
 import { TextClient, type Sendable } from './client.ts'
-import { logKey, versionKey, type TextLogEntry } from './machine.ts'
+import { logKey, textFunctions, versionKey, type TextLogEntry } from './machine.ts'
 
 /**
  * One author of a concurrent editing trace (the friendsforever trace of
@@ -211,4 +211,40 @@ export class TraceAuthor {
     for (let s = 0; s < slot; s++) if (this.slots[s]!.del.length === 0) n++
     return n
   }
+}
+
+/** The text machine alone as a leader, in one process: it issues edits one by one into the document's log. */
+export function textLeader(key = 'doc') {
+  const machine = createMachine(defineMachine({ name: 'text', functions: textFunctions() }))
+  const log: TextLogEntry[] = []
+  return {
+    log,
+    issue(edit: Sendable): TextLogEntry {
+      const v = log.length + 1
+      const out = machine.execute(v, 'edit', { key, base: edit.base, changes: edit.changes.toJSON(), id: edit.id }, { tick: 0, random: { next: () => 0 } })
+      if (!out.ok) throw new Error(`edit ${edit.id} refused: ${JSON.stringify(out)}`)
+      machine.apply(v, out.payload)
+      const entries = machine.get(logKey(key)) as TextLogEntry[]
+      log.push(entries[entries.length - 1]!)
+      return log[log.length - 1]!
+    },
+    text: () => (machine.get(key) as string | undefined) ?? '',
+  }
+}
+
+/**
+ * The trace replayed in one process as the tabs replay it in trace order: each transaction typed by its author
+ * into a view holding every earlier one. Returns the leader's text and the authors (their views).
+ */
+export function replayInTraceOrder(trace: ConcurrentTrace): { text: string; authors: TraceAuthor[]; leader: ReturnType<typeof textLeader> } {
+  const leader = textLeader()
+  const frontier = traceFrontiers(trace)
+  const authors = Array.from({ length: trace.numAgents }, (_, a) => new TraceAuthor(trace, frontier, a, 'serial', true))
+  for (const txn of trace.txns) {
+    const author = authors[txn.agent]!
+    while (author.version < leader.log.length) author.receive(leader.log[author.version]!)
+    leader.issue(author.type())
+  }
+  for (const author of authors) while (author.version < leader.log.length) author.receive(leader.log[author.version]!)
+  return { text: leader.text(), authors, leader }
 }
