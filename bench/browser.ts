@@ -125,7 +125,7 @@ interface RoomWindow {
   room: { add(by: number): Promise<number>; status(): { role: string } }
 }
 
-async function leaderOf(tabs: Page[]): Promise<Page> {
+export async function leaderOf(tabs: Page[]): Promise<Page> {
   for (let i = 0; i < 300; i++) {
     for (const t of tabs) if ((await t.evaluate(() => (window as never as RoomWindow).room.status().role)) === 'leader') return t
     await new Promise((r) => setTimeout(r, 100))
@@ -133,7 +133,7 @@ async function leaderOf(tabs: Page[]): Promise<Page> {
   throw new Error('no leader')
 }
 
-function timeCalls(page: Page, count: number): Promise<number[]> {
+export function timeCalls(page: Page, count: number): Promise<number[]> {
   return page.evaluate(async (n) => {
     const api = (window as never as RoomWindow).room
     const times: number[] = []

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { join } from 'node:path'
 
@@ -11,11 +11,18 @@ export interface BenchResult {
 
 const resultsDir = join(process.cwd(), 'bench', 'results')
 
-export function writeResults(area: string, results: BenchResult[], browser: string | null = null): string {
+/** Write an area's results; `merge` keeps the figures of the file that this run did not measure (a partial run). */
+export function writeResults(area: string, results: BenchResult[], browser: string | null = null, options: { merge?: boolean } = {}): string {
   mkdirSync(resultsDir, { recursive: true })
   const file = join(resultsDir, `${area}.json`)
   const machine = `${cpus()[0]?.model ?? 'unknown cpu'} × ${cpus().length}, Node ${process.version}`
-  writeFileSync(file, `${JSON.stringify({ machine, browser, results }, null, 2)}\n`)
+  let all = results
+  if (options.merge === true && existsSync(file)) {
+    const measured = new Set(results.map((r) => r.name))
+    const kept = (JSON.parse(readFileSync(file, 'utf8')) as { results: BenchResult[] }).results.filter((r) => !measured.has(r.name))
+    all = [...kept, ...results]
+  }
+  writeFileSync(file, `${JSON.stringify({ machine, browser, results: all }, null, 2)}\n`)
   return file
 }
 

@@ -21,5 +21,6 @@ execFileSync(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'bench', 'br
 // The signaling scale-out under load: real processes and a real Redis.
 execFileSync('node', [join(root, 'scripts', 'ensure-redis.mjs')], { stdio: 'inherit', cwd: root })
 execFileSync(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'bench', 'signaling.ts'), ...process.argv.slice(2)], { stdio: 'inherit', cwd: root })
-// The README's tables come from the results just written.
+// The README's tables, and a chart per benchmark (HTML and PNG), come from the results just written.
 execFileSync(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'bench', 'readme.ts')], { stdio: 'inherit', cwd: root })
+execFileSync(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'bench', 'charts.ts')], { stdio: 'inherit', cwd: root })

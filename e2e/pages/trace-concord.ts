@@ -40,8 +40,43 @@ store.subscribe((state) => {
   for (const entry of readText(state, 'doc').log) if (!seen.has(entry.id)) seen.set(entry.id, t)
 })
 
+/** Resolves once this tab's edits are all issued (and applied here): the session has seen its own edit in the log. */
+function untilIssued(): Promise<void> {
+  return new Promise((resolve) => {
+    if (!text.pending) return resolve()
+    const off = store.subscribe(() => {
+      if (!text.pending) off(), resolve()
+    })
+  })
+}
+
+/** Largest insert of one preload edit (the text machine takes up to 256 KiB per edit). */
+const preloadChunkChars = 200_000
+
 const api = {
   replicaId: store.replicaId,
+  /** Grow the text to `size` characters (a benchmark of document size), edit by edit. */
+  async preload(size: number) {
+    while (text.text.length < size) {
+      text.replace(text.text.length, text.text.length, 'x'.repeat(Math.min(preloadChunkChars, size - text.text.length)))
+      await untilIssued()
+    }
+    return text.text.length
+  },
+  /** Type `n` characters at seeded places, each once the previous is issued: each one's milliseconds until issued. */
+  async keystrokes(n: number, seed = 1) {
+    const times: number[] = []
+    let x = seed
+    for (let i = 0; i < n; i++) {
+      x = (x * 1103515245 + 12345) % 2147483648
+      const at = x % (text.text.length + 1)
+      const started = performance.now()
+      text.replace(at, at, 'k')
+      await untilIssued()
+      times.push(performance.now() - started)
+    }
+    return times
+  },
   role: () => store.status.role,
   connected: () => store.status.connected.length,
   text: () => text.text,
