@@ -25,10 +25,60 @@ const format = (value: number, unit: string) => {
 const traceTitles: Record<string, string> = { paper: 'automerge-paper trace', blog1: 'seph-blog1 trace' }
 
 function traceTable(r: Results): string {
-  return Object.keys(traceTitles)
+  const tables = Object.keys(traceTitles)
     .filter((name) => r.results.some((x) => x.name.startsWith(`trace.${name}.`)))
     .map((name) => oneTraceTable(r, name))
-    .join('\n\n')
+  if (r.results.some((x) => x.name.startsWith('trace.friendsforever.'))) tables.push(concurrentTraceTable(r))
+  return [...tables, 'Chart: [bench/results/trace.png](bench/results/trace.png) ([HTML](bench/results/trace.html)).'].join('\n\n')
+}
+
+function concurrentTraceTable(r: Results): string {
+  const get = (metric: string) => r.results.find((x) => x.name === `trace.friendsforever.${metric}`)
+  const cell = (metric: string) => {
+    const x = get(metric)
+    return x ? format(x.value, x.unit) : '—'
+  }
+  const floor = r.results.find((x) => x.name === 'trace.floorMs')
+  const rows: [string, string][] = [
+    ['total time until all 3 tabs hold the final text', 'concord.totalMs'],
+    ['transactions per second (end to end)', 'concord.editsPerSec'],
+    ['time until the other tabs show a transaction, p50', 'concord.latencyMs.p50'],
+    ['… p99', 'concord.latencyMs.p99'],
+    ['bytes sent on the data channels (all tabs)', 'concord.bytesSent'],
+    ['bytes kept in IndexedDB per tab (every value and key)', 'concord.bytesStored'],
+    ['heap (page + workers), per tab', 'concord.heapBytes'],
+    ['text commands issued', 'concord.commands'],
+  ]
+  const lines = ['| friendsforever (concurrent: 2 authors) | Concord |', '|---|---|']
+  for (const [label, key] of rows) lines.push(`| ${label} | ${cell(key)} |`)
+  lines.push('', `${get('edits')?.value.toLocaleString('en') ?? '—'} transactions by two authors, one tab per author typing its own as recorded (each positioned in the version its author had seen), a third tab watching; every tab ends with the trace's final text. An author types a transaction once its previous one is acknowledged and every earlier transaction of the trace is in its view, so each is one command and one round trip. Physical floor in the same run (one data-channel round trip + one strict IndexedDB commit): ${floor ? format(floor.value, floor.unit) : '—'}. Measured on ${r.machine}, ${r.browser ?? 'no browser'}.`)
+  return lines.join('\n')
+}
+
+function scaleTable(r: Results): string {
+  const get = (name: string) => r.results.find((x) => x.name === name)
+  const cell = (name: string) => {
+    const x = get(name)
+    return x ? format(x.value, x.unit) : '—'
+  }
+  const rooms = [...new Set(r.results.map((x) => /^consensus\.r(\d+)\./.exec(x.name)?.[1]).filter((n): n is string => n !== undefined))].sort((a, b) => Number(a) - Number(b))
+  const lines = [
+    '| tabs | commit p50 / p99, leader tab | follower tab | calls/s one at a time | calls/s pipelined | calls/s, pipeline of one | failover |',
+    '|---|---|---|---|---|---|---|',
+  ]
+  for (const n of rooms) {
+    const p = `consensus.r${n}.`
+    lines.push(`| ${n} | ${cell(`${p}commitMs.leader.p50`)} / ${cell(`${p}commitMs.leader.p99`)} | ${cell(`${p}commitMs.follower.p50`)} / ${cell(`${p}commitMs.follower.p99`)} | ${cell(`${p}callsPerSec.oneAtATime`)} | ${cell(`${p}callsPerSec`)} | ${cell(`${p}unpipelined.callsPerSec`)} | ${cell(`${p}failoverMs`)} |`)
+  }
+  lines.push('', `Physical floor in the same run (one data-channel round trip + one strict IndexedDB commit): ${cell('consensus.floorMs')}.`, '')
+  lines.push('| text size | load (edits of 200 KB) | edit p50 / p99 | edits/s one at a time |', '|---|---|---|---|')
+  for (const size of ['1KB', '10KB', '100KB', '1MB', '10MB']) {
+    const p = `scale.doc.${size}.`
+    if (get(`${p}editMs.p50`) === undefined) continue
+    lines.push(`| ${size.replace('KB', ' KB').replace('MB', ' MB')} | ${cell(`${p}loadMs`)} | ${cell(`${p}editMs.p50`)} / ${cell(`${p}editMs.p99`)} | ${cell(`${p}editsPerSec.oneAtATime`)} |`)
+  }
+  lines.push('', `All tabs in one browser; a text edit is one character typed in the leader's tab of a room of 3, timed until it is issued. Measured on ${r.machine}, ${r.browser ?? 'no browser'}. Charts: [bench/results/scale.png](bench/results/scale.png) ([HTML](bench/results/scale.html)).`)
+  return lines.join('\n')
 }
 
 function oneTraceTable(r: Results, name: string): string {
@@ -116,7 +166,7 @@ function sizeTable(r: Results): string {
   return lines.join('\n')
 }
 
-const areas: Record<string, (r: Results) => string> = { trace: traceTable, crdt: crdtTable, size: sizeTable }
+const areas: Record<string, (r: Results) => string> = { trace: traceTable, scale: scaleTable, crdt: crdtTable, size: sizeTable }
 for (const [area, table] of Object.entries(areas)) {
   const results = load(area)
   const start = `<!-- bench:${area} -->`
