@@ -1,4 +1,5 @@
 import type { Page } from '@playwright/test'
+import { votersMaxDefault } from '@concord/core'
 import { leaderOf, measureFloor, percentile, round, startRig, timeCalls, type Rig } from './browser.ts'
 import type { BenchResult } from './results.ts'
 
@@ -12,7 +13,9 @@ import type { BenchResult } from './results.ts'
  * closed, until a call from a survivor is applied); then, in a room of 3,
  * how a text edit's latency and throughput change with the document's size,
  * 1 KB to 10 MB. The physical floor (one data-channel round trip + one strict
- * IndexedDB commit) is measured in the same run.
+ * IndexedDB commit) is measured in the same run. Beyond 5 tabs the others
+ * are learners (votersMaxDefault): they follow the log and call through the
+ * leader, but do not vote.
  */
 const tabCounts = [2, 3, 4, 5, 6, 7, 8, 9]
 const unpipelinedTabCounts = [3, 5, 7]
@@ -25,7 +28,7 @@ const docSizes: [label: string, chars: number][] = [
 ]
 
 interface RoomWindow {
-  room: { add(by: number): Promise<number>; status(): { role: string; members: string[] } }
+  room: { add(by: number): Promise<number>; status(): { role: string; members: string[]; connected: string[] } }
 }
 interface TextWindow {
   trace: { role(): string; connected(): number; text(): string; preload(size: number): Promise<number>; keystrokes(n: number): Promise<number[]> }
@@ -72,7 +75,10 @@ async function roomOf(rig: Rig, n: number, plan: { sequential: number; burst: nu
   const { tabs, close } = await openTabs(rig, n, `${rig.base}/room.html?room=${room}&slots=${n}&signaling=${encodeURIComponent(rig.signalingUrl)}${alpha}`, 'room')
   try {
     const leader = await leaderOf(tabs)
-    await waitUntil(async () => (await leader.evaluate(() => (window as never as RoomWindow).room.status().members.length)) === n, 60_000, `${n} members`)
+    // Up to votersMaxDefault tabs vote; the others are learners, fed the log (seed 004's relative quorum stays small).
+    const voters = Math.min(n, votersMaxDefault)
+    await waitUntil(async () => (await leader.evaluate(() => (window as never as RoomWindow).room.status().members.length)) === voters, 60_000, `${voters} members`)
+    await waitUntil(async () => (await Promise.all(tabs.map((t) => t.evaluate(() => (window as never as RoomWindow).room.status().connected.length)))).every((c) => c === n - 1), 60_000, `${n} tabs linked`)
     await leader.evaluate(async () => { for (let i = 0; i < 20; i++) await (window as never as RoomWindow).room.add(1) }) // warm-up
     if (plan.sequential > 0) {
       const follower = tabs.find((t) => t !== leader)!

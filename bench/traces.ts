@@ -101,7 +101,10 @@ export async function benchTraces(quick: boolean): Promise<BenchResult[]> {
     }
     for (const { name, file } of picked(concurrentTraces)) {
       const push = (metric: string, value: number, unit: string) => results.push({ name: `trace.${name}.${metric}`, value: round(value), unit })
-      await replayConcurrentTrace(rig, name, join(root, 'bench', 'traces', file), quick ? 3_000 : null, push)
+      const only = process.env.BENCH_SYSTEMS?.split(',')
+      for (const system of (['concord', 'yjs'] as const).filter((s) => only === undefined || only.includes(s))) {
+        await replayConcurrentTrace(rig, system, system === 'concord' ? rig.signalingUrl : yjsSignaling.url, name, join(root, 'bench', 'traces', file), quick ? 3_000 : null, push)
+      }
     }
   } finally {
     yjsSignaling.process.kill()
@@ -215,12 +218,13 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: s
 }
 
 /**
- * The concurrent trace through Concord: one tab per author, each typing its own transactions as recorded
- * (TraceAuthor, in the trace's order: e2e/pages/trace-author.ts), and one tab that only watches. Total time until
+ * The concurrent trace through Concord and through Yjs: one tab per author, each typing its own transactions as
+ * recorded (the same TraceAuthor, in the trace's order: e2e/pages/trace-author.ts and trace-author-yjs.ts; a Yjs
+ * author waits for no acknowledgement of its own), and one tab that only watches. Total time until
  * every tab holds the final text, transactions/s, the time until the other tabs show a transaction (p50/p99),
  * bytes sent and stored. A quick run replays a prefix, whose final text comes from the same replay in one process.
  */
-async function replayConcurrentTrace(rig: Awaited<ReturnType<typeof startRig>>, name: string, file: string, limit: number | null, push: (metric: string, value: number, unit: string) => void): Promise<void> {
+async function replayConcurrentTrace(rig: Awaited<ReturnType<typeof startRig>>, system: System, signaling: string, name: string, file: string, limit: number | null, push: (metric: string, value: number, unit: string) => void): Promise<void> {
   const full = JSON.parse(gunzipSync(readFileSync(file)).toString('utf8')) as ConcurrentTrace
   const trace = limit === null || limit >= full.txns.length ? full : { ...full, txns: full.txns.slice(0, limit), endContent: replayInTraceOrder({ ...full, txns: full.txns.slice(0, limit) }).text }
   const body = JSON.stringify(trace)
@@ -238,7 +242,7 @@ async function replayConcurrentTrace(rig: Awaited<ReturnType<typeof startRig>>, 
       diskBytes(): Promise<number>
     }
   }
-  const room = `trace-${name}-${Date.now()}`
+  const room = `trace-${name}-${system}-${Date.now()}`
   const contexts: BrowserContext[] = []
   const tabs: Page[] = []
   for (let i = 0; i < trace.numAgents + 1; i++) {
@@ -246,7 +250,7 @@ async function replayConcurrentTrace(rig: Awaited<ReturnType<typeof startRig>>, 
     contexts.push(context)
     const page = await context.newPage()
     await page.route(`**/traces/${name}.json`, (route) => route.fulfill({ body, contentType: 'application/json' }))
-    await page.goto(`${rig.base}/trace-author.html?room=${room}&signaling=${encodeURIComponent(rig.signalingUrl)}`)
+    await page.goto(`${rig.base}/${system === 'concord' ? 'trace-author' : 'trace-author-yjs'}.html?room=${room}&signaling=${encodeURIComponent(signaling)}`)
     await page.waitForFunction(() => 'traceAuthor' in window, undefined, { timeout: 30_000 })
     tabs.push(page)
   }
@@ -255,7 +259,7 @@ async function replayConcurrentTrace(rig: Awaited<ReturnType<typeof startRig>>, 
     Promise.all(tabs.map((t) => t.evaluate((source) => (0, eval)(`(${source})`)((window as unknown as AuthorWindow).traceAuthor) as unknown, f.toString()) as Promise<T>))
   try {
     await waitFor(async () => (await all((a) => a.connected())).every((n) => n === tabs.length - 1), 30_000, `${name}: every tab linked to the others`)
-    await waitFor(async () => (await all((a) => a.role())).includes('leader'), 30_000, `${name}: a leader`)
+    if (system === 'concord') await waitFor(async () => (await all((a) => a.role())).includes('leader'), 30_000, `${name}: a leader`)
     const storedBefore = await all((a) => a.storedBytes())
     const roles = await all((a) => a.role())
     const started = Date.now()
@@ -263,7 +267,7 @@ async function replayConcurrentTrace(rig: Awaited<ReturnType<typeof startRig>>, 
     await waitFor(async () => (await all((a) => a.text().length)).every((n) => n === trace.endContent.length), 120_000, `${name}: every tab at the final length`)
     const totalMs = Date.now() - started
     for (const text of [...(await all((a) => a.text())), ...(await all((a) => a.view())).filter((v) => v !== null)]) {
-      if (text !== trace.endContent) throw new Error(`${name}: a tab ended with other text than the trace's (${text?.length} characters)`)
+      if (text !== trace.endContent) throw new Error(`${name} ${system}: a tab ended with other text than the trace's (${text?.length} characters)`)
     }
     // Latency: from a transaction typed in its author's tab until it shows in each other tab.
     const seen = (await all((a) => a.seen())).map((entries) => new Map(entries))
@@ -277,15 +281,15 @@ async function replayConcurrentTrace(rig: Awaited<ReturnType<typeof startRig>>, 
     const stored = (await all((a) => a.storedBytes())).map((after, i) => after - storedBefore[i]!)
     const heap = (await Promise.all(tabs.map((t) => heapBytes(t)))).map((h) => h.main + h.workers.reduce((a, b) => a + b, 0))
     push('edits', trace.txns.length, 'edits')
-    push('concord.totalMs', totalMs, 'ms')
-    push('concord.editsPerSec', (trace.txns.length / totalMs) * 1000, 'edits/s')
-    push('concord.latencyMs.p50', percentile(latencies, 50), 'ms')
-    push('concord.latencyMs.p99', percentile(latencies, 99), 'ms')
-    push('concord.bytesSent', (await all((a) => a.bytesSent())).reduce((a, b) => a + b, 0), 'B')
-    push('concord.bytesStored', stored.reduce((a, b) => a + b, 0) / stored.length, 'B/tab')
-    push('concord.heapBytes', heap.reduce((a, b) => a + b, 0) / heap.length, 'B/tab')
-    push('concord.commands', (await all((a) => a.commands()))[0]!, 'commands')
-    console.log(`  ${name} concord: ${trace.numAgents} authors (roles ${roles.slice(0, trace.numAgents).join(', ')}) and a watcher (${roles.at(-1)}); ${typed.reduce((n, t) => n + t.extraEdits, 0)} transactions typed into a view holding edits their author had not seen; ${latencies.length} deliveries measured`)
+    push(`${system}.totalMs`, totalMs, 'ms')
+    push(`${system}.editsPerSec`, (trace.txns.length / totalMs) * 1000, 'edits/s')
+    push(`${system}.latencyMs.p50`, percentile(latencies, 50), 'ms')
+    push(`${system}.latencyMs.p99`, percentile(latencies, 99), 'ms')
+    push(`${system}.bytesSent`, (await all((a) => a.bytesSent())).reduce((a, b) => a + b, 0), 'B')
+    push(`${system}.bytesStored`, stored.reduce((a, b) => a + b, 0) / stored.length, 'B/tab')
+    push(`${system}.heapBytes`, heap.reduce((a, b) => a + b, 0) / heap.length, 'B/tab')
+    if (system === 'concord') push('concord.commands', (await all((a) => a.commands()))[0]!, 'commands')
+    console.log(`  ${name} ${system}: ${trace.numAgents} authors (roles ${roles.slice(0, trace.numAgents).join(', ')}) and a watcher (${roles.at(-1)}); ${typed.reduce((n, t) => n + t.extraEdits, 0)} transactions typed into a view holding edits their author had not seen; ${latencies.length} deliveries measured`)
   } finally {
     for (const context of contexts) await context.close()
   }

@@ -60,6 +60,8 @@ export class TraceAuthor {
   /** The transactions of each author, in order: an edit's sequence number picks its transaction. */
   private readonly txnsOf: number[][]
   private typed = 0
+  /** Transactions this view holds (its own typed, the others' received). */
+  private held = 0
 
   constructor(
     private readonly trace: ConcurrentTrace,
@@ -108,7 +110,7 @@ export class TraceAuthor {
   get canType(): boolean {
     const k = this.next
     if (k === null || this.client.pending) return false
-    if (this.inTraceOrder) return this.client.version >= k
+    if (this.inTraceOrder) return this.held >= k
     return this.maxSeen.every((seen, b) => b === this.agent || seen >= this.frontier[k]![b]!)
   }
 
@@ -129,9 +131,14 @@ export class TraceAuthor {
     if (received.kind !== 'changes') throw new Error(`the text client reset: ${received.reason}`)
     const t = this.txnOf(entry.id)
     if (this.inTraceOrder && t !== entry.v - 1) throw new Error(`log entry ${entry.v} is transaction ${t}: not issued in the trace's order`)
-    // In the view's coordinates: mark deletions, add insertions after the preceding visible character.
+    this.remote(t, received.changes)
+  }
+
+  /** Another author's transaction `t` arrived in this view as `changes` (in the view's coordinates). */
+  remote(t: number, changes: ChangeSet): void {
+    // Mark deletions, add insertions after the preceding visible character.
     const marks: [number, number, string][] = []
-    received.changes.iterChanges((fromA, toA, _fromB, _toB, inserted) => marks.push([fromA, toA, inserted.toString()]))
+    changes.iterChanges((fromA, toA, _fromB, _toB, inserted) => marks.push([fromA, toA, inserted.toString()]))
     for (let m = marks.length - 1; m >= 0; m--) {
       const [from, to, text] = marks[m]!
       for (const slot of this.docSlots(from, to)) this.slots[slot]!.del.push(t)
@@ -140,12 +147,25 @@ export class TraceAuthor {
     }
     const author = this.trace.txns[t]!.agent
     this.maxSeen[author] = Math.max(this.maxSeen[author]!, t)
-    this.doc = received.changes.apply(this.doc)
+    this.doc = changes.apply(this.doc)
+    this.held++
   }
 
   /** Type the next transaction into the view; returns the edit to send. */
   type(): Sendable {
+    for (const change of this.typeChanges()) this.client.local(change)
+    // A transaction with nothing left to do is still sent: the others count it among what they have seen.
+    if (this.trace.txns[this.own[this.typed - 1]!]!.patches.length === 0) this.client.local(ChangeSet.empty(this.doc.length))
+    return this.client.takeSendable()!
+  }
+
+  /**
+   * Type the next transaction into the view; returns its changes, one per recorded patch, each in the view's
+   * coordinates after the previous one (for a system other than Concord's text client: the Yjs page applies them).
+   */
+  typeChanges(): ChangeSet[] {
     if (!this.canType) throw new Error('typed before its previous edit was acknowledged or before it had seen what the recorded one had')
+    const typed: ChangeSet[] = []
     const k = this.next!
     const seenBy = (t: number) => t <= this.frontier[k]![this.trace.txns[t]!.agent]!
     // The version it had seen: characters inserted by what it had seen and not deleted by it.
@@ -185,12 +205,11 @@ export class TraceAuthor {
       for (const s of removed) this.slots[s]!.del.push(k)
       this.slots.splice(insertAt, 0, ...Array.from(insert, () => ({ ins: k, del: [] })))
       this.doc = change.apply(this.doc)
-      this.client.local(change)
+      typed.push(change)
     }
     this.typed++
-    // A transaction with nothing left to do is still sent: the others count it among what they have seen.
-    if (this.trace.txns[k]!.patches.length === 0) this.client.local(ChangeSet.empty(this.doc.length))
-    return this.client.takeSendable()!
+    this.held++
+    return typed
   }
 
   /** The slots of the view's characters from..to (exclusive), in one scan. */
