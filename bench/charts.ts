@@ -40,8 +40,10 @@ export function panels(results: BenchResult[]): { curves: Curve[]; bars: Bars[] 
       // A curve: x is the room size or the document size; the figure's name without it picks the line.
       const x = room >= 0 ? parts[at]!.slice(1) : parts[at]!
       const line = parts.slice(at + 1).join('.')
-      const key = `${parts.slice(0, at).join('.')}|${r.unit}`
-      const curve: Curve = curves.get(key) ?? { title: `${parts.slice(0, at).join('.')} (${r.unit}) by ${room >= 0 ? 'tabs in the room' : 'document size'}`, unit: r.unit, xs: [], series: new Map() }
+      // One chart per family of figures (commitMs, failoverMs, callsPerSec…): a failover's seconds would flatten a commit's milliseconds.
+      const family = parts.slice(at + 1).find((p) => /(Ms|PerSec)$/.test(p)) ?? r.unit
+      const key = `${parts.slice(0, at).join('.')}|${r.unit}|${family}`
+      const curve: Curve = curves.get(key) ?? { title: `${parts.slice(0, at).join('.')} ${family} (${r.unit}) by ${room >= 0 ? 'tabs in the room' : 'document size'}`, unit: r.unit, xs: [], series: new Map() }
       if (!curve.xs.includes(x)) curve.xs.push(x)
       const series = curve.series.get(line) ?? new Map<string, number>()
       series.set(x, r.value)
