@@ -1,5 +1,5 @@
 // First: it counts the RTCPeerConnections made after it (the WebRTC library may keep the constructor it found).
-import { dataChannelBytesSent, diskBytes, now, storedBytes } from './trace-common.ts'
+import { dataChannelBytesSent, diskBytes, now, storedBytes, Waiter } from './trace-common.ts'
 import { ChangeSet } from '@codemirror/state'
 import { TraceAuthor, traceFrontiers, type ConcurrentTrace } from '@concord/codemirror/trace-author'
 import * as Y from 'yjs'
@@ -32,8 +32,7 @@ const provider = new WebrtcProvider(room, doc, { signaling: [signaling], peerOpt
 const seen = new Map<string, number>()
 let held = 0
 let author: TraceAuthor | null = null
-let failure: string | null = null
-let wake: () => void = () => {}
+const waiter = new Waiter()
 let delta: { insert?: unknown; delete?: number; retain?: number }[] | null = null
 
 ytext.observe((event) => {
@@ -47,12 +46,12 @@ doc.on('afterTransaction', (transaction: Y.Transaction) => {
   delta = null
   if (author === null) return
   try {
-    if (author.own.includes(k)) throw new Error(`transaction ${k} is this author's own, yet came from a peer`)
+    if (author.trace.txns[k]?.agent === author.agent) throw new Error(`transaction ${k} is this author's own, yet came from a peer`)
     author.remote(k, changesOf(changes ?? [], author.doc.length))
   } catch (error) {
-    failure ??= error instanceof Error ? error.message : String(error)
+    return waiter.fail(error)
   }
-  wake()
+  waiter.wake()
 })
 
 /** A Yjs text delta as a ChangeSet over the text before it. */
@@ -65,14 +64,6 @@ function changesOf(ops: { insert?: unknown; delete?: number; retain?: number }[]
     else if (typeof op.insert === 'string') specs.push({ from: at, insert: op.insert })
   }
   return ChangeSet.of(specs, length)
-}
-
-async function until(ready: () => boolean): Promise<void> {
-  while (!ready()) {
-    if (failure !== null) throw new Error(failure)
-    await new Promise<void>((resolve) => (wake = resolve))
-  }
-  if (failure !== null) throw new Error(failure)
 }
 
 const api = {
@@ -91,7 +82,7 @@ const api = {
     while (me.next !== null) {
       if (!me.canType) {
         sinceYield = 0
-        await until(() => me.canType)
+        await waiter.until(() => me.canType)
       } else if (++sinceYield >= typedPerYield) {
         sinceYield = 0
         await new Promise((resolve) => setTimeout(resolve, 0))

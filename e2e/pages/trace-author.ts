@@ -1,5 +1,5 @@
 // First: it counts the RTCPeerConnections made after it (the WebRTC library may keep the constructor it found).
-import { dataChannelBytesSent, diskBytes, now, storedBytes } from './trace-common.ts'
+import { dataChannelBytesSent, diskBytes, now, storedBytes, Waiter } from './trace-common.ts'
 import { openStore } from '@concord/client'
 import { readText, type editArgs, type TextLogEntry } from '@concord/codemirror'
 import { TraceAuthor, traceFrontiers, type ConcurrentTrace } from '@concord/codemirror/trace-author'
@@ -33,14 +33,13 @@ const store = await openStore({
 /** When each text command (by id) first showed in this tab's state. */
 const seen = new Map<string, number>()
 let author: TraceAuthor | null = null
-let failure: string | null = null
-let wake: () => void = () => {}
+const waiter = new Waiter()
 
 function deliver(log: readonly TextLogEntry[]): void {
   if (author === null || log.length === 0) return
-  if (log[0]!.v > author.version + 1) failure ??= `this tab missed log entries ${author.version + 1}..${log[0]!.v - 1} (the state keeps the last ${log.length})`
+  if (log[0]!.v > author.version + 1) waiter.fail(`this tab missed log entries ${author.version + 1}..${log[0]!.v - 1} (the state keeps the last ${log.length})`)
   for (const entry of log) if (entry.v === author.version + 1) author.receive(entry)
-  wake()
+  waiter.wake()
 }
 
 store.subscribe((state) => {
@@ -50,8 +49,7 @@ store.subscribe((state) => {
   try {
     deliver(log)
   } catch (error) {
-    failure ??= error instanceof Error ? error.message : String(error)
-    wake()
+    waiter.fail(error)
   }
 })
 
@@ -59,19 +57,9 @@ function send(edit: { id: string; base: number; changes: unknown }): void {
   const args = { key: 'doc', base: edit.base, changes: edit.changes as z.input<typeof editArgs>['changes'], id: edit.id }
   store.call('edit', args).catch((error: unknown) => {
     const name = error instanceof Error ? error.name : ''
-    if (name === 'RejectedError' || name === 'ValidationError') {
-      failure ??= `edit ${edit.id} refused: ${error instanceof Error ? error.message : String(error)}`
-      wake()
-    } else setTimeout(() => send(edit), resendMs)
+    if (name === 'RejectedError' || name === 'ValidationError') waiter.fail(`edit ${edit.id} refused: ${error instanceof Error ? error.message : String(error)}`)
+    else setTimeout(() => send(edit), resendMs)
   })
-}
-
-async function until(ready: () => boolean): Promise<void> {
-  while (!ready()) {
-    if (failure !== null) throw new Error(failure)
-    await new Promise<void>((resolve) => (wake = resolve))
-  }
-  if (failure !== null) throw new Error(failure)
 }
 
 const api = {
@@ -93,12 +81,12 @@ const api = {
     const started = performance.now()
     document.getElementById('status')!.textContent = `author ${agent}: typing ${me.own.length} transactions`
     while (me.next !== null) {
-      await until(() => me.canType)
+      await waiter.until(() => me.canType)
       const edit = me.type()
       typed.push([edit.id, now()])
       send({ id: edit.id, base: edit.base, changes: edit.changes.toJSON() })
     }
-    await until(() => me.done)
+    await waiter.until(() => me.done)
     document.getElementById('status')!.textContent = `author ${agent}: done`
     return { txns: me.own.length, ms: performance.now() - started, typed, extraEdits: me.extraEdits }
   },

@@ -77,3 +77,29 @@ export async function storedBytes(): Promise<number> {
   }
   return bytes
 }
+
+/**
+ * What a driving loop waits on (the trace-author pages): `until(ready)` resolves once `ready()` holds, re-checked
+ * at every `wake()`; the first `fail(reason)` makes every wait, current or later, throw it.
+ */
+export class Waiter {
+  private failure: string | null = null
+  private resume: () => void = () => {}
+
+  wake(): void {
+    this.resume()
+  }
+
+  fail(reason: unknown): void {
+    this.failure ??= reason instanceof Error ? reason.message : String(reason)
+    this.resume()
+  }
+
+  async until(ready: () => boolean): Promise<void> {
+    while (!ready()) {
+      if (this.failure !== null) throw new Error(this.failure)
+      await new Promise<void>((resolve) => (this.resume = resolve))
+    }
+    if (this.failure !== null) throw new Error(this.failure)
+  }
+}

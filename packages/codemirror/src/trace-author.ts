@@ -64,7 +64,7 @@ export class TraceAuthor {
   private held = 0
 
   constructor(
-    private readonly trace: ConcurrentTrace,
+    readonly trace: ConcurrentTrace,
     private readonly frontier: readonly (readonly number[])[],
     readonly agent: number,
     nonce: string,
