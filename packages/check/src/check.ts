@@ -260,7 +260,9 @@ export function check(spec: CheckSpec, options: CheckOptions = {}): CheckReport 
     const kind = failureKind(result.violations)
     if (kind !== null) {
       report.failed++
-      const first = result.violations.find((v) => kindOf(v) === kind)!
+      // The most telling of its violations: for diverged replicas, the one that shows their states (which keys differ) over a digest mismatch.
+      const ofKind = result.violations.filter((v) => kindOf(v) === kind)
+      const first = ofKind.find((v) => v.detail.includes(' differs from ')) ?? ofKind[0]!
       let minimal: MinimalCase | null = null
       if (options.script !== undefined) minimal = { needsFaults: config.chaosInterval !== Infinity, calls: simulation.calls(), config, script: options.script.calls, runs: 1 }
       else if (options.shrink !== false && !shrunk.has(kind)) minimal = shrink(checker, config, kind)

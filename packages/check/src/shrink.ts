@@ -34,14 +34,40 @@ export function shrink(checker: Checker, original: SimConfig, kind: FailureKind)
     // draw from their own stream); report the run as it was.
     return finish(checker, original, recorded, needsFaults, runs)
   }
+  const budgetLeft = () => runs < shrinkRunsMax
+  script = removeCalls(script, (candidate) => fails(config, candidate), budgetLeft)
+  // A call is often kept only for its timing: it brings another client's
+  // call to the moment of the race. Moving a client's calls to earlier turns
+  // (dropping its leading empty slots) can let those go too.
+  for (let moved = true; moved && budgetLeft(); ) {
+    moved = false
+    for (const client of Object.keys(script)) {
+      const slots = script[client]!
+      let lead = 0
+      while (lead < slots.length && slots[lead] === null) lead++
+      for (let cut = lead; cut >= 1 && budgetLeft(); cut = Math.floor(cut / 2)) {
+        const candidate = { ...script, [client]: slots.slice(cut) }
+        if (fails(config, candidate)) {
+          script = removeCalls(candidate, (c) => fails(config, c), budgetLeft)
+          moved = true
+          break
+        }
+      }
+    }
+  }
+  return finish(checker, config, compact(script), needsFaults, runs)
+}
+
+/** Zeller's ddmin over the occupied slots: the calls whose removal keeps the failure go. */
+function removeCalls(script: CallScript, fails: (script: CallScript) => boolean, budgetLeft: () => boolean): CallScript {
   let slots = occupied(script)
   let chunk = Math.max(1, Math.ceil(slots.length / 2))
-  while (runs < shrinkRunsMax) {
+  while (budgetLeft()) {
     let removedAny = false
-    for (let i = 0; i < slots.length && runs < shrinkRunsMax; ) {
+    for (let i = 0; i < slots.length && budgetLeft(); ) {
       const without = slots.slice(i, i + chunk)
       const candidate = emptySlots(script, without)
-      if (fails(config, candidate)) {
+      if (fails(candidate)) {
         script = candidate
         slots = occupied(script)
         removedAny = true
@@ -52,7 +78,7 @@ export function shrink(checker: Checker, original: SimConfig, kind: FailureKind)
     if (chunk === 1 && !removedAny) break
     if (!removedAny || chunk > 1) chunk = Math.max(1, Math.floor(chunk / 2))
   }
-  return finish(checker, config, compact(script), needsFaults, runs)
+  return script
 }
 
 function finish(checker: Checker, config: SimConfig, script: CallScript, needsFaults: boolean, runs: number): MinimalCase {

@@ -5,7 +5,7 @@ import { counter } from '../../sim/src/models.ts'
 import { createRandom } from './random.ts'
 import { Replica } from './replica.ts'
 import type { Message, MessageOf } from './types.ts'
-import { callArgsCharsMax, commandCharsMax, joinRetryTicks, messageCharsBudget } from './constants.ts'
+import { callArgsCharsMax, commandCharsMax, electionTicksMax, joinRetryTicks, messageCharsBudget } from './constants.ts'
 import { z } from 'zod'
 
 const ballot = (round: number, replica: string) => ({ round, replica })
@@ -92,7 +92,8 @@ describe('durability order (seed 002 steps 1–6)', () => {
     expect(ready.persist).toMatchObject([{ kind: 'vote', vote: { instance: 1, ballot: ballot(1, 'a') } }])
     expect(ready.send).toEqual([])
     f.step({ type: 'persisted', seq: ready.persistSeq })
-    expect(f.ready().send.map((m) => `${m.type}>${m.to}`).sort()).toEqual(['Voted>a', 'Voted>b', 'Voted>c'])
+    // To the leader, and to itself (it decides from its vote and the leader's); not to c, which has no command.
+    expect(f.ready().send.map((m) => `${m.type}>${m.to}`).sort()).toEqual(['Voted>a', 'Voted>b'])
   })
 })
 
@@ -276,6 +277,73 @@ describe('the leader', () => {
     expect(h.state('c')).toEqual({ n: 3 })
     expect(h.replica('c').issuedAt(3)).toBeUndefined()
     expect(h.node('b').replies.map((r) => r.ok && r.result)).toEqual([1, 3])
+  })
+})
+
+describe('liveness', () => {
+  it('issues an instance decided while its precedent waited, once the gap below it closes (simulator seed 352)', () => {
+    const r = lone('a')
+    const b1 = ballot(1, 'b')
+    // Persist what a asks and deliver what it sends itself, until quiet.
+    const settle = () => {
+      for (let i = 0; i < 10 && r.hasReady(); i++) {
+        const ready = r.ready()
+        if (ready.persist.length > 0) r.step({ type: 'persisted', seq: ready.persistSeq })
+        for (const m of ready.send) if (m.to === 'a') r.step({ type: 'loopback', message: m })
+      }
+    }
+    const command = (id: string, prec: string, seq: number) => ({ id, prec, payload: [], ticket: { client: 'c', seq, acked: 0 }, result: null })
+    r.step({ type: 'message', message: { type: 'NextBallot', from: 'b', to: 'a', ballot: b1, n: 1 } })
+    settle()
+    const proposals = [command('c1', '0', 1), command('c2', 'c1', 2), command('c3', 'c2', 3)].map((c, i) => ({ instance: i + 1, command: c }))
+    r.step({ type: 'message', message: { type: 'BeginBallot', from: 'b', to: 'a', ballot: b1, proposals } })
+    settle()
+    // 3 is decided here (a's vote and b's), but waits for its precedent.
+    r.step({ type: 'message', message: { type: 'Voted', from: 'b', to: 'a', ballot: b1, instances: [3] } })
+    settle()
+    // 2 is learned beyond the gap at 1; then 1 closes the gap.
+    r.step({ type: 'message', message: { type: 'Success', from: 'b', to: 'a', entries: [{ instance: 2, lockBallot: b1, commandId: 'c2' }] } })
+    settle()
+    expect(r.status().issuedUpTo).toBe(0)
+    r.step({ type: 'message', message: { type: 'Success', from: 'b', to: 'a', entries: [{ instance: 1, lockBallot: b1, commandId: 'c1' }] } })
+    settle()
+    expect(r.status().issuedUpTo).toBe(3)
+  })
+
+  it('carries a command with O(|Q|) messages: BeginBallot and Voted within Q, Success with the command outside it', () => {
+    const h = new Harness(['a', 'b', 'c'], counter, { votedToAll: false })
+    electA(h)
+    h.deliverAll()
+    const sent: string[] = []
+    h.call('a', 'add', { by: 1 })
+    for (let i = 0; i < 50 && h.pool.length > 0; i++) {
+      for (const m of h.pool) {
+        if (m.from === m.to || m.type === 'Heartbeat' || m.type === 'HeartbeatAck') continue
+        sent.push(`${m.type} ${m.from}>${m.to}${m.type === 'Success' && m.entries.some((e) => e.command !== undefined) ? ' with the command' : ''}`)
+      }
+      h.deliver()
+    }
+    const q = h.pending().length === 0 ? sent.find((s) => s.startsWith('BeginBallot'))!.slice(-1) : '?'
+    const other = q === 'b' ? 'c' : 'b'
+    expect(sent.sort()).toEqual([`BeginBallot a>${q}`, `Success a>${other} with the command`, `Voted ${q}>a`, `Voted a>${q}`].sort())
+    for (const id of ['a', 'b', 'c']) expect(h.state(id)).toEqual({ n: 1 })
+  })
+
+  it('a leader that hears no majority steps down, even while it re-proposes to itself (simulator seed 1958)', () => {
+    const h = new Harness(['a', 'b', 'c'], counter)
+    electA(h)
+    // a's vote never becomes durable, so a keeps sending its BeginBallot to
+    // itself; nobody else hears it or answers.
+    h.holdWrites('a', true)
+    h.call('a', 'add', { by: 1 })
+    let ticks = 0
+    for (; ticks < 5 * electionTicksMax && h.replica('a').status().role === 'leader'; ticks++) {
+      h.tick('a')
+      h.deliverAll({ from: 'a', to: 'a' })
+      h.drop({})
+    }
+    expect(h.replica('a').status().role).not.toBe('leader')
+    expect(ticks).toBeLessThanOrEqual(2 * electionTicksMax)
   })
 })
 

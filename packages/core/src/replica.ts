@@ -128,6 +128,9 @@ export interface ReplicaConfig {
   snapshotChunkChars?: number
   /** Instances between two state digests compared by the leader (seed 000). */
   digestEvery?: number
+  /** Voted to every member, as [0066] allows (the seed's worked examples
+   *  assume it), instead of only where it can be used (onBeginBallot). */
+  votedToAll?: boolean
 }
 
 export type Input =
@@ -241,6 +244,11 @@ interface LeaderState {
   pendingTickets: Map<string, Instance>
   heartbeatElapsed: number
   retransmitElapsed: number
+  /** Ticks since the last check that a majority is still heard. Its own
+   *  counter: electionElapsed is reset by messages, the leader's own
+   *  loopback BeginBallot among them, which kept a stranded leader (removed
+   *  from the members without knowing) from ever stepping down. */
+  quorumCheckElapsed: number
   lastHeard: Map<ReplicaId, number>
   /** The last heartbeat round sent, and the latest round each peer acked. */
   heartbeatRound: number
@@ -331,6 +339,7 @@ export class Replica {
   private readonly machine: MachinePort
   private readonly random: Random
   private readonly pipelineDepth: number
+  private readonly votedToAll: boolean
   private readonly snapshotEvery: number
   private readonly clearSilentTicks: number
   private readonly snapshotChunkChars: number
@@ -423,6 +432,7 @@ export class Replica {
     this.machine = config.machine
     this.random = config.random
     this.pipelineDepth = depth
+    this.votedToAll = config.votedToAll === true
     this.snapshotEvery = config.snapshotEvery ?? snapshotEveryDefault
     assert(Number.isSafeInteger(this.snapshotEvery) && this.snapshotEvery >= 1, 'snapshotEvery out of range')
     this.clearSilentTicks = config.clearSilentTicks ?? clearSilentTicksDefault
@@ -778,8 +788,19 @@ export class Replica {
       }
       voted.push(instance)
     }
-    // [0066]: Voted goes to all replicas, so each can decide on its own.
-    if (voted.length > 0) for (const to of this.quorum.members) this.sendVoted(to, b, voted)
+    // [0066] lets Voted go to every replica so each decides on its own. We
+    // send it only where it can be used: a follower's vote to the leader
+    // (and to itself), the leader's own vote to the quorum Q it proposed to
+    // (they hold the command). A replica outside Q could count votes but has
+    // no command to issue; it learns the outcome from the leader's Success,
+    // which carries the command. With a quorum of two (three voters), a
+    // member of Q decides from its vote and the leader's, as before; with
+    // larger quorums the leader's Success tells it. O(|Q|) messages per
+    // command instead of O(|Q| · n).
+    if (voted.length > 0) {
+      const to = this.votedToAll ? this.quorum.members : message.from === this.id && this.role.kind === 'leader' ? this.role.quorum : message.from === this.id ? [this.id] : [message.from, this.id]
+      for (const peer of to) this.sendVoted(peer, b, voted)
+    }
     // Votes counted before this proposal arrived may now decide it.
     for (const instance of voted) this.tryIssue(instance)
     // A replica that knows the outcome tells the leader instead of voting.
@@ -825,7 +846,14 @@ export class Replica {
    * See the test "the seed's literal issue rule is unsafe".
    */
   private tryIssue(from: Instance): void {
-    for (let m = from; ; m++) {
+    // Only issuedUpTo + 1 can be issued next, and an instance decided while it
+    // waited for its precedent is decided from there: a caller's `from` at or
+    // below the frontier (its instance was issued, or learned beyond a gap
+    // that has since closed) starts at the frontier, not at an issued
+    // instance where the loop would stop. (Found by the simulator, seed 352
+    // once Voted went only to Q: 53 learned beyond a gap, the gap closed, and
+    // 54, decided meanwhile, was never looked at again.)
+    for (let m = Math.max(from, this.issuedUpTo + 1); ; m++) {
       if (this.isIssued(m)) return
       const tally = this.tallies.get(m)
       // The members at m are known only once m − 1 is applied (seed 004:
@@ -1451,6 +1479,7 @@ export class Replica {
       pendingTickets: new Map(),
       heartbeatElapsed: heartbeatTicks,
       retransmitElapsed: 0,
+      quorumCheckElapsed: 0,
       lastHeard: new Map(),
       heartbeatRound: 0,
       ackedRound: new Map(),
@@ -1616,10 +1645,15 @@ export class Replica {
       this.becomeFollower()
       return
     }
-    // Step 5: the issued command is recorded before Success leaves (dep).
+    // Step 5: Success to every member that cannot know the outcome yet. A
+    // voter of Q that counts the leader's vote and its own as a majority
+    // decides from them (onBeginBallot sends it the leader's Voted); a voter
+    // that holds the command gets Success without it; everyone else with it.
     for (const to of this.quorum.members) {
       if (to === this.id) continue
-      this.sendSuccess(to, [entry], !(voters?.includes(to) ?? false))
+      const votedHere = voters?.includes(to) ?? false
+      if (!this.votedToAll && votedHere && voters!.includes(this.id) && leader.quorum.includes(to) && this.quorum.isQuorum([this.id, to])) continue
+      this.sendSuccess(to, [entry], !votedHere)
     }
     // Learners (joiners beyond votersMax, or not yet added) are fed too.
     for (const to of this.learners(leader)) this.sendSuccess(to, [entry], true)
@@ -1778,8 +1812,8 @@ export class Replica {
     }
     // Check quorum: a leader cut off from a majority steps down, so that its
     // callers are sent to a leader that can make progress.
-    if (++this.electionElapsed >= electionTicksMax) {
-      this.electionElapsed = 0
+    if (++leader.quorumCheckElapsed >= electionTicksMax) {
+      leader.quorumCheckElapsed = 0
       const heard = [this.id]
       for (const [peer, tick] of leader.lastHeard) if (peer !== this.id && this.tickCount - tick <= electionTicksMax) heard.push(peer)
       if (!this.quorum.isQuorum(heard)) {
@@ -2068,10 +2102,18 @@ export class Replica {
     }
   }
 
+  /**
+   * Success reports a command already chosen: a majority's votes for it are
+   * durable (a replica's own vote counts only once persisted, and a vote is
+   * deleted only in the write that makes its issued record durable). So it
+   * does not wait for the sender's own issued record ([0057] step 5 has the
+   * leader record first; nothing rests on that order, and waiting put a
+   * write between a command's issue and the next command's vote).
+   */
   private sendSuccess(to: ReplicaId, entries: IssuedEntry[], withCommand: boolean): void {
     const key = `Success|${to}`
     for (const e of entries) {
-      const message = this.coalesce(key, this.recordSeq, messageEntriesMax, (): MessageOf<'Success'> => ({ type: 'Success', from: this.id, to, entries: [] }))
+      const message = this.coalesce(key, 0, messageEntriesMax, (): MessageOf<'Success'> => ({ type: 'Success', from: this.id, to, entries: [] }))
       message.entries.push(
         withCommand
           ? { instance: e.instance, lockBallot: e.lockBallot, commandId: e.command.id, command: e.command }

@@ -62,6 +62,8 @@ export class Harness<F extends Functions = Functions> {
       genesis?: readonly string[]
       /** The nodes that start at once (default: every node); the rest wait for `start`. */
       running?: readonly string[]
+      /** Voted to every member, the seed's pattern its worked examples assume (default true). */
+      votedToAll?: boolean
     } = {},
   ) {
     for (const id of ids) {
@@ -201,6 +203,8 @@ export class Harness<F extends Functions = Functions> {
       machine: node.machine,
       random: createRandom((this.options.seed ?? 1) * 31 + this.ids.indexOf(node.id)),
       pipelineDepth: this.options.pipelineDepth ?? 32,
+      // The worked examples follow the seed's message pattern ([0066]).
+      votedToAll: this.options.votedToAll ?? true,
       ...(this.options.snapshotEvery !== undefined ? { snapshotEvery: this.options.snapshotEvery } : {}),
       ...(this.options.clearSilentTicks !== undefined ? { clearSilentTicks: this.options.clearSilentTicks } : {}),
       ...(this.options.snapshotChunkChars !== undefined ? { snapshotChunkChars: this.options.snapshotChunkChars } : {}),

@@ -12,6 +12,8 @@ const found: [seed: number, bug: string][] = [
   [2761, 'a new leader did not claim the tickets of issued-but-unapplied commands in LS (at-most-once)'],
   [2889, 'same as 2761, text workload'],
   [3531, 'a deposed leader answered "rejected" from its stale LS (not linearizable); rejections now wait for a majority to confirm the ballot'],
+  [352, 'an instance decided while its precedent waited was never issued once the gap below closed (found when Voted went only to Q)'],
+  [1958, 'a leader removed from the members without knowing it never stepped down: its loopback BeginBallot reset the quorum check'],
 ]
 
 /** With membership churn (npm run sim -- --seed N --membership). */
