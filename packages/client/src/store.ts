@@ -1,9 +1,9 @@
-import { proxy, transfer, wrap, type Remote } from 'comlink'
+import { transfer, wrap, type Remote } from 'comlink'
 import type { CallReply, ReplicaEvent } from '@concord/core'
 import { registerStore, unregisterStore } from './registry.ts'
 import { createMachine, isJson, jsonDepthMax, type ArgsOf, type Functions, type Json, type MachineDefinition, type ResultOf } from '@concord/machine'
 import { Mesh, type IceServer } from '@concord/transport-webrtc'
-import type { OutboundFrame, ReplicaStatusView, ReplicaWorkerApi, StartOutcome } from '@concord/worker'
+import type { AppItem, AppRequest, OutboundFrame, ReplicaStatusView, ReplicaWorkerApi, StartOutcome } from '@concord/worker'
 import { ClosedError, ConcordError, RejectedError, StorageFailedError, TimeoutError, ValidationError } from './errors.ts'
 import { Presence } from './presence.ts'
 import { Speculations } from './speculation.ts'
@@ -241,15 +241,32 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
   interface Session {
     claim: SlotClaim
     mesh: Mesh
-    port: MessagePort
+    /** Calls and their replies, applied commands and events (AppRequest, AppItem). */
+    app: MessagePort
+    /** Calls sent on `app` and not yet answered, by id. */
+    calls: Map<number, { resolve: (reply: CallReply) => void; reject: (error: Error) => void }>
     stops: (() => void)[]
     startedAt: number
+  }
+  let nextRequestId = 1
+
+  /** A call on the current session's app port; `onSent` gets a function that forgets it (after a timeout). */
+  function callReplica(name: string, args: Json, onSent: (forget: () => void) => void): Promise<CallReply> {
+    const current = session
+    if (current === null) return Promise.reject(new ClosedError())
+    return new Promise<CallReply>((resolve, reject) => {
+      const id = nextRequestId++
+      current.calls.set(id, { resolve, reject })
+      onSent(() => current.calls.delete(id))
+      current.app.postMessage({ call: id, name, args } satisfies AppRequest)
+    })
   }
 
   async function startSession(claim: SlotClaim, expectStored: boolean): Promise<{ session: Session } | { failed: StartOutcome & { ok: false } }> {
     const generation = ++sessionGeneration
     const replicaId = claim.id
     const channel = new MessageChannel()
+    const appChannel = new MessageChannel()
     const mesh = new Mesh({
       // Each link's data channel goes to the worker before it opens: frames
       // then travel worker to worker, not through this thread.
@@ -275,6 +292,7 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
       for (const stop of stops) stop()
       mesh.close()
       channel.port1.close()
+      appChannel.port1.close()
     }
     // Seed 004 M8: only a replica in a room the signaling server reports empty
     // founds it (and only with nothing stored, which the worker checks).
@@ -302,7 +320,7 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
         ...(options.storage !== undefined ? { storage: options.storage } : {}),
         ...(expectStored ? { expectStored } : {}),
       },
-      transfer(channel.port2, [channel.port2]),
+      transfer({ frames: channel.port2, app: appChannel.port2 }, [channel.port2, appChannel.port2]),
     ).catch((error: unknown) => {
       end()
       throw error
@@ -317,50 +335,83 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
     // (Both replicas' logs are the room's log, so the mirror at mirrorUpTo
     // is that log's state there; the same holds for a restart under the old id.)
     const renewedAt = mirrorUpTo
-    await worker.subscribe(
-      proxy((event) => {
-        if (generation !== sessionGeneration) return
-        if (event.type === 'failed') {
-          void recover(event.error)
-          return
-        }
-        if (event.type === 'installed') {
-          if (event.instance < renewedAt && event.instance < mirrorUpTo) return
-          // The worker replaced its state by a snapshot: it was far behind, or
-          // out of sync and starting over (then the instance goes back).
-          mirror.load(event.state)
-          mirrorUpTo = event.instance
-          publish()
-          return
-        }
-        if (event.type === 'replica') {
-          for (const listener of eventListeners) listener(event.event)
-          return
-        }
-        for (const entry of event.entries) {
-          if (entry.instance <= mirrorUpTo) continue
-          // Reconfigurations (members) and logged rejections change no state.
-          if (entry.command.rejected === undefined && entry.command.members === undefined) mirror.apply(entry.instance, entry.command.payload)
-          mirrorUpTo = entry.instance
-        }
-        publish()
-      }),
-    )
-    // Subscribed first, then one consistent (state, instance) pair: events up
-    // to that instance are skipped, later ones applied once.
-    const initial = await worker.snapshot()
-    if (mirrorUpTo < initial.issuedUpTo) {
-      mirror.load(initial.state)
-      mirrorUpTo = initial.issuedUpTo
+    const calls: Session['calls'] = new Map()
+    // The mirror follows the worker's applied commands from a snapshot on:
+    // until it arrives (and after a gap, which should not happen), commands
+    // are not applied here; the snapshot covers every one posted before it.
+    let synced = false
+    let markSynced = () => {}
+    const firstSync = new Promise<void>((resolve) => (markSynced = resolve))
+    const sync = () => {
+      synced = true
+      markSynced()
     }
-    publish()
+    let snapshotWanted = 0
+    const requestSnapshot = () => {
+      synced = false
+      snapshotWanted = nextRequestId++
+      appChannel.port1.postMessage({ snapshot: snapshotWanted } satisfies AppRequest)
+    }
+    const onEvent = (event: Extract<AppItem, { event: unknown }>['event']) => {
+      if (event.type === 'failed') {
+        void recover(event.error)
+        return
+      }
+      if (event.type === 'installed') {
+        if (event.instance < renewedAt && event.instance < mirrorUpTo) return
+        // The worker replaced its state by a snapshot: it was far behind, or
+        // out of sync and starting over (then the instance goes back).
+        mirror.load(event.state)
+        mirrorUpTo = event.instance
+        sync()
+        publish()
+        return
+      }
+      if (event.type === 'replica') {
+        for (const listener of eventListeners) listener(event.event)
+        return
+      }
+      if (!synced) return
+      for (const entry of event.entries) {
+        if (entry.instance <= mirrorUpTo) continue
+        if (entry.instance !== mirrorUpTo + 1) return requestSnapshot()
+        // Reconfigurations (members) and logged rejections change no state.
+        if (entry.command.rejected === undefined && entry.command.members === undefined) mirror.apply(entry.instance, entry.command.payload)
+        mirrorUpTo = entry.instance
+      }
+      publish()
+    }
+    appChannel.port1.onmessage = (message: MessageEvent<AppItem[]>) => {
+      ;((globalThis as any).MTL ??= []).push(['applied-in', performance.timeOrigin + performance.now()])
+      if (generation !== sessionGeneration) return
+      for (const item of message.data) {
+        if ('event' in item) onEvent(item.event)
+        else if ('snapshot' in item) {
+          if (item.snapshot !== snapshotWanted) continue
+          // A replica that starts over under a new id is not put back in time (renewedAt).
+          if (mirrorUpTo < item.issuedUpTo) {
+            mirror.load(item.state)
+            mirrorUpTo = item.issuedUpTo
+          }
+          sync()
+          publish()
+        } else {
+          const waiting = calls.get(item.call)
+          calls.delete(item.call)
+          if ('reply' in item) waiting?.resolve(item.reply)
+          else waiting?.reject(new Error(item.error))
+        }
+      }
+    }
+    requestSnapshot()
+    await firstSync
     if (dynamic) {
       // Whom to ask to join: the peers this tab can reach.
       const tellPeers = (peers: string[]) => void worker.peers(peers).catch(() => {})
       tellPeers(mesh.connectedPeers())
       stops.push(mesh.onPeers(tellPeers))
     }
-    return { session: { claim, mesh, port: channel.port1, stops: [...stops, () => channel.port1.close()], startedAt: Date.now() } }
+    return { session: { claim, mesh, app: appChannel.port1, calls, stops: [...stops, () => channel.port1.close(), () => appChannel.port1.close()], startedAt: Date.now() } }
   }
 
   async function endSession(ended: Session): Promise<void> {
@@ -573,8 +624,11 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
       const speculation = callOptions?.optimistic === true ? speculations.add(name, args as Json) : null
       if (speculation !== null) publish()
       let issued = false
+      let abandon = () => {}
       try {
-        const reply = await Promise.race([replicaReady().then((): Promise<CallReply> => worker.call(name, args as Json)), timeout])
+        ;((globalThis as any).MTL ??= []).push(['call-out', performance.timeOrigin + performance.now()])
+        const reply = await Promise.race([replicaReady().then(() => callReplica(name, args as Json, (forget) => (abandon = forget))), timeout])
+        ;((globalThis as any).MTL ??= []).push(['reply-in', performance.timeOrigin + performance.now()])
         if (speculation !== null && reply.ok) {
           issued = true
           // Shown until the mirror has applied its command (publish() ends it then): no flicker in between.
@@ -583,6 +637,7 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
         return outcome(reply) as ResultOf<F, typeof name>
       } finally {
         clearTimeout(timer)
+        abandon()
         if (speculation !== null && !issued) {
           // Rejected, timed out or closed: rolled back, visibly.
           speculations.drop(speculation)

@@ -39,8 +39,11 @@ export interface HostOptions<F extends Functions> {
 /** Frames above this size are dropped unread (the transport chunks, this bounds memory). */
 export const frameBytesMax = 8 * 1024 * 1024
 export const tickMsDefault = 10
-/** How long issued commands alone may wait to share a transaction with what comes next. */
-export const issuedWriteDelayMs = 4
+/** How long issued commands alone may wait to share a transaction with what
+ *  comes next. Longer than the gap between one command and a caller's next
+ *  (a few milliseconds): at 4 ms the lone write started just before the next
+ *  vote arrived, and the vote queued behind it (a 3-tab room, measured). */
+export const issuedWriteDelayMs = 20
 /** How often (in ticks) a leader checks whether the room's state awaits an app upgrade. */
 export const upgradeCheckTicks = 50
 /** Unanswered calls a host has in the core at once (below the core's sessionResultsMax). */
@@ -141,11 +144,22 @@ export class ReplicaHost<F extends Functions = Functions> {
    *  Beyond callsInFlightMax unanswered calls, calls wait here (the ticket
    *  table keeps a bounded window of unacknowledged calls per client). */
   call(name: string, args: Json): Promise<CallReply> {
-    if (this.closed || this.failure !== null) return Promise.reject(new Error(this.failure ?? 'the replica is closed'))
-    return new Promise<CallReply>((resolve) => {
-      this.queued.push({ name, args, resolve })
-      this.submitQueued()
+    return new Promise<CallReply>((resolve, reject) => {
+      try {
+        this.callWith(name, args, resolve)
+      } catch (error) {
+        reject(error)
+      }
     })
+  }
+
+  /** call() with a callback, run inside the drain that issued the command:
+   *  a host that forwards replies (the worker) sends each with the events of
+   *  the same drain, in one message. Throws if the replica is closed or failed. */
+  callWith(name: string, args: Json, onReply: (reply: CallReply) => void): void {
+    if (this.closed || this.failure !== null) throw new Error(this.failure ?? 'the replica is closed')
+    this.queued.push({ name, args, resolve: onReply })
+    this.submitQueued()
   }
 
   private submitQueued(): void {
@@ -312,9 +326,8 @@ export class ReplicaHost<F extends Functions = Functions> {
 
   /**
    * Start a write now if a promise or a vote waits (a message waits for it);
-   * issued commands alone that a message waits for (a leader's Success: a
-   * replica outside the voting quorum learns its own calls' commands from it)
-   * in the next task, after this one's replies have gone out; other issued
+   * issued commands alone that a message waits for in the next task, after
+   * this one's replies have gone out; other issued
    * commands within issuedWriteDelayMs: they are durable on the voting
    * majority already, and the next vote — a caller's next command, usually a
    * moment away — then shares their transaction instead of queueing behind it.

@@ -47,15 +47,33 @@ export type ReplicaStatusView = ReturnType<ReplicaHost['status']> & {
   adoptions: number
 }
 
+/**
+ * The app port: the hot path between the tab and its replica, beside
+ * comlink. The tab sends calls and snapshot requests; the worker sends, in
+ * order, everything one drain of the host produced — applied commands,
+ * replies, events — as one message. One port keeps the order (an
+ * acknowledged call's command is in the tab's state when its reply
+ * arrives; a snapshot is followed by exactly the commands after it), and
+ * one message per drain, without comlink's round trip per event, is the
+ * fewest thread hops a call can take.
+ */
+export type AppRequest = { call: number; name: string; args: Json } | { snapshot: number }
+export type AppItem =
+  | { event: HostEvent }
+  | { call: number; reply: CallReply }
+  | { call: number; error: string }
+  | { snapshot: number; state: Record<string, Json>; issuedUpTo: number }
+
+/** The ports a replica starts with: frames for the mesh, app for calls and events. */
+export interface ReplicaPorts {
+  frames: MessagePort
+  app: MessagePort
+}
+
 export interface ReplicaWorkerApi {
-  start(options: StartOptions, port: MessagePort): Promise<StartOutcome>
-  call(name: string, args: Json): Promise<CallReply>
+  start(options: StartOptions, ports: ReplicaPorts): Promise<StartOutcome>
   state(): Record<string, Json>
-  /** The state and the instance it reflects, taken together. */
-  snapshot(): { state: Record<string, Json>; issuedUpTo: number }
   status(): ReplicaStatusView
-  /** `listener` must be wrapped with comlink's proxy(). */
-  subscribe(listener: (event: HostEvent) => void): void
   campaign(): void
   peers(peers: ReplicaId[]): void
   leave(): void
@@ -70,7 +88,7 @@ export function serveReplica<F extends Functions>(machine: MachineDefinition<F>)
     return host
   }
   const api: ReplicaWorkerApi = {
-    async start(options, port) {
+    async start(options, { frames: port, app }) {
       if (host !== null) throw new Error('the replica is already started')
       const persistent = options.storage !== 'memory'
       const name = databaseName(options.app, options.room, options.replicaId)
@@ -111,15 +129,11 @@ export function serveReplica<F extends Functions>(machine: MachineDefinition<F>)
       if (options.members.length === 0 && persistent) {
         adopter = new Adopter({ app: options.app, room: options.room, self: host, selfId: options.replicaId, machine, links, ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}) })
       }
+      serveApp(host, app)
       return { ok: true }
     },
-    call: (name, args) => need().call(name, args),
     state: () => need().state(),
-    snapshot: () => ({ state: need().state(), issuedUpTo: need().status().issuedUpTo }),
     status: () => ({ ...need().status(), adopted: adopter?.list() ?? [], adoptions: adopter?.adoptions ?? 0 }),
-    subscribe(listener) {
-      need().subscribe((event) => listener(event))
-    },
     campaign: () => need().campaign(),
     peers: (peers) => {
       adopter?.peers(peers)
@@ -134,6 +148,27 @@ export function serveReplica<F extends Functions>(machine: MachineDefinition<F>)
     },
   }
   expose(api)
+}
+
+/** Answer the app port (AppRequest) and forward the host's output on it, one message per drain. */
+function serveApp<F extends Functions>(host: ReplicaHost<F>, port: MessagePort): void {
+  let batch: AppItem[] = []
+  const post = (item: AppItem) => {
+    // Replies and events of one drain are pushed synchronously within it; the
+    // microtask after it sends them together.
+    if (batch.push(item) === 1) queueMicrotask(() => port.postMessage(batch.splice(0)))
+  }
+  host.subscribe((event) => post({ event }))
+  port.onmessage = (message: MessageEvent<AppRequest>) => {
+    const request = message.data
+    if ('snapshot' in request) return post({ snapshot: request.snapshot, state: host.state(), issuedUpTo: host.status().issuedUpTo })
+    try {
+      host.callWith(request.name, request.args, (reply) => post({ call: request.call, reply }))
+    } catch (error) {
+      post({ call: request.call, error: error instanceof Error ? error.message : String(error) })
+    }
+  }
+  port.start()
 }
 
 export { proxy }
