@@ -60,8 +60,15 @@ export const rejectedDirectlyMax = 4096
 export const sessionResultsMax = 256
 
 /** A replica snapshots its machine state every this many applied commands
- *  (seed 001, ours): the log behind a snapshot can then be cleared. */
+ *  at most (seed 001, ours): the log behind a snapshot can then be cleared. */
 export const snapshotEveryDefault = 4096
+/** …and sooner once the commands applied since the last snapshot weigh as
+ *  much as that snapshot's state (in characters of JSON, at least
+ *  snapshotLogCharsMin), after at least snapshotCommandsMin of them: stored
+ *  bytes stay within about twice the state's, whatever the commands' size
+ *  (a text room's commands are large next to its text). */
+export const snapshotCommandsMin = 64
+export const snapshotLogCharsMin = 64 * 1024
 /** A member silent this long no longer holds log clearing back (until
  *  membership removes it); when it returns it gets the snapshot. */
 export const clearSilentTicksDefault = 500

@@ -5,7 +5,7 @@ import { counter } from '../../sim/src/models.ts'
 import { createRandom } from './random.ts'
 import { Replica } from './replica.ts'
 import type { Message, MessageOf } from './types.ts'
-import { callArgsCharsMax, commandCharsMax, electionTicksMax, joinRetryTicks, messageCharsBudget } from './constants.ts'
+import { callArgsCharsMax, commandCharsMax, electionTicksMax, joinRetryTicks, messageCharsBudget, snapshotCommandsMin, snapshotLogCharsMin } from './constants.ts'
 import { z } from 'zod'
 
 const ballot = (round: number, replica: string) => ({ round, replica })
@@ -344,6 +344,42 @@ describe('liveness', () => {
     }
     expect(h.replica('a').status().role).not.toBe('leader')
     expect(ticks).toBeLessThanOrEqual(2 * electionTicksMax)
+  })
+})
+
+describe('log clearing (seed 001)', () => {
+  const blobs = defineMachine({
+    name: 'blobs',
+    functions: {
+      put: fn(z.object({ key: z.string(), size: z.number().int() }), (tx, { key, size }) => tx.set(key, 'x'.repeat(size))),
+    },
+  })
+  /** Calls one at a time, every replica ticking after each (replicas compact on a tick). */
+  const callTicking = (h: Harness, args: { key: string; size: number }, count: number) => {
+    for (let i = 0; i < count; i++) {
+      h.callEach('a', 'put', args, 1)
+      for (const id of ['a', 'b', 'c']) h.tick(id)
+      h.deliverAll({ where: (m) => m.type !== 'Heartbeat' })
+    }
+  }
+
+  it('snapshots once the commands since the last snapshot outweigh its state, long before snapshotEvery', () => {
+    const h = new Harness(['a', 'b', 'c'], blobs)
+    electA(h)
+    // Each command writes 2,000 characters over the same key: the state stays
+    // one value, the log grows by a command's worth each time.
+    callTicking(h, { key: 'k', size: 2_000 }, snapshotCommandsMin + 5)
+    for (const id of ['a', 'b', 'c']) expect(h.replica(id).status().snapshotAt).toBe(snapshotCommandsMin)
+  })
+
+  it('keeps to snapshotEvery while the commands stay light next to the state', () => {
+    const h = new Harness(['a', 'b', 'c'], blobs, { snapshotEvery: 100 })
+    electA(h)
+    // The first snapshot comes after snapshotCommandsMin (its log holds the
+    // big value); after it the state weighs more than 100 small commands.
+    callTicking(h, { key: 'big', size: 2 * snapshotLogCharsMin }, 1)
+    callTicking(h, { key: 'small', size: 10 }, snapshotCommandsMin + 110)
+    for (const id of ['a', 'b', 'c']) expect(h.replica(id).status().snapshotAt).toBe(snapshotCommandsMin + 100)
   })
 })
 

@@ -38,6 +38,8 @@ import {
   snapshotChunkCharsDefault,
   snapshotChunkCharsMax,
   snapshotEveryDefault,
+  snapshotCommandsMin,
+  snapshotLogCharsMin,
   snapshotRetryTicks,
   snapshotWindowChunks,
 } from './constants.ts'
@@ -341,6 +343,9 @@ export class Replica {
   private readonly pipelineDepth: number
   private readonly votedToAll: boolean
   private readonly snapshotEvery: number
+  /** Characters of JSON: the latest snapshot's state, and the commands applied since (maybeCompact). */
+  private snapshotStateChars = 0
+  private logCharsSinceSnapshot = 0
   private readonly clearSilentTicks: number
   private readonly snapshotChunkChars: number
   private readonly digestEvery: number
@@ -976,6 +981,7 @@ export class Replica {
       const entry = this.log.get(m)!
       this.issuedUpTo = m
       const { command } = entry
+      this.logCharsSinceSnapshot += commandChars(command)
       const outcome = outcomeOf(command)
       if (command.members !== undefined) {
         this.quorum = new QuorumSystem(command.members)
@@ -1062,14 +1068,16 @@ export class Replica {
   // ------------------------------------------ log clearing (seed 001, ours)
 
   /**
-   * Every snapshotEvery applied commands, snapshot MS and the ticket table at
-   * the issued prefix; then advance the start of the log to what the leader
+   * Every snapshotEvery applied commands, or sooner once the commands since
+   * the last snapshot outweigh its state (snapshotCommandsMin,
+   * snapshotLogCharsMin), snapshot MS and the ticket table at the issued prefix; then advance the start of the log to what the leader
    * says every live member has applied (seed 001 claims 1–4), never beyond
    * the snapshot.
    */
   private maybeCompact(): void {
-    const snapshotAt = this.snapshot?.anchor.instance ?? 0
-    if (this.issuedUpTo - snapshotAt >= this.snapshotEvery) this.takeSnapshot()
+    const since = this.issuedUpTo - (this.snapshot?.anchor.instance ?? 0)
+    const logHeavy = since >= Math.min(snapshotCommandsMin, this.snapshotEvery) && this.logCharsSinceSnapshot >= Math.max(this.snapshotStateChars, snapshotLogCharsMin)
+    if (since >= this.snapshotEvery || logHeavy) this.takeSnapshot()
     const clearTo = Math.min(this.clearHint, this.snapshot?.anchor.instance ?? 0)
     if (clearTo > this.log.start) {
       this.log.clearBefore(clearTo)
@@ -1082,9 +1090,15 @@ export class Replica {
     const anchor = this.log.get(this.issuedUpTo)
     assert(anchor !== undefined, 'no issued entry at the issued prefix')
     this.snapshot = { anchor, state: this.machine.snapshot(), sessions: this.sessions.toData(), members: [...this.quorum.members] }
+    this.noteSnapshotSize(this.snapshot)
     this.snapshotBody = null
     this.record({ kind: 'snapshot', snapshot: this.snapshot })
     this.count('snapshots')
+  }
+
+  private noteSnapshotSize(snapshot: Snapshot): void {
+    this.snapshotStateChars = JSON.stringify(snapshot.state).length
+    this.logCharsSinceSnapshot = 0
   }
 
   /**
@@ -1106,6 +1120,7 @@ export class Replica {
     for (const map of [this.votes, this.tallies, this.proposals]) for (const m of [...map.keys()]) if (m <= s) map.delete(m)
     this.issuedUpTo = s
     this.snapshot = snapshot
+    this.noteSnapshotSize(snapshot)
     this.snapshotBody = null
     // What was applied before is subsumed by the snapshot's state.
     this.readyIssued = []
