@@ -270,6 +270,8 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
     const mesh = new Mesh({
       // Each link's data channel goes to the worker before it opens: frames
       // then travel worker to worker, not through this thread.
+      // Its worker inflates what peers send on those channels: they may compress (deflate.ts).
+      deflate: true,
       channelSink: (peer, dataChannel) => {
         try {
           channel.port1.postMessage({ attach: peer, channel: dataChannel, gated: true }, [dataChannel as unknown as Transferable])
@@ -305,7 +307,7 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
       presence.onPeers(connected)
       reports.onPeers(connected)
       // The worker's channels carry frames only for peers whose links are open: after the handshake.
-      channel.port1.postMessage({ open: connected })
+      channel.port1.postMessage({ open: connected, deflate: mesh.deflatePeers() })
     }))
     const started = await worker.start(
       {

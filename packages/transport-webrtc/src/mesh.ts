@@ -45,6 +45,8 @@ export interface MeshOptions {
    * go through `send` / `onFrame` here.
    */
   channelSink?: (peer: string, channel: RTCDataChannel) => void
+  /** The channels given to channelSink take compressed frames (deflate.ts): said in the hello, so that peers compress what they send on them. */
+  deflate?: boolean
   log?: (line: string) => void
 }
 
@@ -102,6 +104,8 @@ interface Link {
   /** The handshake with a room key: our proof has been sent; the peer's checked out. The link opens when both hold. */
   proofSent: boolean
   peerProven: boolean
+  /** The peer's hello said its worker channel takes compressed frames. */
+  peerDeflate: boolean
 }
 
 export class Mesh implements Transport {
@@ -176,6 +180,11 @@ export class Mesh implements Transport {
   // ------------------------------------------------------------ views
 
   /** Peers with an open data channel. */
+  /** The connected peers whose worker channel takes compressed frames (their hello said so). */
+  deflatePeers(): string[] {
+    return [...this.links.values()].filter((link) => link.open && link.peerDeflate).map((link) => link.peer)
+  }
+
   connectedPeers(): string[] {
     return [...this.links.values()].filter((l) => l.open).map((l) => l.peer).sort()
   }
@@ -278,7 +287,7 @@ export class Mesh implements Transport {
 
   private createLink(peer: string, initiator: boolean): Link {
     const sp = new SimplePeer({ initiator, trickle: true, objectMode: true, config: { iceServers: this.options.iceServers ?? [] } })
-    const link: Link = { peer, sp, open: false, queue: [], reassembler: new Reassembler(), flushTimer: null, openTimer: null, offered: false, nonce: null, answered: false, early: [], proofSent: false, peerProven: false }
+    const link: Link = { peer, sp, open: false, queue: [], reassembler: new Reassembler(), flushTimer: null, openTimer: null, offered: false, nonce: null, answered: false, early: [], proofSent: false, peerProven: false, peerDeflate: false }
     this.links.set(peer, link)
     if (this.options.channelSink !== undefined) {
       // simple-peer keeps its RTCPeerConnection in _pc; a negotiated channel on
@@ -336,7 +345,7 @@ export class Mesh implements Transport {
   private startAuth(link: Link): void {
     if (link.nonce !== null) return
     link.nonce = newNonce()
-    this.sendRaw(link, `${authFramePrefix}${JSON.stringify({ nonce: link.nonce, ...(this.options.app !== undefined ? { app: this.options.app } : {}) })}`)
+    this.sendRaw(link, `${authFramePrefix}${JSON.stringify({ nonce: link.nonce, ...(this.options.app !== undefined ? { app: this.options.app } : {}), ...(this.options.deflate === true ? { deflate: 1 } : {}) })}`)
   }
 
   /** The peer-authentication handshake (peer-auth.ts), before the link opens. */
@@ -361,6 +370,7 @@ export class Mesh implements Transport {
     if ('nonce' in parsed) {
       if (link.answered) return
       link.answered = true
+      link.peerDeflate = parsed.deflate === true
       if (this.options.app !== undefined && parsed.app !== this.options.app) {
         this.counters.versionMismatches++
         return this.refuse(link, 'app-version-mismatch', `peer ${link.peer} runs ${parsed.app ?? 'an unnamed app'}, this replica ${this.options.app}: refused (reload the older tab to upgrade)`)

@@ -67,15 +67,17 @@ export function sameProof(a: string, b: string): boolean {
   return diff === 0
 }
 
-/** A peer's hello (its nonce, and the app and machine version it runs), or its proof. */
-export type AuthFrame = { nonce: string; app?: string } | { proof: string }
+/** A peer's hello (its nonce, the app and machine version it runs, whether its worker takes compressed frames: deflate.ts), or its proof. */
+export type AuthFrame = { nonce: string; app?: string; deflate?: true } | { proof: string }
 
 export function parseAuthFrame(frame: string): AuthFrame | null {
   if (!frame.startsWith(authFramePrefix) || frame.length > 512) return null
   try {
     const value = JSON.parse(frame.slice(1)) as Record<string, unknown>
     if (value.app !== undefined && !(typeof value.app === 'string' && value.app.length <= 200)) return null
-    if (typeof value.nonce === 'string' && value.nonce.length <= 64) return typeof value.app === 'string' ? { nonce: value.nonce, app: value.app } : { nonce: value.nonce }
+    if (typeof value.nonce === 'string' && value.nonce.length <= 64) {
+      return { nonce: value.nonce, ...(typeof value.app === 'string' ? { app: value.app } : {}), ...(value.deflate === 1 ? { deflate: true as const } : {}) }
+    }
     if (typeof value.proof === 'string' && value.proof.length <= 64) return { proof: value.proof }
   } catch {
     // not JSON

@@ -1,5 +1,6 @@
 import type { ReplicaId } from '@concord/core'
 import type { Transport } from '@concord/host'
+import { FrameDeflater, FrameInflater } from '@concord/transport-webrtc/deflate'
 import { encodeFrames, Reassembler } from '@concord/transport-webrtc/framing'
 
 /**
@@ -28,6 +29,8 @@ export interface AttachChannel {
 /** The peers whose links are open (past the handshake), from the main thread's mesh. */
 export interface OpenPeers {
   open: ReplicaId[]
+  /** Of those, the ones whose worker takes compressed frames on its channel (deflate.ts; their hello said so). */
+  deflate?: ReplicaId[]
 }
 
 /** Bytes buffered in a channel before sends wait. */
@@ -41,10 +44,14 @@ interface Channel {
   channel: RTCDataChannel
   /** Not yet authenticated: inbound frames wait in `held`, outbound go through the main thread (which drops them). */
   gated: boolean
-  held: string[]
+  held: (string | ArrayBuffer)[]
   reassembler: Reassembler
   queue: string[]
   timer: ReturnType<typeof setTimeout> | null
+  /** Frames go out compressed once the peer is known to take them; one stream per channel, never turned off. */
+  deflater: FrameDeflater | null
+  /** Compressed frames in (binary messages); plain ones stay strings. */
+  inflater: FrameInflater | null
 }
 
 export function portTransport(port: MessagePort): Transport & { channels(): ReplicaId[] } {
@@ -52,14 +59,26 @@ export function portTransport(port: MessagePort): Transport & { channels(): Repl
   const channels = new Map<ReplicaId, Channel>()
   let nextId = 0
   let open = new Set<ReplicaId>()
-  const receive = (peer: ReplicaId, c: Channel, data: string) => {
-    const result = c.reassembler.push(data)
+  const receive = (peer: ReplicaId, c: Channel, data: string | ArrayBuffer) => {
+    let frame: string | null = typeof data === 'string' ? data : null
+    if (frame === null) {
+      frame = (c.inflater ??= new FrameInflater()).inflate(new Uint8Array(data as ArrayBuffer))
+      // A stream that does not inflate cannot be trusted for any later frame:
+      // the channel goes, and frames to this peer take the main thread's link.
+      if (frame === null) return c.channel.close()
+    }
+    const result = c.reassembler.push(frame)
     if (result.kind === 'message') handler?.(peer, result.message)
   }
 
   const flush = (c: Channel) => {
     if (c.timer !== null || c.channel.readyState !== 'open') return
-    while (c.queue.length > 0 && c.channel.bufferedAmount < channelBufferedBytesHigh) c.channel.send(c.queue.shift()!)
+    while (c.queue.length > 0 && c.channel.bufferedAmount < channelBufferedBytesHigh) {
+      // Compressed as it leaves, not as it is queued: a frame dropped from a full queue was never in the stream.
+      const frame = c.queue.shift()!
+      if (c.deflater !== null) c.channel.send(c.deflater.deflate(frame))
+      else c.channel.send(frame)
+    }
     if (c.queue.length > 0) {
       c.timer = setTimeout(() => {
         c.timer = null
@@ -69,12 +88,16 @@ export function portTransport(port: MessagePort): Transport & { channels(): Repl
   }
 
   const attach = (peer: ReplicaId, channel: RTCDataChannel, gated: boolean) => {
-    const c: Channel = { channel, gated: gated && !open.has(peer), held: [], reassembler: new Reassembler(), queue: [], timer: null }
+    const c: Channel = { channel, gated: gated && !open.has(peer), held: [], reassembler: new Reassembler(), queue: [], timer: null, deflater: null, inflater: null }
     channels.set(peer, c)
+    channel.binaryType = 'arraybuffer'
     channel.onmessage = (event: MessageEvent) => {
-      if (typeof event.data !== 'string') return
-      if (!c.gated) return receive(peer, c, event.data)
-      if (c.held.length < gatedFramesMax) c.held.push(event.data)
+      const data: unknown = event.data
+      if (typeof data !== 'string' && !(data instanceof ArrayBuffer)) return
+      if (!c.gated) return receive(peer, c, data)
+      if (c.held.length < gatedFramesMax) c.held.push(data)
+      // A compressed frame dropped would break the stream after it.
+      else if (typeof data !== 'string') c.channel.close()
     }
     channel.onopen = () => flush(c)
     channel.onclose = () => {
@@ -87,7 +110,9 @@ export function portTransport(port: MessagePort): Transport & { channels(): Repl
     if ('attach' in data && typeof data.attach === 'string' && data.channel !== undefined) return attach(data.attach, data.channel, data.gated === true)
     if ('open' in data && Array.isArray(data.open)) {
       open = new Set(data.open)
+      const deflate = new Set(Array.isArray(data.deflate) ? data.deflate : [])
       for (const [peer, c] of channels) {
+        if (c.deflater === null && deflate.has(peer) && open.has(peer)) c.deflater = new FrameDeflater()
         if (!c.gated || !open.has(peer)) continue
         c.gated = false
         for (const frame of c.held.splice(0)) receive(peer, c, frame)
