@@ -15,6 +15,8 @@ const store = await openStore({
   worker: new Worker(new URL('./editor.worker.ts', import.meta.url), { type: 'module' }),
   room,
   signaling,
+  // Text editing: the wire bytes are what the trace benchmark compares (per-link deflate).
+  compress: true,
   ...(params.has('snapshotEvery') ? { snapshotEvery: Number(params.get('snapshotEvery')) } : {}),
   token: devToken(signaling, room),
 })

@@ -57,6 +57,14 @@ export interface OpenStoreOptions<F extends Functions> {
   snapshotEvery?: number
   /** 'memory' keeps nothing across reloads (diagnostics, benchmarks). Default 'indexeddb'. */
   storage?: 'indexeddb' | 'memory'
+  /**
+   * Compress the frames between this tab's worker and its peers' (per-link
+   * deflate, on links where both tabs ask for it). About 6× fewer bytes on
+   * the wire for text editing, for about 0.9 ms more per command on a 2-core
+   * machine (two frames on a command's path are compressed and inflated).
+   * Default false.
+   */
+  compress?: boolean
   /** Default time a call may take before a TimeoutError. */
   callTimeoutMs?: number
   /** Receives the WebRTC mesh's log lines (links opened, failed, rebuilt): diagnostics. */
@@ -181,6 +189,7 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
   if (options.snapshotEvery !== undefined && !(Number.isSafeInteger(options.snapshotEvery) && options.snapshotEvery >= 1)) {
     throw new ValidationError('snapshotEvery must be a positive integer', ['snapshotEvery'])
   }
+  if (options.compress !== undefined && typeof options.compress !== 'boolean') throw new ValidationError('compress must be true or false', ['compress'])
   const token = options.token
   // A tab whose storage is lost or corrupt rejoins under a new id; that needs
   // an id of its own choosing and a token for it (a function of the id).
@@ -271,7 +280,7 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
       // Each link's data channel goes to the worker before it opens: frames
       // then travel worker to worker, not through this thread.
       // Its worker inflates what peers send on those channels: they may compress (deflate.ts).
-      deflate: true,
+      deflate: options.compress === true,
       channelSink: (peer, dataChannel) => {
         try {
           channel.port1.postMessage({ attach: peer, channel: dataChannel, gated: true }, [dataChannel as unknown as Transferable])
@@ -307,7 +316,8 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
       presence.onPeers(connected)
       reports.onPeers(connected)
       // The worker's channels carry frames only for peers whose links are open: after the handshake.
-      channel.port1.postMessage({ open: connected, deflate: mesh.deflatePeers() })
+      // Compressed both ways on a link, or neither: only where both tabs asked.
+      channel.port1.postMessage({ open: connected, deflate: options.compress === true ? mesh.deflatePeers() : [] })
     }))
     const started = await worker.start(
       {
