@@ -394,7 +394,6 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
       publish()
     }
     appChannel.port1.onmessage = (message: MessageEvent<AppItem[]>) => {
-      ;((globalThis as any).MTL ??= []).push(['applied-in', performance.timeOrigin + performance.now()])
       if (generation !== sessionGeneration) return
       for (const item of message.data) {
         if ('event' in item) onEvent(item.event)
@@ -638,9 +637,7 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
       let issued = false
       let abandon = () => {}
       try {
-        ;((globalThis as any).MTL ??= []).push(['call-out', performance.timeOrigin + performance.now()])
         const reply = await Promise.race([replicaReady().then(() => callReplica(name, args as Json, (forget) => (abandon = forget))), timeout])
-        ;((globalThis as any).MTL ??= []).push(['reply-in', performance.timeOrigin + performance.now()])
         if (speculation !== null && reply.ok) {
           issued = true
           // Shown until the mirror has applied its command (publish() ends it then): no flicker in between.

@@ -1,4 +1,4 @@
-import { expose, proxy } from 'comlink'
+import { expose } from 'comlink'
 import type { CallReply, ReplicaId } from '@concord/core'
 import { describeStorageError, MemoryStorage, ReplicaHost, StorageCorruptError, type HostEvent } from '@concord/host'
 import type { Functions, Json, MachineDefinition } from '@concord/machine'
@@ -170,5 +170,3 @@ function serveApp<F extends Functions>(host: ReplicaHost<F>, port: MessagePort):
   }
   port.start()
 }
-
-export { proxy }
