@@ -129,6 +129,33 @@ describe('ReplicaHost (real timers, in-memory network and storage)', () => {
     expect((error as Error).message).toMatch(/corrupt at nextBal\.round/)
   })
 
+  it('a drain tells its drained listeners before its frames leave: the reply to a call goes out before the leader\'s sends of the same drain', async () => {
+    const network = new MemoryNetwork()
+    const seen: string[] = []
+    const inner = network.transport('a')
+    const watched = { send: (to: string, frame: string) => { seen.push(`send ${(JSON.parse(frame) as { type: string }).type}`); inner.send(to, frame) }, onFrame: inner.onFrame }
+    const a = await ReplicaHost.start({ id: 'a', members: ids, machine: counter, storage: new MemoryStorage(), transport: watched, tickMs: 2, seed: 1 })
+    hosts.push(a)
+    await Promise.all(['b', 'c'].map((id) => start(network, id)))
+    a.onDrained(() => seen.push('drained'))
+    a.campaign()
+    await until(() => a.status().role === 'leader')
+    const replies: CallReply[] = []
+    for (let i = 0; i < 5; i++) {
+      await new Promise<void>((resolve) => a.callWith('add', { by: 1 }, (reply) => {
+        seen.push('reply')
+        replies.push(reply)
+        resolve()
+      }))
+    }
+    expect(replies.every((r) => r.ok)).toBe(true)
+    // Every reply is followed by its drain's end, with no frame sent in between; the drain's frames (the Success to the others) follow.
+    const at = seen.flatMap((e, i) => (e === 'reply' ? [i] : []))
+    expect(at).toHaveLength(5)
+    for (const i of at) expect(seen[i + 1]).toBe('drained')
+    expect(at.some((i) => seen[i + 2]?.startsWith('send '))).toBe(true)
+  })
+
   it('drops frames that are not JSON or that name another sender, and counts them', async () => {
     const network = new MemoryNetwork()
     const a = await start(network, 'a')

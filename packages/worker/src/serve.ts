@@ -152,13 +152,18 @@ export function serveReplica<F extends Functions>(machine: MachineDefinition<F>)
 
 /** Answer the app port (AppRequest) and forward the host's output on it, one message per drain. */
 function serveApp<F extends Functions>(host: ReplicaHost<F>, port: MessagePort): void {
-  let batch: AppItem[] = []
+  const batch: AppItem[] = []
+  const flush = () => {
+    if (batch.length > 0) port.postMessage(batch.splice(0))
+  }
+  // Replies and events of one drain are pushed synchronously within it and
+  // leave together at its end, before its frames (onDrained); anything
+  // pushed outside a drain leaves in the microtask after it.
   const post = (item: AppItem) => {
-    // Replies and events of one drain are pushed synchronously within it; the
-    // microtask after it sends them together.
-    if (batch.push(item) === 1) queueMicrotask(() => port.postMessage(batch.splice(0)))
+    if (batch.push(item) === 1) queueMicrotask(flush)
   }
   host.subscribe((event) => post({ event }))
+  host.onDrained(flush)
   port.onmessage = (message: MessageEvent<AppRequest>) => {
     const request = message.data
     if ('snapshot' in request) return post({ snapshot: request.snapshot, state: host.state(), issuedUpTo: host.status().issuedUpTo })
