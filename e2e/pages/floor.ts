@@ -48,6 +48,10 @@ async function strictCommits(count: number): Promise<number[]> {
       tx.objectStore('s').put({ i, vote: 'x'.repeat(100) }, i)
       tx.oncomplete = () => resolve()
       tx.onerror = () => reject(tx.error)
+      // The fastest strict commit there is: without commit() the transaction
+      // commits only after its request's result has come back to this thread
+      // (0.6-0.7 ms here, against 0.4-0.5 with it; IdbStorage commits so too).
+      tx.commit()
     })
     times.push(performance.now() - started)
   }
@@ -91,6 +95,7 @@ async function bulkTransfer(chars: number, frameChars = 16_000): Promise<{ chann
     tx.objectStore('s').put({ body }, 'snapshot')
     tx.oncomplete = () => resolve()
     tx.onerror = () => reject(tx.error)
+    tx.commit()
   })
   return { channelMs, idbMs: performance.now() - written }
 }
