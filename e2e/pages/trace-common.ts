@@ -48,14 +48,16 @@ export async function diskBytes(): Promise<number> {
 }
 
 /** The bytes the system asked IndexedDB to keep, as it holds them now: every
- *  value (and key) of every database of this origin — binary values by their
- *  length, others as JSON. The same measure for both systems. */
+ *  value (and key) of every database of this origin — binary values (and
+ *  binary parts of values) by their length, the rest as JSON. The same
+ *  measure for both systems. */
 export async function storedBytes(): Promise<number> {
-  const size = (value: unknown): number => {
-    if (value instanceof ArrayBuffer) return value.byteLength
-    if (ArrayBuffer.isView(value)) return value.byteLength
-    return new TextEncoder().encode(JSON.stringify(value) ?? '').length
-  }
+  // Binary parts (at any depth: a record may hold bytes beside other fields) count by their length.
+  const binaryLength = (value: unknown): number | null => (value instanceof ArrayBuffer || ArrayBuffer.isView(value) ? value.byteLength : null)
+  const size = (value: unknown): number => binaryLength(value) ?? new TextEncoder().encode(JSON.stringify(value, (_key, v: unknown) => {
+    const length = binaryLength(v)
+    return length === null ? v : 'x'.repeat(length)
+  }) ?? '').length
   let bytes = 0
   for (const { name } of await indexedDB.databases()) {
     if (name === undefined) continue
