@@ -12,7 +12,7 @@ import { benchSizes } from './sizes.ts'
  */
 const quick = process.argv.includes('--quick')
 const only = process.env.BENCH_AREAS?.split(',')
-const browser = `Debian Chromium (${process.env.CONCORD_CHROMIUM ?? '/usr/bin/chromium'}), headless`
+const browser = `Debian Chromium (${process.env.CONCORD_CHROMIUM ?? '/usr/bin/chromium'}), headless, a profile on disk (IndexedDB commits reach the disk)`
 const areas: [area: string, title: string, run: () => Promise<BenchResult[]>, browser: string | null][] = [
   ['browser', 'browser (3 tabs of one room, real WebRTC and IndexedDB)', () => benchBrowser(quick), browser],
   ['membership', 'membership and compaction (real tabs, dynamic membership)', () => benchMembership(quick), browser],

@@ -32,7 +32,7 @@ const megabyte = 1_000_000
 export async function benchMembership(quick: boolean): Promise<BenchResult[]> {
   const rig = await startRig()
   try {
-    const context = await rig.browser.newContext()
+    const context = await rig.newContext()
     const results: BenchResult[] = []
     const room = `bench-membership-${Date.now()}`
     const snapshotEvery = 4

@@ -39,7 +39,7 @@ export async function benchScale(quick: boolean): Promise<BenchResult[]> {
   const results: BenchResult[] = []
   const push = (name: string, value: number, unit: string) => results.push({ name, value: round(value), unit })
   try {
-    const floorContext = await rig.browser.newContext()
+    const floorContext = await rig.newContext()
     const floor = await measureFloor(floorContext, rig.base, quick ? 50 : 300)
     await floorContext.close()
     push('consensus.floorMs', floor.floorMs, 'ms')
@@ -57,7 +57,7 @@ export async function benchScale(quick: boolean): Promise<BenchResult[]> {
 }
 
 async function openTabs(rig: Rig, n: number, url: string, ready: string): Promise<{ tabs: Page[]; close(): Promise<void> }> {
-  const context = await rig.browser.newContext()
+  const context = await rig.newContext()
   const tabs: Page[] = []
   for (let i = 0; i < n; i++) {
     const page = await context.newPage()

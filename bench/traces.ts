@@ -90,7 +90,7 @@ export async function benchTraces(quick: boolean): Promise<BenchResult[]> {
   const picked = <T extends { name: string }>(list: T[]) => list.filter((t) => onlyTraces === undefined || onlyTraces.includes(t.name))
   try {
     // The physical floor of a commit in this browser, for the latencies below: one data-channel round trip + one strict IndexedDB commit.
-    const floorContext = await rig.browser.newContext()
+    const floorContext = await rig.newContext()
     const floor = await measureFloor(floorContext, rig.base, quick ? 50 : 300)
     await floorContext.close()
     results.push({ name: 'trace.floorMs', value: round(floor.floorMs), unit: 'ms' })
@@ -116,7 +116,7 @@ export async function benchTraces(quick: boolean): Promise<BenchResult[]> {
 async function replayTrace(rig: Awaited<ReturnType<typeof startRig>>, yjsSignalingUrl: string, name: string, body: string, trace: Trace, push: (metric: string, value: number, unit: string) => void): Promise<void> {
   {
     // The floor: the same keystrokes into a plain text in the same browser, no sync.
-    const floorContext = await rig.browser.newContext()
+    const floorContext = await rig.newContext()
     const floorPage = await floorContext.newPage()
     await floorPage.goto(`${rig.base}/solo.html`)
     const aloneMs = await floorPage.evaluate((json) => {
@@ -146,7 +146,7 @@ async function replayTrace(rig: Awaited<ReturnType<typeof startRig>>, yjsSignali
       const contexts: BrowserContext[] = []
       const tabs: Page[] = []
       for (let i = 0; i < 3; i++) {
-        const context = await rig.browser.newContext()
+        const context = await rig.newContext()
         contexts.push(context)
         const page = await context.newPage()
         await page.route(`**/traces/${name}.json`, (route) => route.fulfill({ body, contentType: 'application/json' }))
@@ -246,7 +246,7 @@ async function replayConcurrentTrace(rig: Awaited<ReturnType<typeof startRig>>, 
   const contexts: BrowserContext[] = []
   const tabs: Page[] = []
   for (let i = 0; i < trace.numAgents + 1; i++) {
-    const context = await rig.browser.newContext()
+    const context = await rig.newContext()
     contexts.push(context)
     const page = await context.newPage()
     await page.route(`**/traces/${name}.json`, (route) => route.fulfill({ body, contentType: 'application/json' }))
