@@ -89,8 +89,11 @@ import {
  * Persistence contract (seed 002 steps 1–6, [0064], [0068]): the host writes
  * `ready().persist` atomically and in order, then steps
  * `{ type: 'persisted', seq: ready().persistSeq }`. A message that depends on
- * a record (NextBallot on lastTried, BallotInfo on nextBal, Voted on prevVote,
- * Success on the issued command) is not returned by `ready()` before that.
+ * a record (NextBallot on lastTried, BallotInfo on nextBal, Voted on prevVote)
+ * is not returned by `ready()` before that. Success waits for nothing (its
+ * command is durable on the majority that voted for it), and so issued
+ * records may land after the records that follow them (splitIssued,
+ * persist-order.ts).
  * Messages addressed to the replica itself ("to all devices including
  * itself", [0057] step 1) are in `send` too; the host delivers them back.
  *

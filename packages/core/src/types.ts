@@ -315,7 +315,9 @@ export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>
 /**
  * What the core asks its host to make durable, in order, atomically per
  * `Ready` (seed 002 [0064], [0068]). The host may drop the vote kept for an
- * instance once an `issued` record for that instance is durable.
+ * instance once an `issued` record for that instance is durable, and may
+ * write issued records after the votes and promises that follow them
+ * (splitIssued says when and why).
  */
 export type PersistRecord =
   | { kind: 'lastTried'; ballot: Ballot }

@@ -156,6 +156,26 @@ describe('ReplicaHost (real timers, in-memory network and storage)', () => {
     expect(at.some((i) => seen[i + 2]?.startsWith('send '))).toBe(true)
   })
 
+  it('writes a vote without the issued records queued before it; they follow within issuedWriteDelayMs', async () => {
+    const network = new MemoryNetwork()
+    const batches: string[][] = []
+    const inner = new MemoryStorage()
+    const watched: StableStorage = { load: () => inner.load(), write: (records) => { batches.push(records.map((r) => r.kind)); return inner.write(records) }, close: () => inner.close() }
+    const a = await ReplicaHost.start({ id: 'a', members: ids, machine: counter, storage: watched, transport: network.transport('a'), tickMs: 2, seed: 1 })
+    hosts.push(a)
+    await Promise.all(['b', 'c'].map((id) => start(network, id)))
+    a.campaign()
+    await until(() => a.status().role === 'leader')
+    for (let i = 0; i < 10; i++) expect(await a.call('add', { by: 1 })).toMatchObject({ ok: true })
+    // The votes of calls 2-10 are written alone, though the issued record of the call before was queued first.
+    const votes = batches.filter((b) => b.includes('vote'))
+    expect(votes.length).toBeGreaterThanOrEqual(10)
+    expect(votes.slice(1).every((b) => !b.includes('issued'))).toBe(true)
+    // The issued records follow, in batches of their own.
+    await until(() => a.status().durableIssuedUpTo === a.status().issuedUpTo)
+    expect(batches.some((b) => b.length > 0 && b.every((k) => k === 'issued'))).toBe(true)
+  })
+
   it('drops frames that are not JSON or that name another sender, and counts them', async () => {
     const network = new MemoryNetwork()
     const a = await start(network, 'a')

@@ -1,4 +1,4 @@
-import { createRandom, Replica, stableStateSchema, type CallReply, type IssuedEntry, type PersistRecord, type Random, type ReplicaEvent, type ReplicaId, type ReplicaStatus } from '@concord/core'
+import { createRandom, Replica, splitIssued, stableStateSchema, type CallReply, type IssuedEntry, type PersistRecord, type Random, type ReplicaEvent, type ReplicaId, type ReplicaStatus } from '@concord/core'
 import { createMachine, upgradeFunction, type Functions, type Json, type MachineDefinition, type MachineInstance } from '@concord/machine'
 import type { StableStorage, Transport } from './ports.ts'
 import { MachineVersionError, StorageCorruptError } from './errors.ts'
@@ -44,6 +44,9 @@ export const tickMsDefault = 10
  *  (a few milliseconds): at 4 ms the lone write started just before the next
  *  vote arrived, and the vote queued behind it (a 3-tab room, measured). */
 export const issuedWriteDelayMs = 20
+/** Issued records held back from a vote's write (splitIssued) beyond this
+ *  many go with it: a room under steady load still writes them. */
+export const issuedDeferredMax = 256
 /** How often (in ticks) a leader checks whether the room's state awaits an app upgrade. */
 export const upgradeCheckTicks = 50
 /** Unanswered calls a host has in the core at once (below the core's sessionResultsMax). */
@@ -73,6 +76,8 @@ export class ReplicaHost<F extends Functions = Functions> {
   private unwritten: PersistRecord[] = []
   private unwrittenSeq = 0
   private unwrittenUrgent = false
+  /** When the oldest unwritten issued record was queued (null: none is). */
+  private issuedQueuedAt: number | null = null
   private writeTimer: ReturnType<typeof setTimeout> | null = null
   private writeTimerDelay = 0
   private writing = false
@@ -317,6 +322,7 @@ export class ReplicaHost<F extends Functions = Functions> {
         for (const record of ready.persist) {
           this.unwritten.push(record)
           if (record.kind !== 'issued') urgent = true
+          else this.issuedQueuedAt ??= performance.now()
         }
         this.unwrittenSeq = ready.persistSeq
         this.unwrittenUrgent ||= urgent
@@ -363,7 +369,8 @@ export class ReplicaHost<F extends Functions = Functions> {
       this.writes = this.writeLoop()
       return
     }
-    const delay = this.replica.awaitsPersist() ? 0 : issuedWriteDelayMs
+    // Only issued records wait: due issuedWriteDelayMs after the oldest was queued.
+    const delay = this.replica.awaitsPersist() ? 0 : Math.max(0, issuedWriteDelayMs - (performance.now() - (this.issuedQueuedAt ?? performance.now())))
     if (this.writeTimer !== null) {
       if (delay >= this.writeTimerDelay) return
       clearTimeout(this.writeTimer)
@@ -378,15 +385,22 @@ export class ReplicaHost<F extends Functions = Functions> {
   /**
    * One write at a time; whatever Readies produced while it ran goes in the
    * next one, together (group commit: under load, one transaction carries
-   * the records of many commands).
+   * the records of many commands). A write that a message waits for leaves
+   * the issued records it would carry for later (splitIssued), until they
+   * are issuedWriteDelayMs old or issuedDeferredMax many: they are off the
+   * critical path, and a vote's commit alone is the fastest.
    */
   private async writeLoop(): Promise<void> {
     this.writing = true
     try {
-      while (this.unwritten.length > 0 && !this.closed && this.failure === null) {
-        const records = this.unwritten
+      let first = true
+      while (this.unwritten.length > 0 && !this.closed && this.failure === null && (first || this.unwrittenUrgent || this.replica.awaitsPersist())) {
+        first = false
+        const split = this.unwrittenUrgent && this.mayDeferIssued() ? splitIssued(this.unwritten) : null
+        const records = split?.first ?? this.unwritten
         const seq = this.unwrittenSeq
-        this.unwritten = []
+        this.unwritten = split?.issued ?? []
+        if (split === null) this.issuedQueuedAt = null
         this.unwrittenUrgent = false
         const started = performance.now()
         try {
@@ -410,6 +424,13 @@ export class ReplicaHost<F extends Functions = Functions> {
       this.writing = false
     }
     this.kickWriter()
+  }
+
+  private mayDeferIssued(): boolean {
+    if (this.issuedQueuedAt === null || performance.now() - this.issuedQueuedAt >= issuedWriteDelayMs) return false
+    let count = 0
+    for (const record of this.unwritten) if (record.kind === 'issued') count++
+    return count < issuedDeferredMax
   }
 
   /** A replica whose writes fail cannot vote safely: it stops, and says why. */

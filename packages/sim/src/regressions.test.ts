@@ -14,6 +14,7 @@ const found: [seed: number, bug: string][] = [
   [3531, 'a deposed leader answered "rejected" from its stale LS (not linearizable); rejections now wait for a majority to confirm the ballot'],
   [352, 'an instance decided while its precedent waited was never issued once the gap below closed (found when Voted went only to Q)'],
   [1958, 'a leader removed from the members without knowing it never stepped down: its loopback BeginBallot reset the quorum check'],
+  [21929, 'with issued records written after the votes that follow them, a replica crashed holding a vote cast under a reconfiguration whose issued record was lost: it would not lead past a reconfiguration it had not applied, and no peer held it (the room stopped); reconfigurations are no longer deferred'],
 ]
 
 /** With membership churn (npm run sim -- --seed N --membership). */
