@@ -47,12 +47,14 @@ export async function startRig(): Promise<Rig> {
       const dir = mkdtempSync(join(tmpdir(), 'concord-bench-profile-'))
       const context = await chromium.launchPersistentContext(dir, { executablePath: chromiumPath, args })
       profiles.push({ context, dir })
-      // Closing the context ends its browser; the profile goes with it.
-      context.on('close', () => rmSync(dir, { recursive: true, force: true }))
       return context
     },
     async close() {
-      for (const { context } of profiles.splice(0)) await context.close().catch(() => {})
+      // Closing a context ends its browser; then its profile goes.
+      for (const { context, dir } of profiles.splice(0)) {
+        await context.close().catch(() => {})
+        rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 })
+      }
       await vite.close()
       await signaling.close()
     },
