@@ -105,7 +105,7 @@ function oneTraceTable(r: Results, name: string): string {
   const alone = get('typingAloneMs')
   lines.push('')
   if (snap !== undefined) lines.push(`With snapshots every 64 commands instead of the default 4,096 (a setting of the room), Concord keeps ${format(snap.value, snap.unit)} per tab (${snapDisk ? format(snapDisk.value, snapDisk.unit) : '—'} by Chromium's count).`, '')
-  lines.push(`${edits?.value.toLocaleString('en')} keystrokes, one tab typing and two following, each tab in its own browser context. Floor in the same run: the same keystrokes into a plain string, no sync: ${alone ? format(alone.value, alone.unit) : '—'}. Measured on ${r.machine}, ${r.browser ?? 'no browser'}.`)
+  lines.push(`${edits?.value.toLocaleString('en')} keystrokes, one tab typing and two following, each tab in its own browser (a profile of its own, on disk). Floor in the same run: the same keystrokes into a plain string, no sync: ${alone ? format(alone.value, alone.unit) : '—'}. Measured on ${r.machine}, ${r.browser ?? 'no browser'}.`)
   return lines.join('\n')
 }
 
@@ -166,7 +166,38 @@ function sizeTable(r: Results): string {
   return lines.join('\n')
 }
 
-const areas: Record<string, (r: Results) => string> = { trace: traceTable, scale: scaleTable, crdt: crdtTable, size: sizeTable }
+function browserTable(r: Results): string {
+  const get = (name: string) => r.results.find((x) => x.name === `browser.${name}`)
+  const cell = (name: string) => {
+    const x = get(name)
+    return x === undefined ? '—' : format(x.value, x.unit)
+  }
+  const floor = get('floorMs')?.value
+  const leader = get('commitMs.leader.p50')?.value
+  const ratio = floor !== undefined && leader !== undefined ? ` (${(leader / floor).toFixed(1)}× the floor)` : ''
+  const lines = ['| 3 tabs of one room | value |', '|---|---|']
+  lines.push(`| physical floor: one data-channel round trip + one strict IndexedDB commit | ${cell('floorMs')} (${cell('dataChannelRttMs.p50')} + ${cell('idbStrictCommitMs.p50')}) |`)
+  lines.push(`| commit latency of a call from the leader's tab, p50 / p99 | ${cell('commitMs.leader.p50')}${ratio} / ${cell('commitMs.leader.p99')} |`)
+  lines.push(`| … from a follower's tab, p50 / p99 | ${cell('commitMs.follower.p50')} / ${cell('commitMs.follower.p99')} |`)
+  lines.push(`| calls/s, pipelined, from the leader's tab | ${cell('callsPerSec')} |`)
+  lines.push(`| failover: the leader's tab closed until a survivor's call is applied | ${cell('failoverMs')} |`)
+  lines.push('', `Measured on ${r.machine}, ${r.browser ?? 'no browser'} (\`npm run bench\`, \`bench/results/browser.json\`).`)
+  return lines.join('\n')
+}
+
+function coreTable(r: Results): string {
+  const get = (name: string) => r.results.find((x) => x.name === `core.${name}`)
+  const cell = (name: string, digits = 1) => {
+    const x = get(name)
+    return x === undefined ? '—' : x.unit === 'µs' ? `${x.value.toFixed(digits)}` : x.value.toLocaleString('en')
+  }
+  const lines = ['| replicas | α | commands/s (leader core) | leader µs/command | all replicas µs/command |', '|---|---|---|---|---|']
+  for (const n of [3, 5]) for (const a of [1, 8, 64]) lines.push(`| ${n} | ${a} | ${cell(`commandsPerSec.r${n}.a${a}`)} | ${cell(`cpuPerCommand.r${n}.a${a}`)} | ${cell(`clusterCpuPerCommand.r${n}.a${a}`)} |`)
+  lines.push('', `The floor in the same run (the app's functions and applies alone, no protocol): ${cell('floor.machineOnly.r3')} commands/s for 3 replicas. A logged command takes about ${cell('memory.bytesPerCommand')} bytes per replica until log clearing drops it behind a snapshot. Measured on ${r.machine}.`)
+  return lines.join('\n')
+}
+
+const areas: Record<string, (r: Results) => string> = { trace: traceTable, scale: scaleTable, crdt: crdtTable, size: sizeTable, browser: browserTable, core: coreTable }
 for (const [area, table] of Object.entries(areas)) {
   const results = load(area)
   const start = `<!-- bench:${area} -->`
