@@ -22,6 +22,16 @@ const format = (value: number, unit: string) => {
   return `${value.toLocaleString('en', { maximumFractionDigits: value >= 100 ? 0 : 1 })} ${unit}`
 }
 
+/** The results of one area under a name prefix: `get` a result, or its formatted `cell` ('—' when absent). */
+function metrics(r: Results, prefix: string) {
+  const get = (name: string) => r.results.find((x) => x.name === `${prefix}${name}`)
+  const cell = (name: string) => {
+    const x = get(name)
+    return x ? format(x.value, x.unit) : '—'
+  }
+  return { get, cell }
+}
+
 const traceTitles: Record<string, string> = { paper: 'automerge-paper trace', blog1: 'seph-blog1 trace' }
 
 function traceTable(r: Results): string {
@@ -33,11 +43,7 @@ function traceTable(r: Results): string {
 }
 
 function concurrentTraceTable(r: Results): string {
-  const get = (metric: string) => r.results.find((x) => x.name === `trace.friendsforever.${metric}`)
-  const cell = (metric: string) => {
-    const x = get(metric)
-    return x ? format(x.value, x.unit) : '—'
-  }
+  const { get, cell } = metrics(r, 'trace.friendsforever.')
   const floor = r.results.find((x) => x.name === 'trace.floorMs')
   const rows: [string, string][] = [
     ['total time until all 3 tabs hold the final text', 'totalMs'],
@@ -56,11 +62,7 @@ function concurrentTraceTable(r: Results): string {
 }
 
 function scaleTable(r: Results): string {
-  const get = (name: string) => r.results.find((x) => x.name === name)
-  const cell = (name: string) => {
-    const x = get(name)
-    return x ? format(x.value, x.unit) : '—'
-  }
+  const { get, cell } = metrics(r, '')
   const rooms = [...new Set(r.results.map((x) => /^consensus\.r(\d+)\./.exec(x.name)?.[1]).filter((n): n is string => n !== undefined))].sort((a, b) => Number(a) - Number(b))
   const lines = [
     '| tabs | commit p50 / p99, leader tab | follower tab | calls/s one at a time | calls/s pipelined | calls/s, pipeline of one | failover |',
@@ -126,11 +128,7 @@ const crdtScenarios: [string, string][] = [
 ]
 
 function crdtTable(r: Results): string {
-  const get = (name: string) => r.results.find((x) => x.name === `crdt.${name}`)
-  const cell = (name: string) => {
-    const x = get(name)
-    return x ? format(x.value, x.unit) : '—'
-  }
+  const { get, cell } = metrics(r, 'crdt.')
   const systems = ['concord', 'yjs', 'automerge']
   const lines = [
     '| scenario (ops) | time: Concord | Yjs | Automerge | bytes sent: Concord | Yjs | Automerge | document: Concord | Yjs | Automerge |',
@@ -167,11 +165,7 @@ function sizeTable(r: Results): string {
 }
 
 function browserTable(r: Results): string {
-  const get = (name: string) => r.results.find((x) => x.name === `browser.${name}`)
-  const cell = (name: string) => {
-    const x = get(name)
-    return x === undefined ? '—' : format(x.value, x.unit)
-  }
+  const { get, cell } = metrics(r, 'browser.')
   const floor = get('floorMs')?.value
   const leader = get('commitMs.leader.p50')?.value
   const ratio = floor !== undefined && leader !== undefined ? ` (${(leader / floor).toFixed(1)}× the floor)` : ''
@@ -186,10 +180,11 @@ function browserTable(r: Results): string {
 }
 
 function coreTable(r: Results): string {
-  const get = (name: string) => r.results.find((x) => x.name === `core.${name}`)
-  const cell = (name: string, digits = 1) => {
+  const { get } = metrics(r, 'core.')
+  // Bare numbers: the header says the unit.
+  const cell = (name: string) => {
     const x = get(name)
-    return x === undefined ? '—' : x.unit === 'µs' ? `${x.value.toFixed(digits)}` : x.value.toLocaleString('en')
+    return x === undefined ? '—' : x.unit === 'µs' ? x.value.toFixed(1) : x.value.toLocaleString('en')
   }
   const lines = ['| replicas | α | commands/s (leader core) | leader µs/command | all replicas µs/command |', '|---|---|---|---|---|']
   for (const n of [3, 5]) for (const a of [1, 8, 64]) lines.push(`| ${n} | ${a} | ${cell(`commandsPerSec.r${n}.a${a}`)} | ${cell(`cpuPerCommand.r${n}.a${a}`)} | ${cell(`clusterCpuPerCommand.r${n}.a${a}`)} |`)

@@ -313,8 +313,7 @@ export class ReplicaHost<F extends Functions = Functions> {
    *  their order. */
   private drain(): void {
     let queued = false
-    const outbound: string[] = []
-    const outboundTo: ReplicaId[] = []
+    const outbound: [to: ReplicaId, frame: string][] = []
     for (let guard = 0; guard < 10_000 && !this.closed && this.failure === null && this.replica.hasReady(); guard++) {
       const ready = this.replica.ready()
       if (ready.persist.length > 0) {
@@ -330,10 +329,7 @@ export class ReplicaHost<F extends Functions = Functions> {
       }
       for (const message of ready.send) {
         if (message.to === this.id) this.replica.step({ type: 'loopback', message })
-        else {
-          outboundTo.push(message.to)
-          outbound.push(JSON.stringify(message))
-        }
+        else outbound.push([message.to, JSON.stringify(message)])
       }
       if (ready.installed !== null) {
         this.emit({ type: 'installed', instance: ready.installed.instance, state: ready.installed.state as Record<string, Json> })
@@ -349,7 +345,7 @@ export class ReplicaHost<F extends Functions = Functions> {
       if (ready.replies.length > 0) this.submitQueued()
     }
     for (const listener of this.drainedListeners) listener()
-    for (let i = 0; i < outbound.length; i++) this.transport.send(outboundTo[i]!, outbound[i]!)
+    for (const [to, frame] of outbound) this.transport.send(to, frame)
     if (queued) this.kickWriter()
   }
 
