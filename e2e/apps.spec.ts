@@ -164,27 +164,40 @@ test('game in 3 tabs: every tab shows every player; a move shows in its own tab 
   await expect(one.locator('[data-part=latency]')).toContainText('ms', { timeout: 20_000 })
   await expect(one.locator('[data-part=status]')).toContainText('ballot')
 
-  // The leader's rule: `two` walks its player up to `one`'s (going round
-  // whatever is in the way) and then tries to step onto it.
+  // The leader's rule: `two` walks its player up to `one`'s, along a
+  // shortest path round the other players (a breadth-first search on the
+  // board), and then tries to step onto it.
   const refusal = await two.evaluate(async (target) => {
     const store = window.gameStore
     const me = store.replicaId
-    const where = () => (store.confirmedState['players'] as Record<string, { x: number; y: number }>)
+    const size = Math.round(Math.sqrt(document.querySelectorAll('[data-cell]').length))
     const delta = { up: [0, -1], down: [0, 1], left: [-1, 0], right: [1, 0] } as const
+    const dirs = Object.keys(delta) as (keyof typeof delta)[]
     for (let step = 0; step < 200; step++) {
-      const players = where()
+      const players = store.confirmedState['players'] as Record<string, { x: number; y: number }>
       const a = players[target]!
       const b = players[me]!
-      const dx = a.x - b.x
-      const dy = a.y - b.y
-      const toward = (Object.keys(delta) as (keyof typeof delta)[]).filter((d) => delta[d][0] * dx > 0 || delta[d][1] * dy > 0)
-      if (Math.abs(dx) + Math.abs(dy) === 1) {
-        return store.call('move', { id: me, dir: toward[0] }).then(() => 'moved', (e: Error & { reason?: string }) => e.reason ?? e.message)
+      const next = dirs.find((d) => b.x + delta[d][0] === a.x && b.y + delta[d][1] === a.y)
+      if (next !== undefined) return store.call('move', { id: me, dir: next }).then(() => 'moved', (e: Error & { reason?: string }) => e.reason ?? e.message)
+      // The first step of a shortest path from b to a cell beside a.
+      const taken = new Set(Object.values(players).map((p) => `${p.x},${p.y}`))
+      const first = new Map<string, keyof typeof delta>([[`${b.x},${b.y}`, 'up']])
+      const queue: [number, number][] = [[b.x, b.y]]
+      let go: keyof typeof delta | undefined
+      while (go === undefined && queue.length > 0) {
+        const [x, y] = queue.shift()!
+        for (const d of dirs) {
+          const [nx, ny] = [x + delta[d][0], y + delta[d][1]]
+          const key = `${nx},${ny}`
+          if (nx < 0 || ny < 0 || nx >= size || ny >= size || taken.has(key) || first.has(key)) continue
+          const via = x === b.x && y === b.y ? d : first.get(`${x},${y}`)!
+          if (Math.abs(nx - a.x) + Math.abs(ny - a.y) === 1) { go = via; break }
+          first.set(key, via)
+          queue.push([nx, ny])
+        }
       }
-      // Toward the target, or sideways when blocked.
-      const options = [...toward, ...(Object.keys(delta) as (keyof typeof delta)[]).filter((d) => !toward.includes(d))]
-      const dir = step % 7 === 6 ? options[options.length - 1]! : options[step % toward.length]!
-      await store.call('move', { id: me, dir }).catch(() => {})
+      if (go === undefined) return `no path from ${b.x},${b.y} to ${a.x},${a.y} on a ${size}×${size} board`
+      await store.call('move', { id: me, dir: go }).catch(() => {})
     }
     return 'never got next to it'
   }, me)

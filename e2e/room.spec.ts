@@ -261,10 +261,14 @@ test('a room grows 1 → 5 → 9 tabs (5 voters, 4 learners) and shrinks to 2 by
   const views = () => Promise.all(tabs.map(status))
   await grow(1)
   await expect.poll(async () => (await status(tabs[0]!)).voter, { timeout: 20_000 }).toBe(true)
-  await grow(5)
-  await expect.poll(async () => (await views()).filter((s) => s.voter).length, { timeout: 30_000 }).toBe(5)
-  await grow(9)
-  await expect.poll(async () => (await views()).filter((s) => s.voter).length, { timeout: 30_000 }).toBe(5)
+  await withMeshLogs(tabs, async () => {
+    await grow(5)
+    await expect.poll(async () => (await views()).filter((s) => s.voter).length, { timeout: 30_000 }).toBe(5)
+  })
+  await withMeshLogs(tabs, async () => {
+    await grow(9)
+    await expect.poll(async () => (await views()).filter((s) => s.voter).length, { timeout: 30_000 }).toBe(5)
+  })
   expect((await views()).filter((s) => !s.voter)).toHaveLength(4)
   console.log(`9 tabs: 5 voters, 4 learners; ${acked.length} calls acknowledged so far, at ${Math.round((Date.now() - started) / 1000)} s`)
 
