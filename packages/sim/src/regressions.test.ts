@@ -24,6 +24,7 @@ const foundWithChurn: [seed: number, bug: string][] = [
   [7993, 'a leaver closed once its removal was applied, not written: the last member crashed, came back with the old membership and needed the leaver (adoptions)'],
   [20480, 'the chunks of a snapshot window arrived reordered and all but the next were dropped: the transfer was slower than the room and never finished'],
   [682, 'the simulator closed a leaver once the last member\'s disk held the removal, though instances before it were still being written (a gap): that member crashed, restarted with the old membership and needed the leaver (simulator bug, not the core)'],
+  [2293, 'adopted replicas outlived every tab that could run them: a room of two adopted leavers removed one, which then waited forever for a view to close by (simulator bug, not the core: an adopted replica now closes with its adopting tab)'],
 ]
 
 describe('simulator regressions', () => {

@@ -230,8 +230,10 @@ interface Node {
   /** A spare waiting to join (never started). */
   spare: boolean
   leaving: boolean
-  /** Run from its disk by another tab only to leave (adopt.ts): that tab judges by its own view when it is done. */
-  adopted: boolean
+  /** The replica whose tab runs this one from its disk, only to leave
+   *  (adopt.ts); null if its own tab runs it. The adopted replica closes with
+   *  the adopting tab. */
+  adopter: string | null
   /** Left the room for good: a replica id is never reused (a new tab is a new replica). */
   gone: boolean
 }
@@ -355,7 +357,7 @@ export class Simulation {
     this.learners = new Set(spares > 0 ? this.ids.slice(this.ids.length - Math.min(spares, config.learnerSpares ?? 0)) : [])
     for (const id of this.ids) {
       const spare = !this.genesis.includes(id)
-      const node: Node = { id, replica: null, machine: this.workload.createMachine(), disk: new SimDisk(), incarnation: 0, flushing: false, slowDiskUntil: 0, spare, leaving: false, adopted: false, gone: false }
+      const node: Node = { id, replica: null, machine: this.workload.createMachine(), disk: new SimDisk(), incarnation: 0, flushing: false, slowDiskUntil: 0, spare, leaving: false, adopter: null, gone: false }
       this.nodes.set(id, node)
       if (!spare) this.start(node)
       this.schedule({ kind: 'tick', node: id }, randomInt(this.random, 1, config.tickInterval + 1))
@@ -643,7 +645,7 @@ export class Simulation {
    */
   private maybeStopLeft(node: Node): void {
     if (!node.leaving || node.replica === null) return
-    const status = node.adopted ? this.adopterView(node.id) : node.replica.status()
+    const status = node.adopter !== null ? this.adopterView(node.id) : node.replica.status()
     if (status === null) return
     if (status.members.includes(node.id)) return
     // Applied and durable: a member that applied the removal but crashed
@@ -656,6 +658,17 @@ export class Simulation {
     node.gone = true
     node.incarnation++
     node.flushing = false
+    this.closeAdopted(node.id)
+  }
+
+  /**
+   * A tab that closes or dies takes the replicas it adopted with it, without
+   * a goodbye (adopt.ts: close() drops them). Before, adopted replicas
+   * outlived every tab that could run them (simulator seed 2293 with
+   * membership: a leaver removed by a room of adopted replicas never closed).
+   */
+  private closeAdopted(adopter: string): void {
+    for (const node of this.nodes.values()) if (node.adopter === adopter && node.replica !== null) this.crash(node.id)
   }
 
   /**
@@ -698,6 +711,7 @@ export class Simulation {
     node.flushing = false
     this.stats.crashes++
     this.schedule({ kind: 'restart', node: id }, randomInt(this.random, 50, 1500))
+    this.closeAdopted(id)
   }
 
   private restart(id: string): void {
@@ -706,7 +720,7 @@ export class Simulation {
     // A replica's wish to leave is not stored: restarted, it asks to join
     // again, so it is no longer one that closes once removed.
     node.leaving = false
-    node.adopted = false
+    node.adopter = null
     node.machine = this.workload.createMachine()
     this.checker.noteRestart(id)
     this.trace(`restart ${id}`)
@@ -714,9 +728,10 @@ export class Simulation {
     // Adoption (packages/worker/src/adopt.ts): the replica of a dead tab is
     // run from its disk by another tab of the profile, only to leave; that
     // tab adopts only a member of the room as it sees it.
-    if (this.config.membership && this.adoptRandom.next() < adoptionRate && this.adopterView(id)?.members.includes(id)) {
+    const adopter = this.config.membership && this.adoptRandom.next() < adoptionRate ? this.adopterView(id) : null
+    if (adopter !== null && adopter.members.includes(id)) {
       node.leaving = true
-      node.adopted = true
+      node.adopter = adopter.id
       this.trace(`adopt ${id}`)
       this.stats.adoptions++
       this.stepNode(id, { type: 'leave' })
@@ -732,7 +747,7 @@ export class Simulation {
     let best: ReturnType<Replica['status']> | null = null
     for (const other of this.ids) {
       const replica = this.nodes.get(other)!.replica
-      if (other === id || replica === null || this.nodes.get(other)!.adopted) continue
+      if (other === id || replica === null || this.nodes.get(other)!.adopter !== null) continue
       const status = replica.status()
       if (status.members.includes(other) && (best === null || status.issuedUpTo > best.issuedUpTo)) best = status
     }
@@ -921,8 +936,20 @@ export class Simulation {
     if (nodes.length < this.ids.filter((id) => !this.nodes.get(id)!.spare && !this.nodes.get(id)!.gone).length) return false
     const frontier = this.checker.logLength
     if (!nodes.every((n) => n.replica!.status().issuedUpTo === frontier)) return false
+    if (this.config.membership && this.unpromoted(nodes).length > 0) return false
     // A corrupted state converges only once out-of-sync detection repaired it.
     return !this.config.corruptions || new Set(nodes.map((n) => n.machine.digest())).size === 1
+  }
+
+  /**
+   * Replicas that want to vote (running, not leaving, not learners by
+   * choice) left outside a membership that has room for them (seed 004: a
+   * joiner that caught up is added): the room must grow back to votersMax.
+   */
+  private unpromoted(nodes: Node[]): string[] {
+    const members = nodes[0]!.replica!.status().members
+    if (members.length >= this.config.votersMax) return []
+    return nodes.filter((n) => !n.leaving && n.adopter === null && !this.learners.has(n.id) && !members.includes(n.id)).map((n) => n.id)
   }
 
   private livenessReport(): string {
@@ -931,7 +958,10 @@ export class Simulation {
       const s = n.replica?.status()
       return s === undefined ? `${n.id}:down` : `${n.id}:${s.role}@${s.lastTried.round}/${s.nextBal.round}.${s.nextBal.replica} issued ${s.issuedUpTo} leader ${s.leader}`
     })
-    return `no convergence after ${this.config.livenessTime} time units without faults; log ${this.checker.logLength}; pending calls [${pending.join(' ')}]; ${replicas.join('; ')}`
+    const nodes = this.running()
+    const unpromoted = this.config.membership && nodes.length > 0 ? this.unpromoted(nodes) : []
+    const members = nodes.length > 0 ? ` members [${nodes[0]!.replica!.status().members.join(' ')}];${unpromoted.length > 0 ? ` not promoted [${unpromoted.join(' ')}];` : ''}` : ''
+    return `no convergence after ${this.config.livenessTime} time units without faults; log ${this.checker.logLength};${members} pending calls [${pending.join(' ')}]; ${replicas.join('; ')}`
   }
 
   /**
