@@ -9,7 +9,7 @@ import { configForSeed, replayCommand, runSeed, type SimConfig, type SimResult }
  */
 const tsxApi = import.meta.resolve('tsx/esm/api')
 
-const usage = `usage: npm run sim -- [--seeds N] [--start S] [--jobs J] [--seed X] [--replicas 3|5|7] [--workload warehouse|counter|text] [--alpha N] [--corrupt] [--membership] [--trace]`
+const usage = `usage: npm run sim -- [--seeds N] [--start S] [--jobs J] [--seed X] [--replicas 3|5|7] [--workload warehouse|counter|text] [--alpha N] [--calls N] [--corrupt] [--membership] [--trace]`
 
 interface Options {
   seeds: number
@@ -37,6 +37,7 @@ function parse(argv: string[]): Options {
       case '--seed': options.seed = number(); break
       case '--replicas': options.overrides.replicas = number(); break
       case '--alpha': options.overrides.pipelineDepth = number(); break
+      case '--calls': options.overrides.callsPerClient = number(); break
       case '--workload':
         if (value !== 'warehouse' && value !== 'counter' && value !== 'text') throw new Error(`unknown workload ${value}\n${usage}`)
         options.overrides.workload = value
