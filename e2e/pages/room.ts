@@ -1,6 +1,6 @@
 import { openStore, type Store } from '@concord/client'
 import { crownPrince } from '@concord/core'
-import { databaseName, IdbStorage, seal } from '@concord/storage-idb'
+import { databaseName, IdbStorage, seal, unseal } from '@concord/storage-idb'
 import { openDB } from 'idb'
 import { devRoomKey, devToken } from './dev-token.ts'
 import { e2eMachine, e2eMachineV2 } from './machines.ts'
@@ -71,9 +71,9 @@ const api = {
   corruptStoredSnapshot: async () => {
     const db = await openDB(databaseName(e2eMachine.name, room, store.replicaId))
     try {
-      const sealed = (await db.get('snapshot', 'latest')) as { r: { anchor: { instance: number }; state: Record<string, unknown> } } | undefined
+      const sealed: unknown = await db.get('snapshot', 'latest')
       if (sealed === undefined) return 0
-      const snapshot = sealed.r
+      const snapshot = unseal<{ anchor: { instance: number }; state: Record<string, unknown> }>(db.name, 'snapshot', 'latest', sealed)
       await db.put('snapshot', seal('snapshot', 'latest', { ...snapshot, state: { ...snapshot.state, junk: 'bit rot' } }), 'latest')
       return snapshot.anchor.instance
     } finally {

@@ -1,1 +1,1 @@
-export { IdbStorage, databaseName, durabilityOf, seal, storageVersion, type Sealed } from './storage.ts'
+export { IdbStorage, databaseName, deflateAboveChars, durabilityOf, seal, storageVersion, unseal, type Sealed, type SealedDeflated } from './storage.ts'

@@ -55,6 +55,29 @@ describe('IdbStorage (fake-indexeddb: the real one is in the e2e tests)', () => 
     reopened.close()
   })
 
+  it('keeps a large issued batch deflated, reads it back, and finds it damaged', async () => {
+    const name = fresh()
+    const storage = await IdbStorage.open(name)
+    const text = 'the quick brown fox jumps over the lazy dog; '.repeat(40)
+    const big: PersistRecord[] = [1, 2, 3].map((instance) => ({ kind: 'issued', entry: { instance, lockBallot: ballot, command: { ...command, id: `b${instance}`, result: text } } }))
+    await storage.write(big)
+    const raw = await openDB(name, storageVersion)
+    const sealed = await raw.get('issued', 1)
+    expect(sealed.z).toBeInstanceOf(Uint8Array)
+    const json = JSON.stringify(big.map((r) => (r as { entry: unknown }).entry)).length
+    expect(sealed.z.length).toBeLessThan(json / 5)
+    expect((await storage.load()).issued).toEqual(big.map((r) => (r as { entry: unknown }).entry))
+    // One byte of the deflated JSON changes on disk.
+    const z = Uint8Array.from(sealed.z)
+    z[Math.floor(z.length / 2)]! ^= 0x40
+    await raw.put('issued', { ...sealed, z }, 1)
+    raw.close()
+    storage.close()
+    const reopened = await IdbStorage.open(name)
+    await expect(reopened.load()).rejects.toThrow(/issued\/1 \((checksum mismatch|does not inflate)\)/)
+    reopened.close()
+  })
+
   it('finds a record moved to another key', async () => {
     const name = fresh()
     const storage = await IdbStorage.open(name)

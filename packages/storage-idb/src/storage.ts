@@ -1,7 +1,9 @@
+/// <reference path="../../../types/pako.d.ts" />
 import type { Ballot, IssuedEntry, PersistRecord, Snapshot, StableState, Vote } from '@concord/core'
 import { StorageCorruptError, type StableStorage } from '@concord/host'
 import { crc32OfText } from './checksum.ts'
 import { deleteDB, openDB, unwrap, type DBSchema, type IDBPDatabase } from 'idb'
+import pako from 'pako'
 
 /**
  * Stable storage of one browser replica in IndexedDB (issue 4 §3): one
@@ -24,6 +26,23 @@ export interface Sealed<T> {
 }
 
 /**
+ * A sealed value kept deflated: `z` is its JSON, raw-deflated; `c` the
+ * same checksum as Sealed's (over the JSON before deflating). Issued
+ * commands and snapshots are stored so once their JSON passes
+ * deflateAboveChars: they are most of what a replica keeps, and JSON
+ * compresses 3-5× (votes stay plain: they are on the commit's critical
+ * path and are deleted within milliseconds).
+ */
+export interface SealedDeflated {
+  z: Uint8Array
+  c: number
+}
+
+/** Issued commands and snapshots whose JSON is longer than this are stored deflated. */
+export const deflateAboveChars = 256
+const deflatedStores: ReadonlySet<StoreName> = new Set(['issued', 'snapshot'])
+
+/**
  * Votes and issued commands are stored a batch per write (storage version
  * 4): the votes of one write are one record, its issued commands another,
  * both under the write's sequence number. Chromium's IndexedDB costs about
@@ -36,9 +55,9 @@ interface Schema extends DBSchema {
   /** Ballots, and where the log starts (seed 001: the last clear; votes and issued commands below it are not loaded). */
   meta: { key: 'lastTried' | 'nextBal' | 'logStart'; value: Sealed<Ballot> | Sealed<number> }
   votes: { key: number; value: Sealed<Vote[]> }
-  issued: { key: number; value: Sealed<IssuedEntry[]> }
+  issued: { key: number; value: Sealed<IssuedEntry[]> | SealedDeflated }
   /** The latest snapshot (seed 001), under the key 'latest'. */
-  snapshot: { key: 'latest'; value: Sealed<Snapshot> }
+  snapshot: { key: 'latest'; value: Sealed<Snapshot> | SealedDeflated }
 }
 
 type StoreName = 'meta' | 'votes' | 'issued' | 'snapshot'
@@ -51,19 +70,36 @@ export function databaseName(app: string, room: string, replicaId: string): stri
   return `${app}/${room}/${replicaId}`
 }
 
-function checksum(store: StoreName, key: IDBValidKey, value: unknown): number {
-  return crc32OfText(`${store}/${String(key)}\n${JSON.stringify(value)}`)
+function checksumOfJson(store: StoreName, key: IDBValidKey, json: string): number {
+  return crc32OfText(`${store}/${String(key)}\n${json}`)
 }
 
-export function seal<T>(store: StoreName, key: IDBValidKey, value: T): Sealed<T> {
-  return { r: value, c: checksum(store, key, value) }
+const utf8 = new TextEncoder()
+
+/** A value as stored: with its checksum, and deflated if it is an issued batch or a snapshot of some size. */
+export function seal<T>(store: StoreName, key: IDBValidKey, value: T): Sealed<T> | SealedDeflated {
+  const json = JSON.stringify(value)
+  const c = checksumOfJson(store, key, json)
+  if (json.length > deflateAboveChars && deflatedStores.has(store)) return { z: pako.deflateRaw(utf8.encode(json)), c }
+  return { r: value, c }
 }
 
 /** The value of a sealed record, or a StorageCorruptError saying which record is bad and how. */
 export function unseal<T>(database: string, store: StoreName, key: IDBValidKey, sealed: unknown): T {
   const where = `${database}: ${store}/${String(key)}`
-  if (typeof sealed !== 'object' || sealed === null || !('r' in sealed) || !('c' in sealed)) throw new StorageCorruptError(where, 'not a sealed record')
-  if (sealed.c !== checksum(store, key, sealed.r)) throw new StorageCorruptError(where, 'checksum mismatch')
+  if (typeof sealed !== 'object' || sealed === null || !('c' in sealed)) throw new StorageCorruptError(where, 'not a sealed record')
+  if ('z' in sealed && sealed.z instanceof Uint8Array) {
+    let json: string
+    try {
+      json = pako.inflateRaw(sealed.z, { to: 'string' })
+    } catch {
+      throw new StorageCorruptError(where, 'does not inflate')
+    }
+    if (sealed.c !== checksumOfJson(store, key, json)) throw new StorageCorruptError(where, 'checksum mismatch')
+    return JSON.parse(json) as T
+  }
+  if (!('r' in sealed)) throw new StorageCorruptError(where, 'not a sealed record')
+  if (sealed.c !== checksumOfJson(store, key, JSON.stringify(sealed.r))) throw new StorageCorruptError(where, 'checksum mismatch')
   return sealed.r as T
 }
 

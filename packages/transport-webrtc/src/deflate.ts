@@ -1,4 +1,4 @@
-/// <reference path="./pako.d.ts" />
+/// <reference path="../../../types/pako.d.ts" />
 import pako from 'pako'
 import { chunkCharsMax } from './framing.ts'
 

@@ -1,4 +1,4 @@
-/** The part of pako 2.1 (zlib in JS) that deflate.ts uses. */
+/** The part of pako 2.1 (zlib in JS) that Concord uses: streams (transport-webrtc's per-link frames) and one-shot raw deflate (storage-idb's values at rest). */
 declare module 'pako' {
   interface StreamOptions {
     level?: number
@@ -17,6 +17,8 @@ declare module 'pako' {
     Deflate: typeof Stream
     Inflate: typeof Stream
     constants: { Z_SYNC_FLUSH: number }
+    deflateRaw(data: Uint8Array, options?: StreamOptions): Uint8Array
+    inflateRaw(data: Uint8Array, options: { to: 'string' }): string
   }
   export default pako
 }
