@@ -156,12 +156,13 @@ describe('ReplicaHost (real timers, in-memory network and storage)', () => {
     expect(at.some((i) => seen[i + 2]?.startsWith('send '))).toBe(true)
   })
 
-  it('writes a vote without the issued records queued before it; they follow within issuedWriteDelayMs', async () => {
+  it('writes a vote without the issued records queued before it; they follow within the issued write delay', async () => {
     const network = new MemoryNetwork()
     const batches: string[][] = []
     const inner = new MemoryStorage()
     const watched: StableStorage = { load: () => inner.load(), write: (records) => { batches.push(records.map((r) => r.kind)); return inner.write(records) }, close: () => inner.close() }
-    const a = await ReplicaHost.start({ id: 'a', members: ids, machine: counter, storage: watched, transport: network.transport('a'), tickMs: 2, seed: 1 })
+    // Issued records wait up to 500 ms here, not 20: on a loaded machine a call can take longer than 20 ms, and the record is then due with the next vote.
+    const a = await ReplicaHost.start({ id: 'a', members: ids, machine: counter, storage: watched, transport: network.transport('a'), tickMs: 2, seed: 1, issuedWriteDelayMs: 500 })
     hosts.push(a)
     await Promise.all(['b', 'c'].map((id) => start(network, id)))
     a.campaign()

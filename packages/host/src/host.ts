@@ -34,6 +34,8 @@ export interface HostOptions<F extends Functions> {
   clearSilentTicks?: number
   /** Join as a learner by choice: fed every command, never a voter (ReplicaConfig.learner). */
   learner?: boolean
+  /** How long issued records alone may wait for the next write (issuedWriteDelayMs by default). */
+  issuedWriteDelayMs?: number
 }
 
 /** Frames above this size are dropped unread (the transport chunks, this bounds memory). */
@@ -78,6 +80,7 @@ export class ReplicaHost<F extends Functions = Functions> {
   private unwrittenUrgent = false
   /** When the oldest unwritten issued record was queued (null: none is). */
   private issuedQueuedAt: number | null = null
+  private readonly issuedWriteDelay: number
   private writeTimer: ReturnType<typeof setTimeout> | null = null
   private writeTimerDelay = 0
   private writing = false
@@ -103,6 +106,7 @@ export class ReplicaHost<F extends Functions = Functions> {
     this.replica = replica
     this.machine = machine
     this.storage = options.storage
+    this.issuedWriteDelay = options.issuedWriteDelayMs ?? issuedWriteDelayMs
     this.transport = options.transport
     // A client id per host session: ticket sequences restart with the host.
     this.client = `${options.id}/${Math.floor(random.next() * 2 ** 48).toString(36)}`
@@ -366,7 +370,7 @@ export class ReplicaHost<F extends Functions = Functions> {
       return
     }
     // Only issued records wait: due issuedWriteDelayMs after the oldest was queued.
-    const delay = this.replica.awaitsPersist() ? 0 : Math.max(0, issuedWriteDelayMs - (performance.now() - (this.issuedQueuedAt ?? performance.now())))
+    const delay = this.replica.awaitsPersist() ? 0 : Math.max(0, this.issuedWriteDelay - (performance.now() - (this.issuedQueuedAt ?? performance.now())))
     if (this.writeTimer !== null) {
       if (delay >= this.writeTimerDelay) return
       clearTimeout(this.writeTimer)
@@ -423,7 +427,7 @@ export class ReplicaHost<F extends Functions = Functions> {
   }
 
   private mayDeferIssued(): boolean {
-    if (this.issuedQueuedAt === null || performance.now() - this.issuedQueuedAt >= issuedWriteDelayMs) return false
+    if (this.issuedQueuedAt === null || performance.now() - this.issuedQueuedAt >= this.issuedWriteDelay) return false
     let count = 0
     for (const record of this.unwritten) if (record.kind === 'issued') count++
     return count < issuedDeferredMax
