@@ -2,7 +2,7 @@
 import type { Ballot, IssuedEntry, PersistRecord, Snapshot, StableState, Vote } from '@concord/core'
 import { StorageCorruptError, type StableStorage } from '@concord/host'
 import { crc32OfText } from './checksum.ts'
-import { deleteDB, openDB, unwrap, type DBSchema, type IDBPDatabase } from 'idb'
+import { deleteDB, openDB, unwrap, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb'
 import pako from 'pako'
 
 /**
@@ -157,6 +157,40 @@ interface WritePlan {
   deleteIssuedBatches: number[]
 }
 
+/** Version changes of a replica's database (the stores' shapes: storageVersion). */
+async function upgrade(database: IDBPDatabase<Schema>, oldVersion: number, transaction: IDBPTransaction<Schema, StoreName[], 'versionchange'>): Promise<void> {
+  if (oldVersion < 1) {
+    database.createObjectStore('meta')
+    database.createObjectStore('votes')
+    database.createObjectStore('issued')
+  }
+  if (oldVersion < 2) database.createObjectStore('snapshot')
+  if (oldVersion >= 1 && oldVersion < 3) {
+    // Version 2 stored bare values: seal each (a record damaged before
+    // this cannot be told apart; from here on it can).
+    for (const store of ['meta', 'snapshot'] as const) {
+      if (!database.objectStoreNames.contains(store)) continue
+      for (let cursor = await transaction.objectStore(store).openCursor(); cursor !== null; cursor = await cursor.continue()) {
+        await cursor.update(seal(store, cursor.key, cursor.value) as never)
+      }
+    }
+  }
+  if (oldVersion >= 1 && oldVersion < 4) {
+    // Versions 1-3 kept a record per instance: all issued commands
+    // become batch 1, all votes batch 2 (after them: a vote stored
+    // beside an issued command at its instance was written after it).
+    const database_ = transaction.db.name
+    for (const [store, batch] of [['issued', 1], ['votes', 2]] as const) {
+      const values: unknown[] = []
+      for (let cursor = await transaction.objectStore(store).openCursor(); cursor !== null; cursor = await cursor.continue()) {
+        values.push(oldVersion < 3 ? cursor.value : unseal(database_, store, cursor.key, cursor.value))
+      }
+      await transaction.objectStore(store).clear()
+      if (values.length > 0) await transaction.objectStore(store).put(seal(store, batch, values) as never, batch)
+    }
+  }
+}
+
 export class IdbStorage implements StableStorage {
   private index = new BatchIndex()
   /** The next write's sequence number: the key of its batches. */
@@ -173,40 +207,23 @@ export class IdbStorage implements StableStorage {
 
   static async open(name: string): Promise<IdbStorage> {
     let created = false
+    // idb ignores a failed upgrade callback (the version change would commit
+    // half-converted): a conversion that fails aborts it, the database stays
+    // as it was, and open rejects with the conversion's error.
+    let upgradeFailure: unknown = null
     const db = await openDB<Schema>(name, storageVersion, {
       async upgrade(database, oldVersion, _newVersion, transaction) {
+        try {
+          await upgrade(database, oldVersion, transaction)
+        } catch (error) {
+          upgradeFailure = error
+          transaction.done.catch(() => {}) // it rejects with the abort; open reports the cause
+          transaction.abort()
+        }
         created = oldVersion === 0
-        if (oldVersion < 1) {
-          database.createObjectStore('meta')
-          database.createObjectStore('votes')
-          database.createObjectStore('issued')
-        }
-        if (oldVersion < 2) database.createObjectStore('snapshot')
-        if (oldVersion >= 1 && oldVersion < 3) {
-          // Version 2 stored bare values: seal each (a record damaged before
-          // this cannot be told apart; from here on it can).
-          for (const store of ['meta', 'snapshot'] as const) {
-            if (!database.objectStoreNames.contains(store)) continue
-            for (let cursor = await transaction.objectStore(store).openCursor(); cursor !== null; cursor = await cursor.continue()) {
-              await cursor.update(seal(store, cursor.key, cursor.value) as never)
-            }
-          }
-        }
-        if (oldVersion >= 1 && oldVersion < 4) {
-          // Versions 1-3 kept a record per instance: all issued commands
-          // become batch 1, all votes batch 2 (after them: a vote stored
-          // beside an issued command at its instance was written after it).
-          const database_ = transaction.db.name
-          for (const [store, batch] of [['issued', 1], ['votes', 2]] as const) {
-            const values: unknown[] = []
-            for (let cursor = await transaction.objectStore(store).openCursor(); cursor !== null; cursor = await cursor.continue()) {
-              values.push(oldVersion < 3 ? cursor.value : unseal(database_, store, cursor.key, cursor.value))
-            }
-            await transaction.objectStore(store).clear()
-            if (values.length > 0) await transaction.objectStore(store).put(seal(store, batch, values) as never, batch)
-          }
-        }
       },
+    }).catch((error: unknown) => {
+      throw upgradeFailure ?? error
     })
     return new IdbStorage(db, name, created)
   }
@@ -244,6 +261,11 @@ export class IdbStorage implements StableStorage {
     ])
     const zero: Ballot = { round: 0, replica: '' }
     const open = <T>(store: StoreName, key: IDBValidKey, value: unknown): T => unseal<T>(this.name, store, key, value)
+    const openBatch = <T>(store: 'votes' | 'issued', key: number, value: unknown): T[] => {
+      const batch = open<unknown>(store, key, value)
+      if (!Array.isArray(batch)) throw new StorageCorruptError(`${this.name}: ${store}/${key}`, 'not a batch')
+      return batch as T[]
+    }
     const logStart = sealedLogStart === undefined ? 0 : open<number>('meta', 'logStart', sealedLogStart)
     // Replay the batches in write order: a vote replaces an earlier one at
     // its instance; an issued command retires the votes written before it;
@@ -256,7 +278,7 @@ export class IdbStorage implements StableStorage {
     for (const batch of batches) {
       if ('issued' in batch) {
         let highest = 0
-        for (const entry of open<IssuedEntry[]>('issued', batch.key, batch.issued)) {
+        for (const entry of openBatch<IssuedEntry>('issued', batch.key, batch.issued)) {
           highest = Math.max(highest, entry.instance)
           if (entry.instance < logStart) continue
           issued.set(entry.instance, entry)
@@ -266,7 +288,7 @@ export class IdbStorage implements StableStorage {
         index.issuedBatches.set(batch.key, highest)
       } else {
         index.voteBatches.set(batch.key, new Set())
-        for (const vote of open<Vote[]>('votes', batch.key, batch.votes)) if (vote.instance >= logStart) votes.set(vote.instance, { vote, batch: batch.key })
+        for (const vote of openBatch<Vote>('votes', batch.key, batch.votes)) if (vote.instance >= logStart) votes.set(vote.instance, { vote, batch: batch.key })
       }
       nextBatch = Math.max(nextBatch, batch.key + 1)
     }
@@ -377,28 +399,43 @@ export class IdbStorage implements StableStorage {
       if (plan.issued.length > 0 || plan.deleteIssuedBatches.length > 0 || plan.clearIssued) scope.add('issued')
       if (plan.snapshot !== null || plan.clearIssued) scope.add('snapshot')
       if (scope.size === 0) return
+      // Every value is sealed (and deflated) before the transaction opens:
+      // a throw half-way must not leave a transaction that commits the
+      // deletes queued before it (a vote batch deleted, its successor never put).
+      const puts: [StoreName, IDBValidKey, unknown][] = []
+      for (const [key, ballot] of plan.meta) puts.push(['meta', key, seal('meta', key, ballot)])
+      if (plan.logStart !== null) puts.push(['meta', 'logStart', seal('meta', 'logStart', plan.logStart)])
+      if (plan.votes.size > 0) puts.push(['votes', batch, seal('votes', batch, [...plan.votes.values()])])
+      if (plan.issued.length > 0) puts.push(['issued', batch, seal('issued', batch, plan.issued)])
+      if (plan.snapshot !== null) puts.push(['snapshot', 'latest', seal('snapshot', 'latest', plan.snapshot)])
       const tx = unwrap(this.db).transaction([...scope], 'readwrite', { durability: durabilityOf(records) })
       const done = new Promise<void>((resolve, reject) => {
         tx.oncomplete = () => resolve()
         tx.onabort = () => reject(tx.error ?? new DOMException('the transaction was aborted', 'AbortError'))
       })
-      const store = (name: StoreName) => tx.objectStore(name)
-      // The transaction commits all of these or none; their order only
-      // matters where one key is touched twice (a discard, then its batch).
-      for (const [key, ballot] of plan.meta) store('meta').put(seal('meta', key, ballot), key)
-      if (plan.logStart !== null) store('meta').put(seal('meta', 'logStart', plan.logStart), 'logStart')
-      if (plan.clearIssued) {
-        store('issued').clear()
-        store('snapshot').clear()
+      try {
+        const store = (name: StoreName) => tx.objectStore(name)
+        // The transaction commits all of these or none. Clears and deletes
+        // go first: a discard's clear must not take this write's own values.
+        if (plan.clearIssued) {
+          store('issued').clear()
+          store('snapshot').clear()
+        }
+        for (const key of plan.deleteVoteBatches) store('votes').delete(key)
+        for (const key of plan.deleteIssuedBatches) store('issued').delete(key)
+        for (const [name, key, value] of puts) store(name).put(value, key)
+        // Commit now rather than when the requests' results have come back to
+        // this thread: one round trip to the IndexedDB backend less per write.
+        tx.commit()
+      } catch (error) {
+        done.catch(() => {})
+        try {
+          tx.abort()
+        } catch {
+          // Already finished: it failed on its own, and says so through done.
+        }
+        throw error
       }
-      for (const key of plan.deleteVoteBatches) store('votes').delete(key)
-      for (const key of plan.deleteIssuedBatches) store('issued').delete(key)
-      if (plan.votes.size > 0) store('votes').put(seal('votes', batch, [...plan.votes.values()]), batch)
-      if (plan.issued.length > 0) store('issued').put(seal('issued', batch, plan.issued), batch)
-      if (plan.snapshot !== null) store('snapshot').put(seal('snapshot', 'latest', plan.snapshot), 'latest')
-      // Commit now rather than when the requests' results have come back to
-      // this thread: one round trip to the IndexedDB backend less per write.
-      tx.commit()
       await done
     } catch (error) {
       this.broken = error

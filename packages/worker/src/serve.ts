@@ -96,6 +96,12 @@ export function serveReplica<F extends Functions>(machine: MachineDefinition<F>)
       try {
         storage = persistent ? await IdbStorage.open(name) : new MemoryStorage()
       } catch (error) {
+        // A record that fails its checksum while the database is converted
+        // to this version's shape: the database is as it was, and as corrupt.
+        if (error instanceof StorageCorruptError) {
+          await IdbStorage.destroy(name)
+          return { ok: false, storage: 'corrupt', error: error.message }
+        }
         return { ok: false, storage: 'unavailable', error: `IndexedDB database ${name} could not be opened: ${describeStorageError(error)}` }
       }
       if (options.expectStored === true && storage instanceof IdbStorage && storage.created) {
