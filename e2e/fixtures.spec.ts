@@ -126,10 +126,24 @@ test('a record damaged on disk is found when the tab reloads: it names the recor
       const request = tx.objectStore('issued').openCursor(null, 'prev')
       request.onsuccess = () => resolve(request.result!)
     })
-    const sealed = cursor.value as { r: { command: object }; c: number }
-    cursor.update({ ...sealed, r: { ...sealed.r, command: { ...sealed.r.command, result: 'forged' } } })
-    const key = String(cursor.key)
-    await new Promise((resolve) => (tx.oncomplete = resolve))
+    // A batch of issued commands, stored deflated or plain (storage-idb): the last one's result is forged.
+    type Entry = { command: object }
+    const forge = (entries: Entry[]) => entries.map((e, i) => (i === entries.length - 1 ? { ...e, command: { ...e.command, result: 'forged' } } : e))
+    const closed = new Promise((resolve) => (tx.oncomplete = resolve))
+    const sealed = cursor.value as { r?: Entry[]; z?: Uint8Array; c: number }
+    const rawKey = cursor.key
+    const key = String(rawKey)
+    let forged: object
+    if (sealed.z !== undefined) {
+      // Read and written outside the transaction (it would close while the streams run): the record is put back in a second one.
+      const through = async (bytes: Uint8Array, stream: CompressionStream | DecompressionStream) => new Uint8Array(await new Response(new Blob([new Uint8Array(bytes)]).stream().pipeThrough(stream)).arrayBuffer())
+      const entries = JSON.parse(new TextDecoder().decode(await through(sealed.z, new DecompressionStream('deflate-raw')))) as Entry[]
+      forged = { ...sealed, z: await through(new TextEncoder().encode(JSON.stringify(forge(entries))), new CompressionStream('deflate-raw')) }
+    } else forged = { ...sealed, r: forge(sealed.r!) }
+    await closed
+    const put = db.transaction('issued', 'readwrite')
+    put.objectStore('issued').put(forged, rawKey)
+    await new Promise((resolve) => (put.oncomplete = resolve))
     db.close()
     return `${name}: issued/${key}`
   }, oldId)
