@@ -399,12 +399,6 @@ export class IdbStorage implements StableStorage {
     const batch = this.nextBatch++
     try {
       const plan = this.plan(records, batch)
-      const scope = new Set<StoreName>()
-      if (plan.meta.length > 0 || plan.logStart !== null) scope.add('meta')
-      if (plan.votes.size > 0 || plan.deleteVoteBatches.length > 0) scope.add('votes')
-      if (plan.issued.length > 0 || plan.deleteIssuedBatches.length > 0 || plan.clearIssued) scope.add('issued')
-      if (plan.snapshot !== null || plan.clearIssued) scope.add('snapshot')
-      if (scope.size === 0) return
       // Every value is sealed (and deflated) before the transaction opens:
       // a throw half-way must not leave a transaction that commits the
       // deletes queued before it (a vote batch deleted, its successor never put).
@@ -414,6 +408,12 @@ export class IdbStorage implements StableStorage {
       if (plan.votes.size > 0) puts.push(['votes', batch, seal('votes', batch, [...plan.votes.values()])])
       if (plan.issued.length > 0) puts.push(['issued', batch, seal('issued', batch, plan.issued)])
       if (plan.snapshot !== null) puts.push(['snapshot', 'latest', seal('snapshot', 'latest', plan.snapshot)])
+      // The transaction spans the stores it puts to, deletes from or clears.
+      const scope = new Set<StoreName>(puts.map(([name]) => name))
+      if (plan.deleteVoteBatches.length > 0) scope.add('votes')
+      if (plan.deleteIssuedBatches.length > 0) scope.add('issued')
+      if (plan.clearIssued) scope.add('issued').add('snapshot')
+      if (scope.size === 0) return
       const tx = unwrap(this.db).transaction([...scope], 'readwrite', { durability: durabilityOf(records) })
       const done = new Promise<void>((resolve, reject) => {
         tx.oncomplete = () => resolve()
