@@ -11,7 +11,7 @@ import type { e2eMachine } from './pages/machines.ts'
  * (each in its own browser context) and injects one kind of fault.
  */
 const test = roomTest<typeof e2eMachine>()
-test.use({ concord: { page: '/room.html', tabs: 3 } })
+test.use({ concord: { page: '/room.html', tabs: 3, logExpression: 'room.meshLog()' } })
 
 test('three tabs: calls made from every tab converge; a rejection reaches its caller', async ({ room }) => {
   await room.leader()

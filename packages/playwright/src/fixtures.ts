@@ -36,6 +36,8 @@ export interface RoomOptions {
   url?: (room: string, signaling: string) => string
   /** How long to wait for a tab's store to open, a leader, convergence (default 20 s). */
   timeoutMs?: number
+  /** A page expression giving the app's own log lines (string[]), printed for every tab when a wait of the room fails, beside each tab's status. */
+  logExpression?: string
 }
 
 /** A call's outcome, without throwing. */
@@ -112,6 +114,7 @@ type PageStore = {
   call(name: string, args: unknown): Promise<unknown>
   lead(): void
   cutLink(peer: string): void
+  debugWorkerStatus(): Promise<unknown>
 }
 declare global {
   // eslint-disable-next-line no-var
@@ -193,7 +196,7 @@ class RoomHandle<F extends Functions> implements Room<F> {
 
   async leader(): Promise<Tab<F>> {
     let leader: Tab<F> | undefined
-    await expect
+    await this.explained(expect
       .poll(async () => {
         const live = this.live()
         const roles = await Promise.all(live.map((t) => t.status().then((s) => s.role, () => 'gone')))
@@ -201,32 +204,53 @@ class RoomHandle<F extends Functions> implements Room<F> {
         leader = leaders[0]
         return leaders.length
       }, { timeout: this.timeoutMs, message: `one leader among the live tabs of room ${this.name}` })
-      .toBe(1)
+      .toBe(1))
     return leader!
   }
 
   async formed(): Promise<void> {
-    await expect
+    await this.explained(expect
       .poll(async () => {
         const statuses = await Promise.all(this.live().map((t) => t.status()))
         const members = new Set(statuses.map((s) => JSON.stringify([...s.members].sort())))
         const full = (statuses[0]?.members.length ?? 0) >= votersMax
         return members.size === 1 && statuses.every((s) => s.voter || (full && !s.members.includes(s.replicaId)))
       }, { timeout: this.timeoutMs, message: `every live tab of room ${this.name} joined` })
-      .toBe(true)
+      .toBe(true))
   }
 
   async converged(): Promise<Record<string, Json>> {
     let state: Record<string, Json> = {}
-    await expect
+    await this.explained(expect
       .poll(async () => {
         const live = this.live()
         const seen = await Promise.all(live.map(async (t) => JSON.stringify([(await t.status()).lastIssued, await t.state()])))
         state = (JSON.parse(seen[0] ?? '[0, {}]') as [number, Record<string, Json>])[1]
         return new Set(seen).size
       }, { timeout: this.timeoutMs, message: `every live tab of room ${this.name} in the same state` })
-      .toBe(1)
+      .toBe(1))
     return state
+  }
+
+  /** Awaits a wait of the room; if it fails, prints what each tab knew (its status, its worker's, the app's log) before rethrowing: a flake in CI is diagnosed from its output. */
+  private async explained(wait: Promise<void>): Promise<void> {
+    try {
+      await wait
+    } catch (error) {
+      for (const [i, tab] of this.tabs.entries()) {
+        // A frozen page cannot evaluate anything; a gone one has nothing to say.
+        if (tab.gone || tab.frozen) continue
+        const seen = await tab.page
+          .evaluate(async (logExpression) => {
+            const store = globalThis.__concordStore!()
+            const log = logExpression === undefined ? [] : ((0, eval)(logExpression) as string[])
+            return { status: store.status, state: store.state, worker: await store.debugWorkerStatus(), log }
+          }, this.options.logExpression)
+          .catch((e: unknown) => ({ unreadable: String(e) }))
+        console.log(`[room ${this.name} tab ${i} ${tab.id}] ${JSON.stringify(seen)}`)
+      }
+      throw error
+    }
   }
 
   async dispose(): Promise<void> {
