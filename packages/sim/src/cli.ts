@@ -9,7 +9,7 @@ import { configForSeed, replayCommand, runSeed, type SimConfig, type SimResult }
  */
 const tsxApi = import.meta.resolve('tsx/esm/api')
 
-const usage = `usage: npm run sim -- [--seeds N] [--start S] [--jobs J] [--seed X] [--replicas 3|5|7] [--workload warehouse|counter|text] [--alpha N] [--calls N] [--corrupt] [--membership] [--trace]`
+const usage = `usage: npm run sim -- [--seeds N] [--start S] [--jobs J] [--seed X] [--replicas 3|5|7] [--workload warehouse|counter|text] [--alpha N] [--calls N] [--corrupt] [--membership] [--no-freezes] [--freeze-leader] [--trace]`
 
 interface Options {
   seeds: number
@@ -45,6 +45,10 @@ function parse(argv: string[]): Options {
         break
       case '--corrupt': options.overrides.corruptions = true; break
       case '--membership': options.overrides.membership = true; break
+      // Replays a seed as it ran before freezes existed (the regression seeds).
+      case '--no-freezes': options.overrides.freezes = false; break
+      // The browser test's scenario on top of the chaos: the leader frozen again and again.
+      case '--freeze-leader': options.overrides.leaderFreezes = true; break
       case '--trace': options.overrides.trace = true; break
       case '--help': console.log(usage); process.exit(0)
       default: throw new Error(`unknown argument ${flag}\n${usage}`)
@@ -72,6 +76,9 @@ function overridesText(config: SimConfig): string {
   if (base.workload !== config.workload) text += ` --workload ${config.workload}`
   if (config.corruptions) text += ' --corrupt'
   if (config.membership) text += ' --membership'
+  if (config.freezes !== true) text += ' --no-freezes'
+  if (config.leaderFreezes === true) text += ' --freeze-leader'
+  if (base.callsPerClient !== config.callsPerClient) text += ` --calls ${config.callsPerClient}`
   return text
 }
 
@@ -79,7 +86,7 @@ if (!isMainThread) {
   const { seeds, overrides } = workerData as { seeds: number[]; overrides: Partial<SimConfig> }
   for (const seed of seeds) {
     const result = runSeed(seed, overrides)
-    parentPort!.postMessage({ seed, ok: result.ok, result: result.ok ? null : result, commands: result.stats.commands, installs: result.stats.installs, transfers: result.stats.transfers, reconfigurations: result.stats.reconfigurations, adoptions: result.stats.adoptions, corruptions: result.stats.corruptions, refreshes: result.stats.refreshes, snapshots: result.stats.snapshots })
+    parentPort!.postMessage({ seed, ok: result.ok, result: result.ok ? null : result, commands: result.stats.commands, installs: result.stats.installs, transfers: result.stats.transfers, reconfigurations: result.stats.reconfigurations, adoptions: result.stats.adoptions, corruptions: result.stats.corruptions, refreshes: result.stats.refreshes, snapshots: result.stats.snapshots, freezes: result.stats.freezes, leaderFreezes: result.stats.leaderFreezes, longFreezes: result.stats.longFreezes, removedWhileFrozen: result.stats.removedWhileFrozen })
   }
 } else {
   const options = parse(process.argv.slice(2))
@@ -102,6 +109,10 @@ if (!isMainThread) {
   let adoptions = 0
   let refreshes = 0
   let snapshots = 0
+  let freezes = 0
+  let leaderFreezes = 0
+  let longFreezes = 0
+  let removedWhileFrozen = 0
   const failures: number[] = []
   const jobs = Math.min(options.jobs, all.length)
   const tick = () => {
@@ -119,7 +130,7 @@ if (!isMainThread) {
         eval: true,
         workerData: { seeds: all.filter((_, i) => i % jobs === j), overrides: options.overrides },
       })
-      worker.on('message', (m: { seed: number; ok: boolean; result: SimResult | null; commands: number; installs: number; transfers: number; reconfigurations: number; adoptions: number; corruptions: number; refreshes: number; snapshots: number }) => {
+      worker.on('message', (m: { seed: number; ok: boolean; result: SimResult | null; commands: number; installs: number; transfers: number; reconfigurations: number; adoptions: number; corruptions: number; refreshes: number; snapshots: number; freezes: number; leaderFreezes: number; longFreezes: number; removedWhileFrozen: number }) => {
         commands += m.commands
         installs += m.installs
         transfers += m.transfers
@@ -128,6 +139,10 @@ if (!isMainThread) {
         adoptions += m.adoptions
         refreshes += m.refreshes
         snapshots += m.snapshots
+        freezes += m.freezes
+        leaderFreezes += m.leaderFreezes
+        longFreezes += m.longFreezes
+        removedWhileFrozen += m.removedWhileFrozen
         if (!m.ok) {
           failures.push(m.seed)
           report(m.result!)
@@ -142,6 +157,7 @@ if (!isMainThread) {
   console.log(`\n${snapshots} snapshots taken, ${installs} installed (${transfers} sent by a peer to a laggard, the rest restarts)`)
   if (reconfigurations > 0) console.log(`${reconfigurations} reconfigurations issued, ${adoptions} crashed members adopted (restarted only to leave)`)
   if (corruptions > 0) console.log(`${corruptions} states corrupted, ${refreshes} out-of-sync refreshes`)
+  if (freezes > 0) console.log(`${freezes} freezes (${leaderFreezes} of a leader, ${longFreezes} longer than memberSilentTicks), ${removedWhileFrozen} members removed while frozen`)
   console.log(`${all.length} seeds in ${seconds.toFixed(1)} s: ${failures.length} failed${failures.length ? ` (${failures.sort((a, b) => a - b).join(', ')})` : ''}`)
   process.exit(failures.length === 0 ? 0 : 1)
 }

@@ -1,4 +1,4 @@
-import { AssertionError, createRandom, QuorumSystem, randomInt, Replica, type CallReply, type MachinePort, type Message, type Random, type Ticket } from '@concord/core'
+import { AssertionError, createRandom, electionTicksMax, electionTicksMin, QuorumSystem, randomInt, Replica, type CallReply, type MachinePort, type Message, type Random, type Ticket } from '@concord/core'
 import { createMachine, type Json, type MachineDefinition, type MachineInstance } from '@concord/machine'
 import { SafetyChecker, type Violation } from './checkers.ts'
 import { SimDisk } from './disk.ts'
@@ -10,10 +10,12 @@ import { counter, counterModel, textDoc, textModel, warehouse, warehouseModel, t
  * The deterministic simulator (DEVELOPERS.md non-negotiable 3): N replicas of
  * the real core over a seeded network (loss, duplication, reordering, delay,
  * partitions that heal) and seeded disks (a crash loses every write not yet
- * flushed; restart recovers from what was), with clients calling against a
- * model. A run has a safety phase with faults, then a liveness phase in which
- * faults stop and the cluster must converge (TigerBeetle's VOPR). Everything
- * random comes from the seed: a failure replays exactly from it.
+ * flushed; restart recovers from what was), with tabs that freeze (their
+ * memory kept, their inbound held until they thaw) and clients calling
+ * against a model. A run has a safety phase with faults, then a liveness
+ * phase in which faults stop and the cluster must converge (TigerBeetle's
+ * VOPR). Everything random comes from the seed: a failure replays exactly
+ * from it.
  */
 export type Workload = 'warehouse' | 'counter' | 'text'
 
@@ -65,6 +67,16 @@ export interface SimConfig {
   votersMax: number
   /** Spares that join as learners by choice (an archiving edge replica): never made voters. */
   learnerSpares: number
+  /** Freeze replicas now and then (a background tab frozen by the browser's
+   *  page lifecycle, a debugger pause): no ticks, inbound messages held and
+   *  delivered on thaw, memory kept. Off (or absent, in a config saved before
+   *  freezes existed) the chaos stream draws exactly as it did without them,
+   *  so the regression seeds keep replaying the runs that found their bugs. */
+  freezes: boolean
+  /** The browser test's scenario on a schedule, on top of the chaos: the
+   *  leader's tab is frozen again and again (for short, past an election,
+   *  past memberSilentTicks), drawn from a stream of its own. Off by default. */
+  leaderFreezes?: boolean
 }
 
 /**
@@ -136,6 +148,38 @@ function durableUpTo(disk: SimDisk): number {
 /** Of the crashed members restarted in a membership run, the share adopted (restarted only to leave). */
 const adoptionRate = 0.3
 
+/**
+ * Freezes, in ticks. A short one (under a tick to a few) is a hiccup nobody
+ * should notice; a medium one outlasts an election timeout, so the others
+ * elect a leader without the frozen one (the interesting case when it led);
+ * a long one outlasts memberSilentTicks, so that a membership run removes the
+ * frozen member while it cannot know it. Chances: of the chaos events, the
+ * share that freezes; of the freezes, the share aimed at a leader (it is the
+ * case where a thawed replica believes in a ballot the room has left) and
+ * the shares of short and medium ones (the rest are long).
+ */
+const freezeShortTicksMax = 5
+const freezeElectionTicksMax = 3 * electionTicksMax
+const freezeTicksMax = 2000
+const freezeRate = 0.1
+const freezeLeaderRate = 0.6
+const freezeShortRate = 0.4
+const freezeMediumRate = 0.35
+/** Of the thaws that owe a tick, the share where it comes amid the backlog
+ *  rather than after it: a resumed worker's queued tasks from different
+ *  sources (its timer, a channel's messages) are in no set order, and the
+ *  test fixture resumes the workers before their page. */
+const freezeTickAmidRate = 0.3
+/** config.leaderFreezes: the first freeze comes in [first, first + gap), each
+ *  next one up to gap after the thaw, none after safetyTime − leaderFreezeEndGap;
+ *  lengths are short, medium or long with equal chances (time units). */
+const leaderFreezeFirst = 200
+const leaderFreezeGapMax = 600
+const leaderFreezeEndGap = 200
+const leaderFreezeShortMax = 50
+const leaderFreezeMedium = [100, 700] as const
+const leaderFreezeLong = [500, 2500] as const
+
 function builtIn(name: Workload): SimWorkload {
   const { machine, model, invariant } = workloads[name]
   return {
@@ -205,6 +249,7 @@ export function configForSeed(seed: number, overrides: Partial<SimConfig> = {}):
     memberSilentTicks: pick([40, 100, 300]),
     votersMax: pick([3, 5, 64]),
     learnerSpares: pick([0, 0, 1]),
+    freezes: true,
     ...overrides,
   }
 }
@@ -218,6 +263,8 @@ type Event =
   | { time: number; order: number; kind: 'chaos' }
   | { time: number; order: number; kind: 'restart'; node: string }
   | { time: number; order: number; kind: 'heal' }
+  | { time: number; order: number; kind: 'thaw'; node: string; incarnation: number }
+  | { time: number; order: number; kind: 'freeze-leader' }
 
 interface Node {
   id: string
@@ -236,6 +283,23 @@ interface Node {
   adopter: string | null
   /** Left the room for good: a replica id is never reused (a new tab is a new replica). */
   gone: boolean
+  /** Frozen (config.freezes): the replica is kept in memory but runs nothing
+   *  until it thaws; null when it runs. */
+  frozen: Frozen | null
+}
+
+/** What a frozen replica's host holds for it until it thaws. */
+interface Frozen {
+  since: number
+  /** Inputs that arrived while frozen, in order of arrival (messages the data
+   *  channel buffered, storage completions, calls): stepped on thaw. */
+  backlog: Parameters<Replica['step']>[0][]
+  /** A tick came due while frozen: a host's timer that missed many periods
+   *  fires once on resume, so the core sees one tick, not the ones missed. */
+  tickMissed: boolean
+  /** The room (the furthest other running member) counted it a member when
+   *  it froze: to count those removed meanwhile. */
+  member: boolean
 }
 
 interface Pending {
@@ -284,6 +348,13 @@ export interface SimStats {
   reconfigurations: number
   /** Commands applied by learners by choice (config.learnerSpares): they were fed. */
   learnerApplied: number
+  /** Replicas frozen (config.freezes); of them, leaders, those frozen longer
+   *  than memberSilentTicks, and members that the room removed while they
+   *  were frozen (they learn it on thaw). */
+  freezes: number
+  leaderFreezes: number
+  longFreezes: number
+  removedWhileFrozen: number
   linearizability: LinearizabilityResult['ok'] | 'skipped'
 }
 
@@ -300,6 +371,8 @@ export class Simulation {
   private readonly random: Random
   /** Adoption choices draw from their own stream: the rest of a seed's run is as before. */
   private readonly adoptRandom: Random
+  /** config.leaderFreezes draws from its own stream: without it a seed runs as before. */
+  private readonly leaderFreezeRandom: Random
   private readonly events = new EventHeap<Event>()
   private readonly nodes = new Map<string, Node>()
   private readonly ids: string[]
@@ -327,7 +400,7 @@ export class Simulation {
   private partition: Set<string> | null = null
   private aborted = false
   private readonly stats: SimStats = {
-    time: 0, commands: 0, calls: 0, completed: 0, messagesSent: 0, messagesLost: 0, crashes: 0, partitions: 0, elections: 0, snapshots: 0, installs: 0, transfers: 0, clears: 0, corruptions: 0, refreshes: 0, joins: 0, leaves: 0, adoptions: 0, reconfigurations: 0, learnerApplied: 0, linearizability: 'skipped',
+    time: 0, commands: 0, calls: 0, completed: 0, messagesSent: 0, messagesLost: 0, crashes: 0, partitions: 0, elections: 0, snapshots: 0, installs: 0, transfers: 0, clears: 0, corruptions: 0, refreshes: 0, joins: 0, leaves: 0, adoptions: 0, reconfigurations: 0, learnerApplied: 0, freezes: 0, leaderFreezes: 0, longFreezes: 0, removedWhileFrozen: 0, linearizability: 'skipped',
   }
 
   constructor(config: SimConfig, options: SimOptions = {}) {
@@ -338,6 +411,7 @@ export class Simulation {
     this.config = config
     this.random = createRandom(config.seed)
     this.adoptRandom = createRandom(config.seed ^ 0x5eed_ad07)
+    this.leaderFreezeRandom = createRandom(config.seed ^ 0xf00d)
     this.callRandom = createRandom(config.seed ^ 0xca11_5eed)
     this.custom = options.workload !== undefined
     this.workload = options.workload ?? builtIn(config.workload)
@@ -357,7 +431,7 @@ export class Simulation {
     this.learners = new Set(spares > 0 ? this.ids.slice(this.ids.length - Math.min(spares, config.learnerSpares ?? 0)) : [])
     for (const id of this.ids) {
       const spare = !this.genesis.includes(id)
-      const node: Node = { id, replica: null, machine: this.workload.createMachine(), disk: new SimDisk(), incarnation: 0, flushing: false, slowDiskUntil: 0, spare, leaving: false, adopter: null, gone: false }
+      const node: Node = { id, replica: null, machine: this.workload.createMachine(), disk: new SimDisk(), incarnation: 0, flushing: false, slowDiskUntil: 0, spare, leaving: false, adopter: null, gone: false, frozen: null }
       this.nodes.set(id, node)
       if (!spare) this.start(node)
       this.schedule({ kind: 'tick', node: id }, randomInt(this.random, 1, config.tickInterval + 1))
@@ -368,6 +442,7 @@ export class Simulation {
       this.schedule({ kind: 'client', client: i }, randomInt(this.random, 1, 50))
     }
     if (config.chaosInterval !== Infinity) this.schedule({ kind: 'chaos' }, this.chaosDelay())
+    if (config.leaderFreezes === true) this.schedule({ kind: 'freeze-leader' }, randomInt(this.leaderFreezeRandom, leaderFreezeFirst, leaderFreezeFirst + leaderFreezeGapMax))
   }
 
   run(): SimResult {
@@ -414,6 +489,16 @@ export class Simulation {
         state: node.machine.snapshot(),
       }
     })
+  }
+
+  /** Freeze the current leader's tab for `duration` time units (it thaws then, or when the faults stop); returns the tab. */
+  freezeLeader(duration: number): string | null {
+    const leader = this.ids.find((id) => this.nodes.get(id)!.replica?.status().role === 'leader' && this.nodes.get(id)!.frozen === null)
+    if (leader === undefined) return null
+    // An adopted replica runs in its adopter's tab: that tab freezes.
+    const tab = this.nodes.get(leader)!.adopter ?? leader
+    this.freeze(tab, duration)
+    return tab
   }
 
   /** Crash the current leader (it restarts from its disk after a while). */
@@ -470,6 +555,13 @@ export class Simulation {
       case 'heal':
         this.partition = null
         return
+      case 'freeze-leader':
+        return this.onFreezeLeader()
+      case 'thaw': {
+        const node = this.nodes.get(event.node)!
+        if (node.incarnation === event.incarnation) this.thaw(node)
+        return
+      }
     }
   }
 
@@ -477,6 +569,12 @@ export class Simulation {
     const node = this.nodes.get(id)!
     const replica = node.replica
     if (replica === null) return
+    if (node.frozen !== null) {
+      // Nothing runs in a frozen tab: what arrives waits for the thaw.
+      if (input.type === 'tick') node.frozen.tickMissed = true
+      else node.frozen.backlog.push(input)
+      return
+    }
     try {
       this.enter?.(id, this.now)
       const result = replica.step(input)
@@ -538,6 +636,8 @@ export class Simulation {
     this.schedule({ kind: 'flush', node: node.id, incarnation: node.incarnation }, latency)
   }
 
+  /** A frozen replica's writes still complete (the browser's storage runs
+   *  outside the frozen tab); stepNode holds the completion until the thaw. */
   private onFlush(id: string, incarnation: number): void {
     const node = this.nodes.get(id)!
     if (node.incarnation !== incarnation || node.replica === null) return
@@ -613,8 +713,80 @@ export class Simulation {
       // A failure detector's mistake ([0054]): a replica that wrongly thinks
       // the leader is gone starts a ballot at once — dueling leaders.
       this.stepNode(alive[randomInt(this.random, 0, alive.length)]!, { type: 'campaign' })
+    } else if (roll < 0.85 + freezeRate && this.config.freezes === true) {
+      // In the share of rolls that did nothing before, so that the other
+      // faults keep their rates. An adopted replica runs in its adopter's
+      // tab: it freezes with that tab, never alone.
+      const tabs = alive.filter((id) => this.nodes.get(id)!.frozen === null && this.nodes.get(id)!.adopter === null)
+      const leading = tabs.filter((id) => leaders.includes(id))
+      const pool = leading.length > 0 && this.random.next() < freezeLeaderRate ? leading : tabs
+      if (pool.length > 0) this.freeze(pool[randomInt(this.random, 0, pool.length)]!)
     }
     this.schedule({ kind: 'chaos' }, this.chaosDelay())
+  }
+
+  /**
+   * Freeze a tab (config.freezes) with the replicas it adopted: for short,
+   * past an election timeout, or past memberSilentTicks. The thaw comes on
+   * its own or when the faults stop (stopFaults), before the liveness phase.
+   */
+  private freeze(id: string, duration = this.freezeDuration()): void {
+    const { tickInterval, memberSilentTicks } = this.config
+    const status = this.nodes.get(id)!.replica!.status()
+    this.stats.freezes++
+    if (status.role === 'leader') this.stats.leaderFreezes++
+    if (duration > memberSilentTicks * tickInterval) this.stats.longFreezes++
+    this.trace(`freeze ${id} (${status.role}, ballot ${status.nextBal.round}.${status.nextBal.replica}, issued ${status.issuedUpTo}) for ${duration} (${(duration / tickInterval).toFixed(1)} ticks)`)
+    for (const node of this.nodes.values()) {
+      if ((node.id !== id && node.adopter !== id) || node.replica === null) continue
+      node.frozen = { since: this.now, backlog: [], tickMissed: false, member: this.adopterView(node.id)?.members.includes(node.id) ?? false }
+      this.schedule({ kind: 'thaw', node: node.id, incarnation: node.incarnation }, duration)
+    }
+  }
+
+  /** A freeze's length in time units: short, past an election timeout, or past memberSilentTicks. */
+  private freezeDuration(): number {
+    const roll = this.random.next()
+    const { tickInterval, memberSilentTicks } = this.config
+    const ticks = roll < freezeShortRate
+      ? randomInt(this.random, 1, freezeShortTicksMax * tickInterval + 1) / tickInterval
+      : roll < freezeShortRate + freezeMediumRate
+        ? randomInt(this.random, electionTicksMin, freezeElectionTicksMax + 1)
+        // A member's silence counts from the latest election (or from when it
+        // was last heard): the room needs an election timeout more to remove it.
+        : Math.min(freezeTicksMax, randomInt(this.random, memberSilentTicks + electionTicksMax, 2 * memberSilentTicks + freezeElectionTicksMax + 1))
+    return Math.max(1, Math.round(ticks * tickInterval))
+  }
+
+  /** The tab resumes: its backlog in order of arrival, then (mostly) the one tick its timer owes. */
+  private thaw(node: Node): void {
+    const frozen = node.frozen
+    if (frozen === null || node.replica === null) return
+    node.frozen = null
+    const room = this.adopterView(node.id)
+    if (frozen.member && room !== null && !room.members.includes(node.id)) this.stats.removedWhileFrozen++
+    const inputs = frozen.backlog
+    const held = inputs.length
+    if (frozen.tickMissed) {
+      const at = this.random.next() < freezeTickAmidRate ? randomInt(this.random, 0, inputs.length + 1) : inputs.length
+      inputs.splice(at, 0, { type: 'tick' })
+    }
+    this.trace(`thaw ${node.id} after ${this.now - frozen.since}: ${held} inputs held${frozen.tickMissed ? `, the tick owed at ${inputs.findIndex((i) => i.type === 'tick')}` : ''}${room !== null && !room.members.includes(node.id) ? ` (removed meanwhile: members ${room.members.join()})` : ''}`)
+    for (const input of inputs) {
+      if (this.aborted) return
+      this.stepNode(node.id, input)
+    }
+  }
+
+  /** config.leaderFreezes: freeze the leader (if there is one), and plan the next freeze after the thaw. */
+  private onFreezeLeader(): void {
+    if (!this.faultsOn) return
+    const r = this.leaderFreezeRandom
+    const lengths = [randomInt(r, 1, leaderFreezeShortMax), randomInt(r, ...leaderFreezeMedium), randomInt(r, ...leaderFreezeLong)]
+    const duration = lengths[randomInt(r, 0, lengths.length)]!
+    this.freezeLeader(duration)
+    const next = duration + randomInt(r, 0, leaderFreezeGapMax)
+    if (this.now + next < this.config.safetyTime - leaderFreezeEndGap) this.schedule({ kind: 'freeze-leader' }, next)
   }
 
   /** Seed 004: a spare starts and asks to join, or a member leaves gracefully. */
@@ -704,8 +876,10 @@ export class Simulation {
   private crash(id: string): void {
     const node = this.nodes.get(id)!
     if (node.replica === null) return
-    this.trace(`crash ${id}`)
+    this.trace(`crash ${id}${node.frozen !== null ? ` (frozen since t=${node.frozen.since}, ${node.frozen.backlog.length} inputs held are lost)` : ''}`)
     node.replica = null
+    // A frozen tab can be discarded (Chrome does): what it held is lost with it.
+    node.frozen = null
     node.disk.crash()
     node.incarnation++
     node.flushing = false
@@ -732,7 +906,7 @@ export class Simulation {
     if (adopter !== null && adopter.members.includes(id)) {
       node.leaving = true
       node.adopter = adopter.id
-      this.trace(`adopt ${id}`)
+      this.trace(`adopt ${id} (by ${adopter.id})`)
       this.stats.adoptions++
       this.stepNode(id, { type: 'leave' })
     }
@@ -747,7 +921,8 @@ export class Simulation {
     let best: ReturnType<Replica['status']> | null = null
     for (const other of this.ids) {
       const replica = this.nodes.get(other)!.replica
-      if (other === id || replica === null || this.nodes.get(other)!.adopter !== null) continue
+      // A frozen tab runs nothing, so it adopts nothing (and its view is stale).
+      if (other === id || replica === null || this.nodes.get(other)!.adopter !== null || this.nodes.get(other)!.frozen !== null) continue
       const status = replica.status()
       if (status.members.includes(other) && (best === null || status.issuedUpTo > best.issuedUpTo)) best = status
     }
@@ -794,6 +969,10 @@ export class Simulation {
       }
     }
     this.partition = null
+    // A replica still frozen thaws now: the liveness phase then requires it
+    // to catch up like the others (converged() counts every running replica).
+    // Thawed first, so that a restart's adopter is chosen among running tabs.
+    for (const node of this.nodes.values()) this.thaw(node)
     for (const node of this.nodes.values()) {
       node.slowDiskUntil = 0
       if (node.replica === null) this.restart(node.id)
@@ -932,6 +1111,8 @@ export class Simulation {
 
   private converged(): boolean {
     if (this.clients.some((c) => c.pending !== null || c.probe)) return false
+    // stopFaults thawed every replica and no freeze comes after it.
+    if ([...this.nodes.values()].some((n) => n.frozen !== null)) throw new Error('a replica is frozen in the liveness phase')
     const nodes = this.running()
     if (nodes.length < this.ids.filter((id) => !this.nodes.get(id)!.spare && !this.nodes.get(id)!.gone).length) return false
     const frontier = this.checker.logLength

@@ -3,10 +3,12 @@ import { sweep, sweepTimeoutMs } from './sweep.ts'
 
 // One of four sweep files (seeds 0–3999 in all, split so the two CI cores
 // share them), every fault on: crashes (aimed at the leader too), restarts,
-// partitions, loss, duplication, reordering, slow disks, dueling leaders.
+// partitions, loss, duplication, reordering, slow disks, dueling leaders,
+// frozen tabs (the leader's often; thawed, they must catch up).
 it('simulator sweep: seeds 0–999 keep every safety property, converge and are linearizable', () => {
   const summary = sweep(0, 1000)
   expect(summary.failures).toEqual([])
   expect(summary.linearizable).toBe(summary.seeds)
   expect(summary.commands).toBeGreaterThan(summary.seeds * 10) // the runs did real work
+  expect(summary.freezes).toBeGreaterThan(summary.seeds / 2) // freezes are on (config.freezes)
 }, sweepTimeoutMs)

@@ -3,7 +3,8 @@ import { sweep, sweepTimeoutMs } from './sweep.ts'
 
 // One of four sweep files (seeds 0–3999 in all, split so the two CI cores
 // share them), every fault on: crashes (aimed at the leader too), restarts,
-// partitions, loss, duplication, reordering, slow disks, dueling leaders.
+// partitions, loss, duplication, reordering, slow disks, dueling leaders,
+// frozen tabs (the leader's often; thawed, they must catch up).
 it('simulator sweep: seeds 3000–3999 keep every safety property, converge and are linearizable', () => {
   const summary = sweep(3000, 4000)
   expect(summary.failures).toEqual([])

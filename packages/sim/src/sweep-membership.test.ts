@@ -3,7 +3,9 @@ import { sweep, sweepTimeoutMs } from './sweep.ts'
 
 // Seed 004 under every other fault: spare replicas join, members leave
 // gracefully, crashed ones are removed after their silence and rejoin when
-// they return; some spares join as learners by choice. Every safety property, convergence and linearizability hold.
+// they return; some spares join as learners by choice; tabs freeze, some
+// long enough to be removed, and must rejoin once thawed. Every safety
+// property, convergence and linearizability hold.
 it('simulator sweep with membership churn: seeds 0–399', () => {
   const summary = sweep(0, 400, { membership: true })
   expect(summary.failures).toEqual([])
@@ -11,5 +13,6 @@ it('simulator sweep with membership churn: seeds 0–399', () => {
   expect(summary.reconfigurations).toBeGreaterThan(300)
   // A third of the runs have a spare that joins as a learner by choice: it is fed, never made a voter (the 'learner' property).
   expect(summary.learnerApplied).toBeGreaterThan(500)
-  console.log(`membership sweep: ${summary.reconfigurations} reconfigurations, ${summary.learnerApplied} commands applied by learners by choice`)
+  expect(summary.freezes).toBeGreaterThan(summary.seeds / 2)
+  console.log(`membership sweep: ${summary.reconfigurations} reconfigurations, ${summary.learnerApplied} commands applied by learners by choice, ${summary.freezes} freezes (${summary.removedWhileFrozen} members removed while frozen)`)
 }, sweepTimeoutMs)

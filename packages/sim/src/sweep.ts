@@ -13,6 +13,9 @@ export interface SweepSummary {
   refreshes: number
   reconfigurations: number
   learnerApplied: number
+  /** Replicas frozen, and members the room removed while they were frozen. */
+  freezes: number
+  removedWhileFrozen: number
 }
 
 /** Runs seeds [from, to) with every fault on. */
@@ -24,7 +27,7 @@ export interface SweepSummary {
 export const sweepTimeoutMs = 600_000
 
 export function sweep(from: number, to: number, overrides: Partial<SimConfig> = {}): SweepSummary {
-  const summary: SweepSummary = { seeds: to - from, failures: [], commands: 0, linearizable: 0, transfers: 0, corruptions: 0, refreshes: 0, reconfigurations: 0, learnerApplied: 0 }
+  const summary: SweepSummary = { seeds: to - from, failures: [], commands: 0, linearizable: 0, transfers: 0, corruptions: 0, refreshes: 0, reconfigurations: 0, learnerApplied: 0, freezes: 0, removedWhileFrozen: 0 }
   for (let seed = from; seed < to; seed++) {
     const result = runSeed(seed, overrides)
     summary.commands += result.stats.commands
@@ -33,10 +36,12 @@ export function sweep(from: number, to: number, overrides: Partial<SimConfig> = 
     summary.refreshes += result.stats.refreshes
     summary.reconfigurations += result.stats.reconfigurations
     summary.learnerApplied += result.stats.learnerApplied
+    summary.freezes += result.stats.freezes
+    summary.removedWhileFrozen += result.stats.removedWhileFrozen
     if (result.stats.linearizability === true) summary.linearizable++
     if (!result.ok) {
       const v = result.violations[0]!
-      summary.failures.push(`seed ${seed} [${v.property}] ${v.detail.slice(0, 300)} — replay: ${replayCommand(result.config)}${overrides.corruptions === true ? ' --corrupt' : ''}${overrides.membership === true ? ' --membership' : ''}`)
+      summary.failures.push(`seed ${seed} [${v.property}] ${v.detail.slice(0, 300)} — replay: ${replayCommand(result.config)}${overrides.corruptions === true ? ' --corrupt' : ''}${overrides.membership === true ? ' --membership' : ''}${overrides.freezes === false ? ' --no-freezes' : ''}${overrides.leaderFreezes === true ? ' --freeze-leader' : ''}`)
     }
   }
   return summary
