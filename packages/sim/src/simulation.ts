@@ -822,8 +822,18 @@ export class Simulation {
     if (status.members.includes(node.id)) return
     // Applied and durable: a member that applied the removal but crashed
     // before writing it would come back with the old membership, needing the
-    // leaver (simulator seed 7993 with adoptions).
-    const applied = status.members.filter((id) => (this.nodes.get(id)!.replica?.status().issuedUpTo ?? -1) >= status.issuedUpTo && durableUpTo(this.nodes.get(id)!.disk) >= status.issuedUpTo)
+    // leaver (simulator seed 7993 with adoptions). A member that has itself
+    // left for good counts: it applied this removal before its own (the log
+    // applies in order), and it held its own durably on a quorum of its
+    // successors before it closed, so nobody comes back needing the leaver.
+    // Not counted, a leaver whose successors had left never closed: removed,
+    // it is fed nothing more and stayed behind the room (simulator seeds
+    // 6811 and 11673 with membership: the other member of a room of two,
+    // adopted, left at once after the leaver's removal).
+    const applied = status.members.filter((id) => {
+      const member = this.nodes.get(id)!
+      return member.gone || ((member.replica?.status().issuedUpTo ?? -1) >= status.issuedUpTo && durableUpTo(member.disk) >= status.issuedUpTo)
+    })
     if (!new QuorumSystem(status.members).isQuorum(applied)) return
     this.trace(`gone ${node.id} (members ${status.members.join()})`)
     node.replica = null
