@@ -50,6 +50,7 @@ import { QuorumSystem } from './quorum.ts'
 import type { MachinePort } from './machine-port.ts'
 import { Outbox } from './outbox.ts'
 import { randomInt, type Random } from './random.ts'
+import { commandIdAt } from './wire.ts'
 import { z } from 'zod'
 import { Sessions, ticketKey, type CallOutcome } from './sessions.ts'
 import {
@@ -1639,7 +1640,7 @@ export class Replica {
       return
     }
     const command: Command = {
-      id: `${leader.ballot.round}.${m}.${leader.ballot.replica}`,
+      id: commandIdAt(leader.ballot, m),
       prec: leader.lastCommandId,
       payload: outcome.ok ? outcome.payload : null,
       ticket: call.ticket,
@@ -2049,7 +2050,7 @@ export class Replica {
   private proposeReconfiguration(leader: LeaderState, members: ReplicaId[]): void {
     const m = leader.nextCommandNo
     const command: Command = {
-      id: `${leader.ballot.round}.${m}.${leader.ballot.replica}`,
+      id: commandIdAt(leader.ballot, m),
       prec: leader.lastCommandId,
       payload: null,
       ticket: { client: reconfigurationClient, seq: m, acked: 0 },

@@ -1,4 +1,4 @@
-import { createRandom, Replica, splitIssued, stableStateSchema, type CallReply, type IssuedEntry, type PersistRecord, type Random, type ReplicaEvent, type ReplicaId, type ReplicaStatus } from '@concord/core'
+import { createRandom, decodeMessage, encodeMessage, Replica, splitIssued, stableStateSchema, type CallReply, type IssuedEntry, type PersistRecord, type Random, type ReplicaEvent, type ReplicaId, type ReplicaStatus } from '@concord/core'
 import { createMachine, upgradeFunction, type Functions, type Json, type MachineDefinition, type MachineInstance } from '@concord/machine'
 import type { StableStorage, Transport } from './ports.ts'
 import { MachineVersionError, StorageCorruptError } from './errors.ts'
@@ -278,7 +278,7 @@ export class ReplicaHost<F extends Functions = Functions> {
     }
     let message: unknown
     try {
-      message = JSON.parse(frame)
+      message = decodeMessage(frame)
     } catch {
       this.framesDropped++
       return
@@ -333,7 +333,7 @@ export class ReplicaHost<F extends Functions = Functions> {
       }
       for (const message of ready.send) {
         if (message.to === this.id) this.replica.step({ type: 'loopback', message })
-        else outbound.push([message.to, JSON.stringify(message)])
+        else outbound.push([message.to, encodeMessage(message)])
       }
       if (ready.installed !== null) {
         this.emit({ type: 'installed', instance: ready.installed.instance, state: ready.installed.state as Record<string, Json> })
