@@ -505,8 +505,9 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
 
   session = await startReplica(await claimFor(false), true)
   // A closing tab leaves (seed 004 FIG. 6) where the browser lets it; one
-  // that crashes is removed after its silence.
-  if (dynamic) addEventListener('pagehide', () => void worker.leave().catch(() => {}))
+  // that crashes is removed after its silence. Either way its worker writes
+  // the issued commands it holds back, so that a reload finds them on disk.
+  addEventListener('pagehide', () => void (dynamic ? worker.leave() : worker.flush()).catch(() => {}))
   status = view(await worker.status())
   const statusListeners = new Set<(status: StoreStatus) => void>()
   const statusChanged = () => {
