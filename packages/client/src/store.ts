@@ -505,8 +505,9 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
 
   session = await startReplica(await claimFor(false), true)
   // A closing tab leaves (seed 004 FIG. 6) where the browser lets it; one
-  // that crashes is removed after its silence.
-  if (dynamic) addEventListener('pagehide', () => void worker.leave().catch(() => {}))
+  // that crashes is removed after its silence. Either way its worker writes
+  // the issued commands it holds back, so that a reload finds them on disk.
+  addEventListener('pagehide', () => void (dynamic ? worker.leave() : worker.flush()).catch(() => {}))
   status = view(await worker.status())
   const statusListeners = new Set<(status: StoreStatus) => void>()
   const statusChanged = () => {
@@ -541,7 +542,7 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
       speculativeCalls: speculations.size,
       framesDropped: s.framesDropped + presence.dropped + reports.dropped + mesh.counters.framesUnauthenticated,
       peersRefused: mesh.counters.authFailures + mesh.counters.versionMismatches,
-      lastRefusal: mesh.lastError !== null && (mesh.lastError.code === 'peer-auth-failed' || mesh.lastError.code === 'app-version-mismatch') ? mesh.lastError.message : null,
+      lastRefusal: mesh.lastError !== null && (mesh.lastError.code === 'peer-auth-failed' || mesh.lastError.code === 'app-version-mismatch' || mesh.lastError.code === 'wire-version-mismatch') ? mesh.lastError.message : null,
       writes: s.writes,
       writeMsAverage: Math.round(s.writeMsAverage * 100) / 100,
       lastOutOfSync: s.lastOutOfSync,

@@ -11,6 +11,14 @@ export const pipelineDepthMax = 1024
 
 /** The leader sends a Heartbeat every this many ticks ([0054]). */
 export const heartbeatTicks = 2
+/** A member the leader has sent proposals or issued commands since its last
+ *  heartbeat (they show the leader alive as well) skips its heartbeat, but
+ *  gets one at least this often: only its acks tell the leader the member's
+ *  applied prefix (log clearing) and acknowledge rounds. Well below
+ *  electionTicksMin, so that timers running at different speeds in two tabs
+ *  do not start an election, and below electionTicksMax, so that a member
+ *  that only receives Success is still heard by the quorum check. */
+export const heartbeatTicksBusyMax = 6
 /** A follower that has not heard its leader for a timeout drawn from
  *  [electionTicksMin, electionTicksMax) tries to lead ([0054]). */
 export const electionTicksMin = 10

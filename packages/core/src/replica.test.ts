@@ -5,7 +5,7 @@ import { counter } from '../../sim/src/models.ts'
 import { createRandom } from './random.ts'
 import { Replica } from './replica.ts'
 import type { Message, MessageOf } from './types.ts'
-import { callArgsCharsMax, commandCharsMax, electionTicksMax, joinRetryTicks, messageCharsBudget, snapshotCommandsMin, snapshotLogCharsMin } from './constants.ts'
+import { callArgsCharsMax, commandCharsMax, electionTicksMax, heartbeatTicks, heartbeatTicksBusyMax, joinRetryTicks, messageCharsBudget, snapshotCommandsMin, snapshotLogCharsMin } from './constants.ts'
 import { z } from 'zod'
 
 const ballot = (round: number, replica: string) => ({ round, replica })
@@ -105,6 +105,33 @@ function electA(h: Harness): void {
 }
 
 describe('the leader', () => {
+  it('thins the heartbeats of a member it keeps sending commands, and beats every heartbeatTicks when the room is idle', () => {
+    const h = new Harness(['a', 'b', 'c'], counter)
+    electA(h)
+    h.deliverAll()
+    const beats = new Map<string, number>()
+    const run = (ticks: number, busy: boolean) => {
+      beats.clear()
+      for (let t = 0; t < ticks; t++) {
+        if (busy) h.call('a', 'add', { by: 1 })
+        for (const id of h.ids) h.tick(id)
+        for (const m of h.pending({ type: 'Heartbeat' })) beats.set(m.to, (beats.get(m.to) ?? 0) + 1)
+        h.deliverAll()
+      }
+    }
+    const ticks = 96
+    run(ticks, true)
+    // Every call's command went to both (a BeginBallot to one, a Success to the other): a heartbeat per heartbeatTicksBusyMax.
+    for (const to of ['b', 'c']) expect(beats.get(to)).toBe(ticks / heartbeatTicksBusyMax)
+    expect(h.replica('a').status().issuedUpTo).toBe(ticks)
+    run(ticks, false)
+    for (const to of ['b', 'c']) expect(beats.get(to)).toBe(ticks / heartbeatTicks)
+    // Nobody doubted the leader, in either phase.
+    for (const id of ['b', 'c']) expect(h.replica(id).status().leader).toBe('a')
+    expect(h.replica('a').status().role).toBe('leader')
+    expect(h.replica('a').status().counters['stepDown.noQuorum']).toBeUndefined()
+  })
+
   it('keeps at most α proposals beyond the issued frontier (bounded pipeline, claim 5)', () => {
     const h = new Harness(['a', 'b', 'c'], counter, { pipelineDepth: 2 })
     electA(h)

@@ -16,6 +16,7 @@ import {
   electionTicksMax,
   electionTicksMin,
   heartbeatTicks,
+  heartbeatTicksBusyMax,
   instanceAheadMax,
   joinFreshTicks,
   joinLagMax,
@@ -49,6 +50,7 @@ import { QuorumSystem } from './quorum.ts'
 import type { MachinePort } from './machine-port.ts'
 import { Outbox } from './outbox.ts'
 import { randomInt, type Random } from './random.ts'
+import { commandIdAt } from './wire.ts'
 import { z } from 'zod'
 import { Sessions, ticketKey, type CallOutcome } from './sessions.ts'
 import {
@@ -255,6 +257,9 @@ interface LeaderState {
    *  from the members without knowing) from ever stepping down. */
   quorumCheckElapsed: number
   lastHeard: Map<ReplicaId, number>
+  /** When each member was last sent a BeginBallot or a Success, and a Heartbeat: a busy member's heartbeats are thinned (heartbeatTicksBusyMax). */
+  proposedTick: Map<ReplicaId, number>
+  beatTick: Map<ReplicaId, number>
   /** The last heartbeat round sent, and the latest round each peer acked. */
   heartbeatRound: number
   ackedRound: Map<ReplicaId, number>
@@ -1499,6 +1504,8 @@ export class Replica {
       retransmitElapsed: 0,
       quorumCheckElapsed: 0,
       lastHeard: new Map(),
+      proposedTick: new Map(),
+      beatTick: new Map(),
       heartbeatRound: 0,
       ackedRound: new Map(),
       heldRejections: [],
@@ -1633,7 +1640,7 @@ export class Replica {
       return
     }
     const command: Command = {
-      id: `${leader.ballot.round}.${m}.${leader.ballot.replica}`,
+      id: commandIdAt(leader.ballot, m),
       prec: leader.lastCommandId,
       payload: outcome.ok ? outcome.payload : null,
       ticket: call.ticket,
@@ -1843,6 +1850,8 @@ export class Replica {
 
   private sendHeartbeats(leader: LeaderState): void {
     leader.heartbeatElapsed = 0
+    // A held rejection waits for a round acked by a majority: then every member gets this one.
+    const everyone = leader.roundWanted
     leader.roundWanted = false
     const round = ++leader.heartbeatRound
     const clearUpTo = this.clearUpTo(leader)
@@ -1852,7 +1861,16 @@ export class Replica {
     if (leader.inflight.size === 0 && this.issuedUpTo > latest && this.tickCount - this.lastCheckpointTick >= digestIdleTicks) this.checkpoint()
     const at = this.latestCheckpoint()
     const checkpoint = at === 0 ? null : { instance: at, digest: this.digests.get(at)! }
-    const beat = (to: ReplicaId) => this.send({ type: 'Heartbeat', from: this.id, to, ballot: leader.ballot, issuedUpTo: this.issuedUpTo, round, clearUpTo, checkpoint }, 0)
+    const beat = (to: ReplicaId) => {
+      // While commands flow to a member, they reset its election timer as a
+      // heartbeat does ([0054]: any message from the leader shows it alive);
+      // a heartbeat per 2 ticks beside them was a quarter of a busy room's bytes.
+      const lastBeat = leader.beatTick.get(to) ?? -Infinity
+      const proposedSince = (leader.proposedTick.get(to) ?? -Infinity) > lastBeat
+      if (!everyone && proposedSince && this.tickCount - lastBeat < heartbeatTicksBusyMax) return
+      leader.beatTick.set(to, this.tickCount)
+      this.send({ type: 'Heartbeat', from: this.id, to, ballot: leader.ballot, issuedUpTo: this.issuedUpTo, round, clearUpTo, checkpoint }, 0)
+    }
     for (const to of this.quorum.members) if (to !== this.id) beat(to)
     // Learners learn the leader from it too (their calls go to it), and its
     // checkpoints (their state is checked like the members'); they do not ack.
@@ -2032,7 +2050,7 @@ export class Replica {
   private proposeReconfiguration(leader: LeaderState, members: ReplicaId[]): void {
     const m = leader.nextCommandNo
     const command: Command = {
-      id: `${leader.ballot.round}.${m}.${leader.ballot.replica}`,
+      id: commandIdAt(leader.ballot, m),
       prec: leader.lastCommandId,
       payload: null,
       ticket: { client: reconfigurationClient, seq: m, acked: 0 },
@@ -2081,7 +2099,13 @@ export class Replica {
   }
 
   private send(message: Message, dep: number): void {
+    this.noteProposed(message)
     this.outbox.push(message, dep)
+  }
+
+  /** A leader's BeginBallot or Success to a member stands in for its next heartbeat (sendHeartbeats). */
+  private noteProposed(message: Message): void {
+    if (this.role.kind === 'leader' && (message.type === 'BeginBallot' || message.type === 'Success')) this.role.proposedTick.set(message.to, this.tickCount)
   }
 
   /** The open coalescing message under `key`, or a new one made by `create`. */
@@ -2089,6 +2113,7 @@ export class Replica {
     const open = this.outbox.find(key, dep)
     if (open !== undefined) return open as M
     const message = create()
+    this.noteProposed(message)
     this.outbox.start(key, message, dep, entriesMax)
     return message
   }

@@ -1,4 +1,4 @@
-import { AssertionError, createRandom, electionTicksMax, electionTicksMin, QuorumSystem, randomInt, Replica, type CallReply, type MachinePort, type Message, type Random, type Ticket } from '@concord/core'
+import { AssertionError, createRandom, decodeMessage, electionTicksMax, electionTicksMin, encodeMessage, QuorumSystem, randomInt, Replica, type CallReply, type MachinePort, type Message, type Random, type Ticket } from '@concord/core'
 import { createMachine, type Json, type MachineDefinition, type MachineInstance } from '@concord/machine'
 import { SafetyChecker, type Violation } from './checkers.ts'
 import { SimDisk } from './disk.ts'
@@ -532,7 +532,7 @@ export class Simulation {
           this.stats.messagesLost++
           return
         }
-        this.stepNode(event.to, { type: 'message', message: JSON.parse(event.wire) })
+        this.stepNode(event.to, { type: 'message', message: decodeMessage(event.wire) })
         return
       }
       case 'self': {
@@ -655,7 +655,7 @@ export class Simulation {
       return
     }
     this.stats.messagesSent++
-    const wire = JSON.stringify(message)
+    const wire = encodeMessage(message)
     if (this.cut(message.from, message.to) || (this.faultsOn && this.random.next() < this.config.loss)) {
       this.stats.messagesLost++
       return

@@ -4,7 +4,7 @@ import { roomKeyFor, startSignalingServer, signToken, type SignalingServer } fro
 import { ReplicaHost, MemoryStorage } from '@concord/host'
 import { counter } from '../../sim/src/models.ts'
 import { chunkCharsMax } from './framing.ts'
-import { Mesh } from './mesh.ts'
+import { Mesh, wireVersion } from './mesh.ts'
 import { authFailuresMax, fingerprintOf, peerProof, sameProof } from './peer-auth.ts'
 
 /**
@@ -30,8 +30,8 @@ async function until(predicate: () => boolean, ms = 45_000): Promise<void> {
   }
 }
 
-function meshOf(peer: string, roomName: string, roomKey?: string, app?: string): Mesh {
-  const mesh = new Mesh({ signalingUrl: server!.url, room: roomName, peer, token: signToken({ room: roomName, peer, exp: Date.now() + 60_000 }, secret), WebSocket, ...(roomKey !== undefined ? { roomKey } : {}), ...(app !== undefined ? { app } : {}) })
+function meshOf(peer: string, roomName: string, roomKey?: string, app?: string, wire?: number): Mesh {
+  const mesh = new Mesh({ signalingUrl: server!.url, room: roomName, peer, token: signToken({ room: roomName, peer, exp: Date.now() + 60_000 }, secret), WebSocket, ...(roomKey !== undefined ? { roomKey } : {}), ...(app !== undefined ? { app } : {}), ...(wire !== undefined ? { wire } : {}) })
   meshes.push(mesh)
   return mesh
 }
@@ -143,6 +143,18 @@ describe('app versions', () => {
       expect(a.lastError!.message).toMatch(/peer c runs shop@1, this replica shop@2/)
       expect(old.lastError!.message).toMatch(/runs shop@2, this replica shop@1/)
     }
+  })
+
+  it('a peer whose frames have another form (an older Concord: its hello names no wire version) is refused, saying so', async () => {
+    server ??= await startSignalingServer({ secret })
+    const a = meshOf('a', 'wires', undefined, 'shop@1')
+    const b = meshOf('b', 'wires', undefined, 'shop@1')
+    const old = meshOf('c', 'wires', undefined, 'shop@1', 1)
+    await until(() => a.connectedPeers().includes('b') && a.stats().versionMismatches >= 1 && b.stats().versionMismatches >= 1, 30_000)
+    expect(old.connectedPeers()).toEqual([])
+    expect(a.lastError).toMatchObject({ code: 'wire-version-mismatch' })
+    expect(a.lastError!.message).toMatch(new RegExp(`peer c sends frames of Concord's wire version 1, this replica ${wireVersion}`))
+    expect(old.lastError!.message).toMatch(new RegExp(`wire version ${wireVersion}, this replica 1`))
   })
 })
 

@@ -47,6 +47,8 @@ export interface MeshOptions {
   channelSink?: (peer: string, channel: RTCDataChannel) => void
   /** The channels given to channelSink take compressed frames (deflate.ts): said in the hello, so that peers compress what they send on them. */
   deflate?: boolean
+  /** The wire version said in the hello (default `wireVersion`): another only to test how a room refuses an older replica. */
+  wire?: number
   log?: (line: string) => void
 }
 
@@ -59,6 +61,14 @@ export interface IceServer {
 
 /** The id of the negotiated data channel handed to `channelSink`. */
 export const dataChannelId = 100
+/**
+ * The form of the frames a replica sends, said in the hello; a peer that
+ * sends another form is refused, saying why (as for another app version):
+ * two forms cannot share a link. Raise it with any change to what a frame
+ * holds. 1: a message's JSON (deflated with a 2 KiB window). 2: command ids
+ * a receiver derives left out (core's wire.ts), an 8 KiB window (deflate.ts).
+ */
+export const wireVersion = 2
 
 /** Bytes buffered in a channel before sends wait (backpressure). */
 export const bufferedBytesHigh = 1024 * 1024
@@ -126,6 +136,10 @@ export class Mesh implements Transport {
   signalingState: SignalingState = 'connecting'
   lastError: { code: string; message: string } | null = null
   readonly counters: MeshStats = { framesSent: 0, framesReceived: 0, messagesDropped: 0, framesMalformed: 0, linkFailures: 0, signalingReconnects: 0, authFailures: 0, framesUnauthenticated: 0, versionMismatches: 0 }
+
+  private get wire(): number {
+    return this.options.wire ?? wireVersion
+  }
 
   constructor(private readonly options: MeshOptions) {
     if (options.roomKey !== undefined && globalThis.crypto?.subtle === undefined) {
@@ -345,7 +359,7 @@ export class Mesh implements Transport {
   private startAuth(link: Link): void {
     if (link.nonce !== null) return
     link.nonce = newNonce()
-    this.sendRaw(link, `${authFramePrefix}${JSON.stringify({ nonce: link.nonce, ...(this.options.app !== undefined ? { app: this.options.app } : {}), ...(this.options.deflate === true ? { deflate: 1 } : {}) })}`)
+    this.sendRaw(link, `${authFramePrefix}${JSON.stringify({ nonce: link.nonce, ...(this.options.app !== undefined ? { app: this.options.app } : {}), ...(this.options.deflate === true ? { deflate: 1 } : {}), ...(this.wire === 1 ? {} : { wire: this.wire }) })}`)
   }
 
   /** The peer-authentication handshake (peer-auth.ts), before the link opens. */
@@ -371,6 +385,10 @@ export class Mesh implements Transport {
       if (link.answered) return
       link.answered = true
       link.peerDeflate = parsed.deflate === true
+      if (parsed.wire !== this.wire) {
+        this.counters.versionMismatches++
+        return this.refuse(link, 'wire-version-mismatch', `peer ${link.peer} sends frames of Concord's wire version ${parsed.wire}, this replica ${this.wire}: refused (reload the older tab to upgrade)`)
+      }
       if (this.options.app !== undefined && parsed.app !== this.options.app) {
         this.counters.versionMismatches++
         return this.refuse(link, 'app-version-mismatch', `peer ${link.peer} runs ${parsed.app ?? 'an unnamed app'}, this replica ${this.options.app}: refused (reload the older tab to upgrade)`)

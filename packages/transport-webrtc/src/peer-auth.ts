@@ -67,8 +67,8 @@ export function sameProof(a: string, b: string): boolean {
   return diff === 0
 }
 
-/** A peer's hello (its nonce, the app and machine version it runs, whether its worker takes compressed frames: deflate.ts), or its proof. */
-export type AuthFrame = { nonce: string; app?: string; deflate?: true } | { proof: string }
+/** A peer's hello (its nonce, the app and machine version it runs, whether its worker takes compressed frames: deflate.ts, the form of its frames: wireVersion), or its proof. */
+export type AuthFrame = { nonce: string; app?: string; deflate?: true; wire: number } | { proof: string }
 
 export function parseAuthFrame(frame: string): AuthFrame | null {
   if (!frame.startsWith(authFramePrefix) || frame.length > 512) return null
@@ -76,7 +76,10 @@ export function parseAuthFrame(frame: string): AuthFrame | null {
     const value = JSON.parse(frame.slice(1)) as Record<string, unknown>
     if (value.app !== undefined && !(typeof value.app === 'string' && value.app.length <= 200)) return null
     if (typeof value.nonce === 'string' && value.nonce.length <= 64) {
-      return { nonce: value.nonce, ...(typeof value.app === 'string' ? { app: value.app } : {}), ...(value.deflate === 1 ? { deflate: true as const } : {}) }
+      // A hello without a wire version is from a replica of version 1, which said none.
+      const wire = value.wire === undefined ? 1 : value.wire
+      if (typeof wire !== 'number' || !Number.isSafeInteger(wire) || wire < 1) return null
+      return { nonce: value.nonce, ...(typeof value.app === 'string' ? { app: value.app } : {}), ...(value.deflate === 1 ? { deflate: true as const } : {}), wire }
     }
     if (typeof value.proof === 'string' && value.proof.length <= 64) return { proof: value.proof }
   } catch {

@@ -77,6 +77,8 @@ export interface ReplicaWorkerApi {
   campaign(): void
   peers(peers: ReplicaId[]): void
   leave(): void
+  /** Write held-back issued commands now (the page is going away). */
+  flush(): void
   close(): Promise<void>
 }
 
@@ -146,6 +148,7 @@ export function serveReplica<F extends Functions>(machine: MachineDefinition<F>)
       need().peers(peers)
     },
     leave: () => need().leave(),
+    flush: () => host?.flushIssued(),
     async close() {
       await adopter?.close()
       adopter = null
