@@ -177,6 +177,21 @@ describe('ReplicaHost (real timers, in-memory network and storage)', () => {
     expect(batches.some((b) => b.length > 0 && b.every((k) => k === 'issued'))).toBe(true)
   })
 
+  it('writes the issued records it holds back at once when the page goes away (flushIssued)', async () => {
+    const network = new MemoryNetwork()
+    // A delay no test waits out: only the flush can write them.
+    const a = await ReplicaHost.start({ id: 'a', members: ids, machine: counter, storage: new MemoryStorage(), transport: network.transport('a'), tickMs: 2, seed: 1, issuedWriteDelayMs: 60_000 })
+    hosts.push(a)
+    await Promise.all(['b', 'c'].map((id) => start(network, id)))
+    a.campaign()
+    await until(() => a.status().role === 'leader')
+    for (let i = 0; i < 3; i++) expect(await a.call('add', { by: 1 })).toMatchObject({ ok: true })
+    await new Promise((r) => setTimeout(r, 50))
+    expect(a.status().durableIssuedUpTo).toBeLessThan(a.status().issuedUpTo)
+    a.flushIssued()
+    await until(() => a.status().durableIssuedUpTo === a.status().issuedUpTo)
+  })
+
   it('drops frames that are not JSON or that name another sender, and counts them', async () => {
     const network = new MemoryNetwork()
     const a = await start(network, 'a')
