@@ -828,7 +828,7 @@ export class Simulation {
     // successors before it closed, so nobody comes back needing the leaver.
     // Not counted, a leaver whose successors had left never closed: removed,
     // it is fed nothing more and stayed behind the room (simulator seeds
-    // 6811 and 11673 with membership: the other member of a room of two,
+    // 10144 and 12382 with membership, first 6811 and 11673: the other member of a room of two,
     // adopted, left at once after the leaver's removal).
     const applied = status.members.filter((id) => {
       const member = this.nodes.get(id)!

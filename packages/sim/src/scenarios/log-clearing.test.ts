@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { heartbeatTicks, heartbeatTicksBusyMax } from '@concord/core'
 import { Harness } from '../harness.ts'
 import { counter } from '../models.ts'
 
@@ -21,7 +22,9 @@ describe('seed 001: log clearing behind snapshots', () => {
       h.settle(3)
     }
     h.callEach('B', 'add', { by: 1 }, 5)
-    h.settle(3)
+    // Two heartbeats carry it (an ack of the applied prefix, then clearUpTo), and a member
+    // the leader has just sent commands waits up to heartbeatTicksBusyMax for the first.
+    h.settle(heartbeatTicksBusyMax + 2 * heartbeatTicks)
     for (const id of ids) {
       const status = h.replica(id).status()
       expect(status.issuedUpTo).toBe(95)
