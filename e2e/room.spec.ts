@@ -34,7 +34,7 @@ type RoomApi = {
     lead(): void
     cutLink(peer: string): void
     injectFrame(peer: string, frame: string): void
-    debugWorkerStatus(): Promise<{ logStart: number; logSize: number; snapshotAt: number; counters: Record<string, number>; adoptions: number }>
+    debugWorkerStatus(): Promise<{ logStart: number; logSize: number; snapshotAt: number; counters: Record<string, number>; adoptions: number; issuedUpTo: number; durableIssuedUpTo: number }>
     close(): Promise<void>
   }
 }
@@ -53,6 +53,12 @@ async function openTab(context: BrowserContext, name: string, slots = 3, query =
 }
 
 const status = (page: Page) => page.evaluate(() => room.status())
+/** Until every command the tab applied is on its disk: issued commands are written up to issuedWriteDelayMs after
+ *  they are applied (at once when the page goes, but a reload can win that race), so a test of what a reload
+ *  recovers from the tab's own storage waits for them first. */
+async function onDisk(page: Page): Promise<void> {
+  await expect.poll(() => page.evaluate(async () => { const w = await room.store.debugWorkerStatus(); return w.durableIssuedUpTo >= w.issuedUpTo }), { timeout: 5_000 }).toBe(true)
+}
 /** Runs a test's steps; if they fail, prints every tab's mesh log first. */
 async function withMeshLogs(pages: Page[], steps: () => Promise<void>): Promise<void> {
   try {
@@ -121,6 +127,7 @@ test('a tab reloads and recovers from IndexedDB, then catches up', async ({ cont
   // The second tab may still be joining (caught up, then added): 20 s, as every other wait here (5 s failed once in CI).
   await expect.poll(() => pages[1]!.evaluate(() => room.state().n), { timeout: 20_000 }).toBe(20)
   const id = await pages[1]!.evaluate(() => room.replicaId)
+  await onDisk(pages[1]!)
   await pages[1]!.reload()
   await pages[1]!.waitForFunction(() => typeof (window as unknown as { room?: unknown }).room === 'object', undefined, { timeout: 20_000 })
   expect(await pages[1]!.evaluate(() => room.replicaId)).toBe(id) // the same replica, from sessionStorage
@@ -159,6 +166,7 @@ test('a long-running room keeps its log bounded behind snapshots, and a late tab
   await late.evaluate(() => room.add(1))
   await expect.poll(async () => Promise.all(pages.map((p) => p.evaluate(() => room.state().n)))).toEqual([601, 601])
   // Reloaded, it starts from its own stored snapshot.
+  await onDisk(late)
   await late.reload()
   await late.waitForFunction(() => typeof (window as unknown as { room?: unknown }).room === 'object', undefined, { timeout: 20_000 })
   expect(await late.evaluate(() => room.state().n)).toBe(601)
@@ -212,6 +220,7 @@ test('dynamic membership: the first tab founds the room, others join, a closed t
   await expect.poll(async () => Promise.all([b, c].map((p) => p.evaluate(() => room.state().n))), { timeout: 20_000 }).toEqual([125, 125])
   // A reload keeps the tab's replica (its id and its storage).
   const idC = await c.evaluate(() => room.replicaId)
+  await onDisk(c)
   await c.reload()
   await c.waitForFunction(() => typeof (window as unknown as { room?: unknown }).room === 'object', undefined, { timeout: 20_000 })
   expect(await c.evaluate(() => room.replicaId)).toBe(idC)
