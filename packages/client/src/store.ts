@@ -542,7 +542,7 @@ export async function openStore<F extends Functions>(options: OpenStoreOptions<F
       speculativeCalls: speculations.size,
       framesDropped: s.framesDropped + presence.dropped + reports.dropped + mesh.counters.framesUnauthenticated,
       peersRefused: mesh.counters.authFailures + mesh.counters.versionMismatches,
-      lastRefusal: mesh.lastError !== null && (mesh.lastError.code === 'peer-auth-failed' || mesh.lastError.code === 'app-version-mismatch' || mesh.lastError.code === 'wire-version-mismatch') ? mesh.lastError.message : null,
+      lastRefusal: mesh.lastError?.refused === true ? mesh.lastError.message : null,
       writes: s.writes,
       writeMsAverage: Math.round(s.writeMsAverage * 100) / 100,
       lastOutOfSync: s.lastOutOfSync,

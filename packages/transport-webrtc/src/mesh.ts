@@ -134,7 +134,8 @@ export class Mesh implements Transport {
   private nextMessageId = 0
   private closed = false
   signalingState: SignalingState = 'connecting'
-  lastError: { code: string; message: string } | null = null
+  /** The last error; `refused` when a peer was refused (lacking the room key, or of another app or wire version). */
+  lastError: { code: string; message: string; refused?: true } | null = null
   readonly counters: MeshStats = { framesSent: 0, framesReceived: 0, messagesDropped: 0, framesMalformed: 0, linkFailures: 0, signalingReconnects: 0, authFailures: 0, framesUnauthenticated: 0, versionMismatches: 0 }
 
   private get wire(): number {
@@ -417,7 +418,7 @@ export class Mesh implements Transport {
 
   private refuse(link: Link, code: string, message: string): void {
     this.refusals.set(link.peer, (this.refusals.get(link.peer) ?? 0) + 1)
-    this.lastError = { code, message }
+    this.lastError = { code, message, refused: true }
     this.failLink(link, message)
   }
 
