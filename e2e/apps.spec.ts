@@ -146,9 +146,14 @@ test('game in 3 tabs: every tab shows every player; a move shows in its own tab 
   const me = await one.evaluate(() => window.gameStore.replicaId)
   type P = Record<string, { x: number; y: number }>
   const before = (await one.evaluate(() => window.gameStore.confirmedState['players'])) as P
-  const dir = before[me]!.x > 0 ? 'ArrowLeft' : 'ArrowRight'
-  const target = { x: before[me]!.x + (dir === 'ArrowLeft' ? -1 : 1), y: before[me]!.y }
-  const occupied = Object.entries(before).some(([id, p]) => id !== me && p.x === target.x && p.y === target.y)
+  // A step onto a free cell of the board, so that the leader accepts it (a
+  // step onto another player is refused, and a refused move shows no latency).
+  const size = await one.locator('[data-cell]').count().then((cells) => Math.round(Math.sqrt(cells)))
+  const steps = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] } as const
+  const taken = new Set(Object.entries(before).filter(([id]) => id !== me).map(([, p]) => `${p.x},${p.y}`))
+  const [dir, target] = Object.entries(steps)
+    .map(([key, [dx, dy]]) => [key, { x: before[me]!.x + dx, y: before[me]!.y + dy }] as const)
+    .find(([, t]) => t.x >= 0 && t.y >= 0 && t.x < size && t.y < size && !taken.has(`${t.x},${t.y}`))!
   // The keystroke, then React's render (microtasks) — no round trip fits in between.
   const seen = await one.evaluate(async ({ key, id }) => {
     dispatchEvent(new KeyboardEvent('keydown', { key }))
@@ -157,10 +162,8 @@ test('game in 3 tabs: every tab shows every player; a move shows in its own tab 
     const confirmed = (window.gameStore.confirmedState['players'] as Record<string, { x: number; y: number }>)[id]!
     return { cell, confirmed: `${confirmed.x},${confirmed.y}`, speculative: document.querySelector(`[data-player="${id}"]`)?.classList.contains('speculative') }
   }, { key: dir, id: me })
-  if (!occupied) {
-    expect(seen).toEqual({ cell: `${target.x},${target.y}`, confirmed: `${before[me]!.x},${before[me]!.y}`, speculative: true })
-    for (const page of pages) await expect(page.locator(`[data-cell="${target.x},${target.y}"] [data-player="${me}"]`)).toHaveCount(1, { timeout: 20_000 })
-  }
+  expect(seen).toEqual({ cell: `${target.x},${target.y}`, confirmed: `${before[me]!.x},${before[me]!.y}`, speculative: true })
+  for (const page of pages) await expect(page.locator(`[data-cell="${target.x},${target.y}"] [data-player="${me}"]`)).toHaveCount(1, { timeout: 20_000 })
   await expect(one.locator('[data-part=latency]')).toContainText('ms', { timeout: 20_000 })
   await expect(one.locator('[data-part=status]')).toContainText('ballot')
 
