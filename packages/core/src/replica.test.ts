@@ -337,6 +337,33 @@ describe('liveness', () => {
     expect(r.status().issuedUpTo).toBe(3)
   })
 
+  it('issues an instance decided while its precedent waited, when the gap closes by a vote (simulator seed 464, membership, 400 calls)', () => {
+    const r = lone('a')
+    const b1 = ballot(1, 'b')
+    const settle = () => {
+      for (let i = 0; i < 10 && r.hasReady(); i++) {
+        const ready = r.ready()
+        if (ready.persist.length > 0) r.step({ type: 'persisted', seq: ready.persistSeq })
+        for (const m of ready.send) if (m.to === 'a') r.step({ type: 'loopback', message: m })
+      }
+    }
+    const command = (id: string, prec: string, seq: number) => ({ id, prec, payload: [], ticket: { client: 'c', seq, acked: 0 }, result: null })
+    r.step({ type: 'message', message: { type: 'NextBallot', from: 'b', to: 'a', ballot: b1, n: 1 } })
+    settle()
+    const proposals = [command('c1', '0', 1), command('c2', 'c1', 2), command('c3', 'c2', 3)].map((c, i) => ({ instance: i + 1, command: c }))
+    r.step({ type: 'message', message: { type: 'BeginBallot', from: 'b', to: 'a', ballot: b1, proposals } })
+    settle()
+    // 3 is decided (a's vote and b's) and 2 learned, both beyond the gap at 1…
+    r.step({ type: 'message', message: { type: 'Voted', from: 'b', to: 'a', ballot: b1, instances: [3] } })
+    r.step({ type: 'message', message: { type: 'Success', from: 'b', to: 'a', entries: [{ instance: 2, lockBallot: b1, commandId: 'c2' }] } })
+    settle()
+    expect(r.status().issuedUpTo).toBe(0)
+    // …then 1 is decided here: issuing it makes 2 the frontier, and 3 follows.
+    r.step({ type: 'message', message: { type: 'Voted', from: 'b', to: 'a', ballot: b1, instances: [1] } })
+    settle()
+    expect(r.status().issuedUpTo).toBe(3)
+  })
+
   it('carries a command with O(|Q|) messages: BeginBallot and Voted within Q, Success with the command outside it', () => {
     const h = new Harness(['a', 'b', 'c'], counter, { votedToAll: false })
     electA(h)

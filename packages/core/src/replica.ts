@@ -865,9 +865,16 @@ export class Replica {
     // that has since closed) starts at the frontier, not at an issued
     // instance where the loop would stop. (Found by the simulator, seed 352
     // once Voted went only to Q: 53 learned beyond a gap, the gap closed, and
-    // 54, decided meanwhile, was never looked at again.)
+    // 54, decided meanwhile, was never looked at again.) An instance already
+    // issued (learned beyond the gap, now the frontier after issuing the one
+    // below it) is passed over, not an end: the one after it may be decided
+    // too (seed 464: 76 issued here made 77, learned from a peer, the
+    // frontier, and 78, decided meanwhile, waited forever).
     for (let m = Math.max(from, this.issuedUpTo + 1); ; m++) {
-      if (this.isIssued(m)) return
+      if (this.isIssued(m)) {
+        if (m <= this.issuedUpTo) continue
+        return
+      }
       const tally = this.tallies.get(m)
       // The members at m are known only once m − 1 is applied (seed 004:
       // they change through the log); only their votes count.
