@@ -23,6 +23,20 @@ export const heartbeatTicksBusyMax = 6
  *  [electionTicksMin, electionTicksMax) tries to lead ([0054]). */
 export const electionTicksMin = 10
 export const electionTicksMax = 20
+/** An idle room beats slowly (ours): a leader with nothing to propose,
+ *  queue, hold or reconfigure for heartbeatIdleAfterTicks marks its
+ *  heartbeats idle; once it has done so for heartbeatIdleAnnounceTicks (a
+ *  few beats, so that one lost beat does not start an election) it beats
+ *  every heartbeatTicksIdle only. A follower whose last word from the leader
+ *  was an idle heartbeat waits electionIdleFactor times its election timeout
+ *  (well above heartbeatTicksIdle), until it hears anything else from the
+ *  leader or sends it a call: then the short timeout runs again, so a call
+ *  made in a quiet room still fails over in 10-20 ticks. Why: an idle room of
+ *  3 tabs sent 33 KB/s of heartbeats and acks at one beat per 2 ticks. */
+export const heartbeatIdleAfterTicks = 20
+export const heartbeatIdleAnnounceTicks = 3 * heartbeatTicks
+export const heartbeatTicksIdle = 20
+export const electionIdleFactor = 6
 /** Unanswered NextBallot / BeginBallot are re-sent after this many ticks. */
 export const retransmitTicks = 4
 /** A forwarded call with no answer is re-sent to the leader after this many ticks. */

@@ -5,7 +5,7 @@ import { counter } from '../../sim/src/models.ts'
 import { createRandom } from './random.ts'
 import { Replica } from './replica.ts'
 import type { Message, MessageOf } from './types.ts'
-import { callArgsCharsMax, commandCharsMax, electionTicksMax, heartbeatTicks, heartbeatTicksBusyMax, joinRetryTicks, messageCharsBudget, snapshotCommandsMin, snapshotLogCharsMin } from './constants.ts'
+import { callArgsCharsMax, commandCharsMax, electionIdleFactor, electionTicksMax, electionTicksMin, heartbeatIdleAfterTicks, heartbeatIdleAnnounceTicks, heartbeatTicks, heartbeatTicksBusyMax, heartbeatTicksIdle, joinRetryTicks, messageCharsBudget, snapshotCommandsMin, snapshotLogCharsMin } from './constants.ts'
 import { z } from 'zod'
 
 const ballot = (round: number, replica: string) => ({ round, replica })
@@ -105,17 +105,22 @@ function electA(h: Harness): void {
 }
 
 describe('the leader', () => {
-  it('thins the heartbeats of a member it keeps sending commands, and beats every heartbeatTicks when the room is idle', () => {
+  it('thins the heartbeats of a member it keeps sending commands; an idle room says so in its heartbeats, then beats every heartbeatTicksIdle', () => {
     const h = new Harness(['a', 'b', 'c'], counter)
     electA(h)
     h.deliverAll()
     const beats = new Map<string, number>()
+    const idleBeats = new Map<string, number>()
     const run = (ticks: number, busy: boolean) => {
       beats.clear()
+      idleBeats.clear()
       for (let t = 0; t < ticks; t++) {
         if (busy) h.call('a', 'add', { by: 1 })
         for (const id of h.ids) h.tick(id)
-        for (const m of h.pending({ type: 'Heartbeat' })) beats.set(m.to, (beats.get(m.to) ?? 0) + 1)
+        for (const m of h.pending({ type: 'Heartbeat' }) as MessageOf<'Heartbeat'>[]) {
+          beats.set(m.to, (beats.get(m.to) ?? 0) + 1)
+          if (m.idle === true) idleBeats.set(m.to, (idleBeats.get(m.to) ?? 0) + 1)
+        }
         h.deliverAll()
       }
     }
@@ -123,13 +128,79 @@ describe('the leader', () => {
     run(ticks, true)
     // Every call's command went to both (a BeginBallot to one, a Success to the other): a heartbeat per heartbeatTicksBusyMax.
     for (const to of ['b', 'c']) expect(beats.get(to)).toBe(ticks / heartbeatTicksBusyMax)
+    expect(idleBeats.size).toBe(0)
     expect(h.replica('a').status().issuedUpTo).toBe(ticks)
-    run(ticks, false)
-    for (const to of ['b', 'c']) expect(beats.get(to)).toBe(ticks / heartbeatTicks)
-    // Nobody doubted the leader, in either phase.
+    // Quiet: beats every heartbeatTicks until the leader has been idle for a
+    // while, then a few marked idle at that pace, then the slow pace.
+    const warmUp = heartbeatIdleAfterTicks + heartbeatIdleAnnounceTicks
+    run(warmUp, false)
+    for (const to of ['b', 'c']) {
+      // (the first may still be thinned: a command went out just before)
+      expect(beats.get(to)).toBeGreaterThanOrEqual(warmUp / heartbeatTicks - 1)
+      expect(beats.get(to)).toBeLessThanOrEqual(warmUp / heartbeatTicks)
+      expect(idleBeats.get(to)).toBe(heartbeatIdleAnnounceTicks / heartbeatTicks)
+    }
+    run(10 * heartbeatTicksIdle, false)
+    for (const to of ['b', 'c']) expect([beats.get(to), idleBeats.get(to)]).toEqual([10, 10])
+    // Nobody doubted the leader, in any phase; a call makes it beat fast again.
     for (const id of ['b', 'c']) expect(h.replica(id).status().leader).toBe('a')
     expect(h.replica('a').status().role).toBe('leader')
     expect(h.replica('a').status().counters['stepDown.noQuorum']).toBeUndefined()
+    h.call('b', 'add', { by: 1 })
+    run(heartbeatIdleAfterTicks - heartbeatTicks, false)
+    for (const to of ['b', 'c']) {
+      expect(beats.get(to)).toBeGreaterThanOrEqual((heartbeatIdleAfterTicks - heartbeatTicks) / heartbeatTicks - 1)
+      expect(idleBeats.get(to)).toBeUndefined()
+    }
+  })
+
+  it('a follower restarted in an idle room waits for the slow heartbeats instead of starting an election', () => {
+    const h = new Harness(['a', 'b', 'c'], counter)
+    electA(h)
+    h.deliverAll()
+    h.settle(heartbeatIdleAfterTicks + heartbeatIdleAnnounceTicks + 2 * heartbeatTicksIdle)
+    h.crash('b')
+    h.restart('b')
+    // b hears nothing for longer than the short timeout (the next idle beat is up to heartbeatTicksIdle away).
+    for (let t = 0; t < electionTicksMax + heartbeatTicksIdle; t++) {
+      h.settle(1)
+      h.drop({ to: 'b' })
+    }
+    expect(h.replica('b').status().counters['campaigns']).toBeUndefined()
+    h.settle(2 * heartbeatTicksIdle)
+    expect(h.replica('b').status().leader).toBe('a')
+    expect(h.replica('a').status().role).toBe('leader')
+  })
+
+  it('in an idle room, a crashed leader is replaced within electionTicksMax of a call, and within electionIdleFactor election timeouts without one', () => {
+    const quiet = () => {
+      const h = new Harness(['a', 'b', 'c'], counter)
+      electA(h)
+      h.deliverAll()
+      h.settle(heartbeatIdleAfterTicks + heartbeatIdleAnnounceTicks + 2 * heartbeatTicksIdle)
+      expect(h.replica('b').status().leader).toBe('a')
+      h.crash('a')
+      return h
+    }
+    const ticksToNewLeader = (h: Harness) => {
+      let ticks = 0
+      for (; ticks < 10 * electionIdleFactor * electionTicksMax && !['b', 'c'].some((id) => h.replica(id).status().role === 'leader'); ticks++) {
+        h.settle(1, ['b', 'c'])
+        h.drop({ to: 'a' })
+      }
+      return ticks
+    }
+    // Without a call the followers wait longer than the idle beats' gap…
+    const idle = ticksToNewLeader(quiet())
+    expect(idle).toBeGreaterThanOrEqual(electionIdleFactor * electionTicksMin - heartbeatTicksIdle)
+    expect(idle).toBeLessThanOrEqual(electionIdleFactor * electionTicksMax + electionTicksMax)
+    // …a call made at b starts the short timeout again.
+    const h = quiet()
+    h.call('b', 'add', { by: 1 })
+    const called = ticksToNewLeader(h)
+    expect(called).toBeLessThanOrEqual(electionTicksMax + electionTicksMax)
+    h.settle(4 * electionTicksMax, ['b', 'c'])
+    expect(h.state('b')).toEqual({ n: 1 })
   })
 
   it('keeps at most α proposals beyond the issued frontier (bounded pipeline, claim 5)', () => {

@@ -13,10 +13,14 @@ import {
   clearSilentTicksDefault,
   digestEveryDefault,
   digestIdleTicks,
+  electionIdleFactor,
   electionTicksMax,
   electionTicksMin,
+  heartbeatIdleAfterTicks,
+  heartbeatIdleAnnounceTicks,
   heartbeatTicks,
   heartbeatTicksBusyMax,
+  heartbeatTicksIdle,
   instanceAheadMax,
   joinFreshTicks,
   joinLagMax,
@@ -260,6 +264,13 @@ interface LeaderState {
   /** When each member was last sent a BeginBallot or a Success, and a Heartbeat: a busy member's heartbeats are thinned (heartbeatTicksBusyMax). */
   proposedTick: Map<ReplicaId, number>
   beatTick: Map<ReplicaId, number>
+  /** The last tick this leader proposed (or was elected); since when its
+   *  heartbeats say the room is idle (null: they do not); the last idle one. */
+  busyTick: number
+  idleSince: number | null
+  idleBeatTick: number
+  /** Ticks since the membership was last looked at (every heartbeatTicks, idle or not). */
+  membershipElapsed: number
   /** The last heartbeat round sent, and the latest round each peer acked. */
   heartbeatRound: number
   ackedRound: Map<ReplicaId, number>
@@ -386,6 +397,11 @@ export class Replica {
   private tickCount = 0
   private electionElapsed = 0
   private electionTimeout: number
+  /** The leader's last word was an idle heartbeat: wait electionIdleFactor times longer (constants.ts). */
+  private leaderQuiet = false
+  /** How often an idle leader beats: heartbeatTicksIdle, or less where a
+   *  member's silence is judged sooner (its acks must come well inside it). */
+  private readonly idleBeatTicks: number
   private callRetryElapsed = 0
   /** The highest instance a peer said is issued: catch-up target ([0067]). */
   private issuedHint: Instance = 0
@@ -456,6 +472,7 @@ export class Replica {
     this.snapshotChunkChars = config.snapshotChunkChars ?? snapshotChunkCharsDefault
     assert(Number.isSafeInteger(this.snapshotChunkChars) && this.snapshotChunkChars >= 1 && this.snapshotChunkChars <= snapshotChunkCharsMax, 'snapshotChunkChars out of range')
     this.electionTimeout = this.randomElectionTimeout()
+    this.idleBeatTicks = Math.max(heartbeatTicks, Math.min(heartbeatTicksIdle, Math.floor(Math.min(this.memberSilentTicks, this.clearSilentTicks) / 4)))
     if (config.stable !== undefined) this.restore(config.stable)
   }
 
@@ -602,6 +619,11 @@ export class Replica {
   private restore(stable: StableState): void {
     this.lastTried = stable.lastTried
     this.nextBal = stable.nextBal
+    // A replica back from a restart (a reloaded tab) in a room that had a
+    // leader: that leader may be beating slowly (the room idle), so wait
+    // as long as for an idle heartbeat before trying to lead; a room just
+    // founded elects at once.
+    this.leaderQuiet = stable.nextBal.round > 0 || stable.lastTried.round > 0
     this.highestBallotSeen = maxBallot(stable.lastTried, stable.nextBal)
     if (stable.snapshot !== undefined) {
       this.installSnapshot(stable.snapshot)
@@ -724,6 +746,7 @@ export class Replica {
     }
     this.setLeaderHint(b.replica, b)
     this.electionElapsed = 0
+    this.leaderQuiet = false
     this.send(this.ballotInfo(message.from, b, message.n), this.recordSeq)
   }
 
@@ -771,12 +794,14 @@ export class Replica {
         // alive, so do not start an election; its leader re-sends NextBallot.
         this.count('notVoted.unpromised')
         this.electionElapsed = 0
+        this.leaderQuiet = false
         if (this.role.kind !== 'follower' && ballotLess(this.role.ballot, b)) this.becomeFollower()
       }
       return
     }
     this.setLeaderHint(message.from, b)
     this.electionElapsed = 0
+    this.leaderQuiet = false
     // Seed 000 claim 3: a replica found out of sync takes no part in voting
     // until it is refreshed (the leader re-sends what it has not voted).
     if (this.refreshing !== null) return this.count('notVoted.refreshing')
@@ -889,7 +914,10 @@ export class Replica {
   }
 
   private onSuccess(message: MessageOf<'Success'>): void {
-    if (message.from === this.leaderHint) this.electionElapsed = 0
+    if (message.from === this.leaderHint) {
+      this.electionElapsed = 0
+      this.leaderQuiet = false
+    }
     for (const entry of message.entries) {
       // A gap below an entry is fetched by catch-up if it persists (onTick).
       this.issuedHint = Math.max(this.issuedHint, entry.instance)
@@ -1427,6 +1455,7 @@ export class Replica {
     const n = this.issuedUpTo + 1
     this.role = { kind: 'candidate', ballot, n, infos: new Map(), queue, rejectedDirectly: new Set() }
     this.electionElapsed = 0
+    this.leaderQuiet = false
     this.electionTimeout = this.randomElectionTimeout()
     this.count('campaigns')
     for (const to of this.quorum.members) this.send({ type: 'NextBallot', from: this.id, to, ballot, n }, this.recordSeq)
@@ -1513,6 +1542,10 @@ export class Replica {
       lastHeard: new Map(),
       proposedTick: new Map(),
       beatTick: new Map(),
+      busyTick: this.tickCount,
+      idleSince: null,
+      idleBeatTick: -Infinity,
+      membershipElapsed: heartbeatTicks - 1,
       heartbeatRound: 0,
       ackedRound: new Map(),
       heldRejections: [],
@@ -1775,6 +1808,12 @@ export class Replica {
     const leader = this.leaderHint
     const ballot = this.leaderBallot
     if (leader === null || leader === this.id || ballot === null) return
+    // A call to a leader that said the room was idle: it answers at once if
+    // alive, so the short election timeout runs again from now.
+    if (this.leaderQuiet) {
+      this.leaderQuiet = false
+      this.electionElapsed = 0
+    }
     const key = `ExecuteFunction|${leader}|${ballot.round}`
     const message = this.coalesce(key, 0, callsPerMessageMax, (): MessageOf<'ExecuteFunction'> => ({ type: 'ExecuteFunction', from: this.id, to: leader, ballot, calls: [] }))
     message.calls.push(call)
@@ -1819,7 +1858,7 @@ export class Replica {
     this.tickCount++
     const role = this.role
     if (role.kind === 'leader') this.leaderTick(role)
-    else if (++this.electionElapsed >= this.electionTimeout) {
+    else if (++this.electionElapsed >= (this.leaderQuiet ? electionIdleFactor * this.electionTimeout : this.electionTimeout)) {
       // A replica being refreshed does not lead: it could not vote for its own proposals.
       if (this.quorum.has(this.id) && this.refreshing === null) this.campaign()
       else this.electionElapsed = 0
@@ -1834,8 +1873,10 @@ export class Replica {
   }
 
   private leaderTick(leader: LeaderState): void {
-    if (++leader.heartbeatElapsed >= heartbeatTicks) {
-      this.sendHeartbeats(leader)
+    const slow = leader.idleSince !== null && this.tickCount - leader.idleSince >= heartbeatIdleAnnounceTicks && this.isIdle(leader)
+    if (++leader.heartbeatElapsed >= (slow ? this.idleBeatTicks : heartbeatTicks)) this.sendHeartbeats(leader)
+    if (++leader.membershipElapsed >= heartbeatTicks) {
+      leader.membershipElapsed = 0
       this.manageMembership(leader)
     }
     if (++leader.retransmitElapsed >= retransmitTicks) {
@@ -1846,8 +1887,11 @@ export class Replica {
     // callers are sent to a leader that can make progress.
     if (++leader.quorumCheckElapsed >= electionTicksMax) {
       leader.quorumCheckElapsed = 0
+      // Idle heartbeats are acked as seldom as they go out: allow as long as
+      // the followers wait for them.
+      const window = this.tickCount - leader.idleBeatTick <= electionIdleFactor * electionTicksMax ? electionIdleFactor * electionTicksMax : electionTicksMax
       const heard = [this.id]
-      for (const [peer, tick] of leader.lastHeard) if (peer !== this.id && this.tickCount - tick <= electionTicksMax) heard.push(peer)
+      for (const [peer, tick] of leader.lastHeard) if (peer !== this.id && this.tickCount - tick <= window) heard.push(peer)
       if (!this.quorum.isQuorum(heard)) {
         this.count('stepDown.noQuorum')
         this.becomeFollower()
@@ -1868,6 +1912,12 @@ export class Replica {
     if (leader.inflight.size === 0 && this.issuedUpTo > latest && this.tickCount - this.lastCheckpointTick >= digestIdleTicks) this.checkpoint()
     const at = this.latestCheckpoint()
     const checkpoint = at === 0 ? null : { instance: at, digest: this.digests.get(at)! }
+    const idle = this.isIdle(leader)
+    if (!idle) leader.idleSince = null
+    else {
+      leader.idleSince ??= this.tickCount
+      leader.idleBeatTick = this.tickCount
+    }
     const beat = (to: ReplicaId) => {
       // While commands flow to a member, they reset its election timer as a
       // heartbeat does ([0054]: any message from the leader shows it alive);
@@ -1876,13 +1926,21 @@ export class Replica {
       const proposedSince = (leader.proposedTick.get(to) ?? -Infinity) > lastBeat
       if (!everyone && proposedSince && this.tickCount - lastBeat < heartbeatTicksBusyMax) return
       leader.beatTick.set(to, this.tickCount)
-      this.send({ type: 'Heartbeat', from: this.id, to, ballot: leader.ballot, issuedUpTo: this.issuedUpTo, round, clearUpTo, checkpoint }, 0)
+      this.send({ type: 'Heartbeat', from: this.id, to, ballot: leader.ballot, issuedUpTo: this.issuedUpTo, round, clearUpTo, checkpoint, ...(idle ? { idle: true as const } : {}) }, 0)
     }
     for (const to of this.quorum.members) if (to !== this.id) beat(to)
     // Learners learn the leader from it too (their calls go to it), and its
     // checkpoints (their state is checked like the members'); they do not ack.
     for (const to of this.learners(leader)) beat(to)
     this.releaseRejections(leader)
+  }
+
+  /** Nothing to propose, queue, hold, reconfigure or checkpoint, for a while: the room may beat slowly. */
+  private isIdle(leader: LeaderState): boolean {
+    const checkpointDue = this.issuedUpTo > this.latestCheckpoint() && this.tickCount - this.lastCheckpointTick >= digestIdleTicks
+    return this.tickCount - leader.busyTick >= heartbeatIdleAfterTicks && leader.inflight.size === 0 && leader.queue.length === 0 &&
+      leader.heldRejections.length === 0 && !leader.roundWanted && leader.reconfigAt === null && leader.joiners.size === 0 && leader.leaving.size === 0 &&
+      leader.responders.size === this.quorum.members.length && !checkpointDue
   }
 
   private onHeartbeatAck(message: MessageOf<'HeartbeatAck'>): void {
@@ -1959,6 +2017,7 @@ export class Replica {
     if (this.role.kind !== 'follower' && ballotLess(this.role.ballot, b)) this.becomeFollower()
     this.setLeaderHint(message.from, b)
     this.electionElapsed = 0
+    this.leaderQuiet = message.idle === true
     this.issuedHint = Math.max(this.issuedHint, message.issuedUpTo)
     this.clearHint = Math.max(this.clearHint, message.clearUpTo)
     if (message.checkpoint !== null) this.reportDigest(message.from, b, message.checkpoint.instance, message.checkpoint.digest)
@@ -2080,6 +2139,7 @@ export class Replica {
       this.leaderBallot = null
     }
     this.electionElapsed = 0
+    this.leaderQuiet = false
     this.electionTimeout = this.randomElectionTimeout()
   }
 
@@ -2112,7 +2172,10 @@ export class Replica {
 
   /** A leader's BeginBallot or Success to a member stands in for its next heartbeat (sendHeartbeats). */
   private noteProposed(message: Message): void {
-    if (this.role.kind === 'leader' && (message.type === 'BeginBallot' || message.type === 'Success')) this.role.proposedTick.set(message.to, this.tickCount)
+    if (this.role.kind === 'leader' && (message.type === 'BeginBallot' || message.type === 'Success')) {
+      this.role.proposedTick.set(message.to, this.tickCount)
+      this.role.busyTick = this.tickCount
+    }
   }
 
   /** The open coalescing message under `key`, or a new one made by `create`. */

@@ -271,6 +271,8 @@ export const messageSchema = z.discriminatedUnion('type', [
     clearUpTo: z.number().int().min(0),
     /** Seed 000 (ours): the digest of the leader's MS at its latest checkpoint. */
     checkpoint: z.object({ instance: instanceSchema, digest: z.string().max(digestLengthMax) }).nullable(),
+    /** Ours: the room is idle; the next heartbeat may be heartbeatTicksIdle away (constants.ts). */
+    idle: z.literal(true).optional(),
   }),
   /** Seed 004 FIG. 4/6 (ours): a replica asks the leader to add it, or to remove it (a graceful leave). */
   /** Seed 004 FIG. 4; `learner`: fed the log, never made a voter (ReplicaConfig.learner). */

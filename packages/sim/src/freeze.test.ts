@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { electionIdleFactor, electionTicksMax } from '@concord/core'
 import { configForSeed, Simulation, type SimConfig } from './simulation.ts'
 import { sweep } from './sweep.ts'
 
@@ -24,7 +25,8 @@ const seeds = Array.from({ length: 20 }, (_, i) => i)
 describe('a frozen leader', () => {
   it('is replaced while frozen (past election timeouts); thawed, it steps down and catches up', () => {
     for (const seed of seeds) {
-      const { frozen, result, thawed } = freezeLeaderRun(seed, 1000, 600)
+      // Past even an idle room's election timeouts (electionIdleFactor times the short one), in time units of 10 per tick.
+      const { frozen, result, thawed } = freezeLeaderRun(seed, 1000, 10 * (electionIdleFactor + 1) * electionTicksMax)
       expect(frozen, `seed ${seed}`).not.toBeNull()
       expect(result.violations, `seed ${seed}`).toEqual([])
       expect(result.stats.freezes).toBe(1)

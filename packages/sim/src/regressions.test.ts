@@ -37,7 +37,19 @@ const foundWithChurnAndFreezes: [seed: number, bug: string][] = [
   [12382, 'same as 10144: r1 left behind at instance 71 of 80, members [r0]'],
 ]
 
+/** With membership churn, freezes and 400 calls per client (npm run sim -- --seed N --membership --calls 400). */
+const foundWithLongRuns: [seed: number, bug: string][] = [
+  [464, 'an instance decided while its precedent waited was never issued when the gap closed by a vote: issuing 76 made 77 (learned from a peer) the frontier, and tryIssue stopped at 77 instead of looking at 78 (found with idle heartbeats, stop 22; core test "…when the gap closes by a vote")'],
+]
+
 describe('simulator regressions', () => {
+  for (const [seed, bug] of foundWithLongRuns) {
+    it(`seed ${seed} (membership churn, 400 calls per client): ${bug}`, () => {
+      const result = runSeed(seed, { membership: true, callsPerClient: 400 })
+      expect(result.violations).toEqual([])
+      expect(result.stats.commands).toBeGreaterThan(0)
+    })
+  }
   for (const [seed, bug] of foundWithChurnAndFreezes) {
     it(`seed ${seed} (membership churn, freezes): ${bug}`, () => {
       const result = runSeed(seed, { membership: true })

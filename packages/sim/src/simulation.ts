@@ -1,4 +1,4 @@
-import { AssertionError, createRandom, decodeMessage, electionTicksMax, electionTicksMin, encodeMessage, QuorumSystem, randomInt, Replica, type CallReply, type MachinePort, type Message, type Random, type Ticket } from '@concord/core'
+import { AssertionError, createRandom, decodeMessage, electionIdleFactor, electionTicksMax, electionTicksMin, encodeMessage, QuorumSystem, randomInt, Replica, type CallReply, type MachinePort, type Message, type Random, type Ticket } from '@concord/core'
 import { createMachine, type Json, type MachineDefinition, type MachineInstance } from '@concord/machine'
 import { SafetyChecker, type Violation } from './checkers.ts'
 import { SimDisk } from './disk.ts'
@@ -159,7 +159,8 @@ const adoptionRate = 0.3
  * the shares of short and medium ones (the rest are long).
  */
 const freezeShortTicksMax = 5
-const freezeElectionTicksMax = 3 * electionTicksMax
+/** Past an idle room's election timeouts too (the followers of a leader that said it was idle wait electionIdleFactor times longer). */
+const freezeElectionTicksMax = (electionIdleFactor + 1) * electionTicksMax
 const freezeTicksMax = 2000
 const freezeRate = 0.1
 const freezeLeaderRate = 0.6
