@@ -128,6 +128,17 @@ export async function benchBrowser(quick: boolean): Promise<BenchResult[]> {
       for (const t of tabs) console.log(JSON.stringify(await t.evaluate(async () => { const s = await (window as never as { room: { store: { debugWorkerStatus(): Promise<Record<string, unknown>> } } }).room.store.debugWorkerStatus(); return { role: s.role, writes: s.writes, writeMs: s.writeMsAverage, issued: s.issuedUpTo, counters: s.counters } })))
     }
 
+    // An idle room: what the three tabs send on their data channels per
+    // second with no call in flight (heartbeats and their acks; the floor is 0).
+    const idleSettleMs = 2_000
+    const idleMs = quick ? 3_000 : 20_000
+    await new Promise((r) => setTimeout(r, idleSettleMs))
+    const sentBytes = async () => (await Promise.all(tabs.map((t) => t.evaluate(() => (window as never as RoomWindow).room.bytesSent())))).reduce((a, b) => a + b, 0)
+    const idleFrom = await sentBytes()
+    const idleStarted = Date.now()
+    await new Promise((r) => setTimeout(r, idleMs))
+    results.push({ name: 'browser.idleBytesPerSec', value: Math.round(((await sentBytes()) - idleFrom) / ((Date.now() - idleStarted) / 1000)), unit: 'B/s' })
+
     // Failover: close the leader tab, call from a follower at once.
     const survivors = tabs.filter((t) => t !== leader)
     const closedAt = Date.now()
@@ -142,7 +153,7 @@ export async function benchBrowser(quick: boolean): Promise<BenchResult[]> {
 
 /** What the e2e room page exposes (e2e/pages/room.ts). */
 interface RoomWindow {
-  room: { add(by: number): Promise<number>; status(): { role: string } }
+  room: { add(by: number): Promise<number>; status(): { role: string }; bytesSent(): Promise<number> }
 }
 
 export async function leaderOf(tabs: Page[]): Promise<Page> {

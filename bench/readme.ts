@@ -19,6 +19,7 @@ function load(area: string): Results | null {
 
 const format = (value: number, unit: string) => {
   if (unit === 'B' || unit === 'B/tab') return value >= 1e6 ? `${(value / 1e6).toFixed(2)} MB` : `${(value / 1e3).toFixed(1)} KB`
+  if (unit === 'B/s') return `${(value / 1e3).toFixed(1)} KB/s`
   return `${value.toLocaleString('en', { maximumFractionDigits: value >= 100 ? 0 : 1 })} ${unit}`
 }
 
@@ -175,6 +176,7 @@ function browserTable(r: Results): string {
   lines.push(`| … from a follower's tab, p50 / p99 | ${cell('commitMs.follower.p50')} / ${cell('commitMs.follower.p99')} |`)
   lines.push(`| calls/s, pipelined, from the leader's tab | ${cell('callsPerSec')} |`)
   lines.push(`| failover: the leader's tab closed until a survivor's call is applied | ${cell('failoverMs')} |`)
+  lines.push(`| an idle room: bytes the 3 tabs send per second on their data channels | ${cell('idleBytesPerSec')} |`)
   lines.push('', `Measured on ${r.machine}, ${r.browser ?? 'no browser'} (\`npm run bench\`, \`bench/results/browser.json\`).`)
   return lines.join('\n')
 }

@@ -30,14 +30,27 @@ type TraceWindow = {
     connected(): number
     text(): string
     role?(): string
-    type(url: string): Promise<{ txns: number; ms: number; times: number[]; sent?: [string, number][] }>
+    type(url: string, paceEvery?: number): Promise<{ txns: number; ms: number; times: number[]; sent?: [string, number][] }>
     seen(): [string, number][] | number[]
     bytesSent(): Promise<number>
     storedBytes(): Promise<number>
     diskBytes(): Promise<number>
     commands?(): number
+    drained?(): Promise<boolean>
+    length?(): number
   }
 }
+
+/**
+ * Yjs types the sequential traces in steps of this many keystrokes, each
+ * waiting until every tab shows the step and y-indexeddb has written it.
+ * Unpaced, on profiles on disk, the automerge-paper replay through Yjs did
+ * not finish in 20-27 minutes (three tries): y-indexeddb writes one
+ * transaction per keystroke in every tab, the browsers fall behind the
+ * typing and queue them (1.4-1.5 GB per browser process). The waits count
+ * in Yjs's total time; they are time its tabs needed to catch up.
+ */
+const yjsPaceEvery = 2_000
 
 function loadTrace(file: string, limit: number | null): { body: string; trace: Trace } {
   const full = JSON.parse(gunzipSync(readFileSync(file)).toString('utf8')) as Trace
@@ -161,8 +174,23 @@ async function replayTrace(rig: Awaited<ReturnType<typeof startRig>>, yjsSignali
       const diskBefore = await Promise.all(tabs.map((t) => t.evaluate(() => (window as unknown as TraceWindow).trace.diskBytes())))
       const [typist, ...followers] = tabs as [Page, ...Page[]]
       const role = system === 'concord' ? await typist.evaluate(() => (window as unknown as TraceWindow).trace.role!()) : 'peer'
+      const paceEvery = system === 'yjs' ? yjsPaceEvery : undefined
+      if (paceEvery !== undefined) {
+        // The text's length after each step, for the wait below.
+        const lengths = new Map<number, number>()
+        let length = 0
+        trace.txns.forEach(({ patches }, i) => {
+          for (const [, remove, insert] of patches) length += insert.length - remove
+          if ((i + 1) % paceEvery === 0) lengths.set(i + 1, length)
+        })
+        await typist.exposeFunction('benchPace', async (typed: number) => {
+          const want = lengths.get(typed)!
+          await waitFor(async () => (await Promise.all(tabs.map((t) => t.evaluate(() => (window as unknown as TraceWindow).trace.length!())))).every((n) => n === want), 600_000, `${system}: every tab at ${typed} keystrokes`, 10)
+          await Promise.all(tabs.map((t) => t.evaluate(() => (window as unknown as TraceWindow).trace.drained!())))
+        })
+      }
       const started = Date.now()
-      const typed = await typist.evaluate((url) => (window as unknown as TraceWindow).trace.type(url), `/traces/${name}.json`)
+      const typed = await typist.evaluate(([url, every]) => (window as unknown as TraceWindow).trace.type(url, every), [`/traces/${name}.json`, paceEvery] as const)
       await waitFor(async () => (await Promise.all(tabs.map((t) => t.evaluate(() => (window as unknown as TraceWindow).trace.text().length)))).every((n) => n === trace.endContent.length), 600_000, `${system}: every tab at the final length`)
       const totalMs = Date.now() - started
       for (const tab of tabs) {
@@ -209,11 +237,11 @@ async function replayTrace(rig: Awaited<ReturnType<typeof startRig>>, yjsSignali
   }
 }
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string, pollMs = 100): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
+    await new Promise((r) => setTimeout(r, pollMs))
   }
 }
 

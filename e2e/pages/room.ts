@@ -1,3 +1,5 @@
+// First: it counts the RTCPeerConnections made after it (the WebRTC library may keep the constructor it found).
+import { dataChannelBytesSent } from './channel-bytes.ts'
 import { openStore, type Store } from '@concord/client'
 import { crownPrince } from '@concord/core'
 import { databaseName, IdbStorage, seal, unseal } from '@concord/storage-idb'
@@ -82,6 +84,8 @@ const api = {
   },
   /** The mesh's log lines so far (diagnostics of a failed test). */
   meshLog: () => meshLog,
+  /** Payload bytes this tab has sent on its data channels. */
+  bytesSent: dataChannelBytesSent,
   /** Calls that may fail: returns { ok, value | error name and message }. */
   attempt: async (name: 'add' | 'append' | 'take', args: Record<string, unknown>) => {
     try {

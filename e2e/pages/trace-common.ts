@@ -1,3 +1,4 @@
+export { dataChannelBytesSent } from './channel-bytes.ts'
 /**
  * What both trace pages (Concord and Yjs) share: the trace format, typing it
  * with a clock per keystroke, and the wire and disk figures of the tab, read
@@ -8,38 +9,18 @@ export type Trace = { endContent: string; txns: { patches: [position: number, re
 /** Milliseconds on a clock all tabs of the browser share. */
 export const now = () => performance.timeOrigin + performance.now()
 
-/** Type every transaction of the trace with `apply`, yielding now and then so the system can send; returns each transaction's time. */
-export async function typeTrace(trace: Trace, apply: (patches: Trace['txns'][number]['patches']) => void, yieldEvery = 200): Promise<{ times: Float64Array; ms: number }> {
+/** Type every transaction of the trace with `apply`, yielding now and then so the system can send; returns each transaction's time.
+ *  With `pace`, typing stops after every `pace.every` transactions until `pace.wait(typed)` resolves. */
+export async function typeTrace(trace: Trace, apply: (patches: Trace['txns'][number]['patches']) => void, yieldEvery = 200, pace?: { every: number; wait: (typed: number) => Promise<void> }): Promise<{ times: Float64Array; ms: number }> {
   const times = new Float64Array(trace.txns.length)
   const started = performance.now()
   for (let i = 0; i < trace.txns.length; i++) {
     times[i] = now()
     apply(trace.txns[i]!.patches)
-    if ((i + 1) % yieldEvery === 0) await new Promise((resolve) => setTimeout(resolve, 0))
+    if (pace !== undefined && (i + 1) % pace.every === 0) await pace.wait(i + 1)
+    else if ((i + 1) % yieldEvery === 0) await new Promise((resolve) => setTimeout(resolve, 0))
   }
   return { times, ms: performance.now() - started }
-}
-
-/** Every RTCPeerConnection this page makes (installed before the app's code runs). */
-const connections: RTCPeerConnection[] = []
-const Native = RTCPeerConnection
-globalThis.RTCPeerConnection = class extends Native {
-  constructor(config?: RTCConfiguration) {
-    super(config)
-    connections.push(this)
-  }
-} as typeof RTCPeerConnection
-
-/** Payload bytes this tab sent on all its data channels. */
-export async function dataChannelBytesSent(): Promise<number> {
-  let bytes = 0
-  for (const pc of connections) {
-    const stats = await pc.getStats()
-    stats.forEach((s: { type: string; bytesSent?: number }) => {
-      if (s.type === 'data-channel') bytes += s.bytesSent ?? 0
-    })
-  }
-  return bytes
 }
 
 /** What this origin (this tab's context) holds on disk, as Chromium's quota manager counts it (compressed, and lagging). */

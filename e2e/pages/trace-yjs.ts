@@ -24,8 +24,12 @@ ytext.observe((event) => {
 const api = {
   connected: () => [...provider.room?.webrtcConns.values() ?? []].filter((c) => c.connected).length,
   text: () => ytext.toString(),
-  async type(url: string) {
+  /** With `paceEvery`, typing waits after every so many keystrokes for the
+   *  driver's `benchPace(typed)` (every tab showing and storing them). */
+  async type(url: string, paceEvery?: number) {
     const trace = (await (await fetch(url)).json()) as Trace
+    const benchPace = (window as unknown as { benchPace?: (typed: number) => Promise<void> }).benchPace
+    const pace = paceEvery !== undefined && benchPace !== undefined ? { every: paceEvery, wait: benchPace } : undefined
     const { times, ms } = await typeTrace(trace, (patches) => {
       doc.transact(() => {
         for (const [at, remove, insert] of patches) {
@@ -33,10 +37,18 @@ const api = {
           if (insert.length > 0) ytext.insert(at, insert)
         }
       })
-    })
+    }, 200, pace)
     return { txns: trace.txns.length, ms, times: Array.from(times) }
   },
   seen: () => seen,
+  /** Resolves once y-indexeddb's writes so far are done: a transaction on its
+   *  store starts only after those queued before it. */
+  drained: () => new Promise<boolean>((resolve, reject) => {
+    const tx = persistence.db!.transaction('updates', 'readonly')
+    tx.oncomplete = () => resolve(true)
+    tx.onerror = () => reject(tx.error)
+  }),
+  length: () => ytext.length,
   bytesSent: dataChannelBytesSent,
   storedBytes,
   diskBytes,

@@ -23,7 +23,7 @@ export interface HostOptions<F extends Functions> {
   machine: MachineDefinition<F>
   storage: StableStorage
   transport: Transport
-  /** Milliseconds per core tick (heartbeats every 2 ticks, elections after 10–20). */
+  /** Milliseconds per core tick (heartbeats every 2 ticks, 20 when the room is idle; elections after 10–20, 60–120 after an idle heartbeat). */
   tickMs?: number
   pipelineDepth?: number
   /** Seed of the replica's random source (defaults to a random one). */
