@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { yjsPaceEvery } from './trace-pace.ts'
 
 /**
  * The benchmark tables in README.md are generated from bench/results (issue 7:
@@ -108,7 +109,8 @@ function oneTraceTable(r: Results, name: string): string {
   const alone = get('typingAloneMs')
   lines.push('')
   if (snap !== undefined) lines.push(`With snapshots every 64 commands instead of the default 4,096 (a setting of the room), Concord keeps ${format(snap.value, snap.unit)} per tab (${snapDisk ? format(snapDisk.value, snapDisk.unit) : '—'} by Chromium's count).`, '')
-  lines.push(`${edits?.value.toLocaleString('en')} keystrokes, one tab typing and two following, each tab in its own browser (a profile of its own, on disk). Floor in the same run: the same keystrokes into a plain string, no sync: ${alone ? format(alone.value, alone.unit) : '—'}. Measured on ${r.machine}, ${r.browser ?? 'no browser'}.`)
+  const paced = get('yjs.totalMs') !== undefined ? ` Yjs types in steps of ${yjsPaceEvery.toLocaleString('en')} keystrokes, each waiting until every tab shows the step and y-indexeddb has written it (unpaced, on profiles on disk, its browsers fell ever further behind and the replay did not finish in 20–27 minutes); the waits count in its time.` : ''
+  lines.push(`${edits?.value.toLocaleString('en')} keystrokes, one tab typing and two following, each tab in its own browser (a profile of its own, on disk). Floor in the same run: the same keystrokes into a plain string, no sync: ${alone ? format(alone.value, alone.unit) : '—'}.${paced} Measured on ${r.machine}, ${r.browser ?? 'no browser'}.`)
   return lines.join('\n')
 }
 

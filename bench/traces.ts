@@ -7,6 +7,7 @@ import type { BrowserContext, Page } from '@playwright/test'
 import { replayInTraceOrder, type ConcurrentTrace } from '@concord/codemirror/trace-author'
 import { heapBytes, measureFloor, percentile, round, startRig } from './browser.ts'
 import type { BenchResult } from './results.ts'
+import { yjsPaceEvery } from './trace-pace.ts'
 
 /**
  * Real editing traces (issue 7 §1), replayed in three real tabs — one
@@ -41,16 +42,6 @@ type TraceWindow = {
   }
 }
 
-/**
- * Yjs types the sequential traces in steps of this many keystrokes, each
- * waiting until every tab shows the step and y-indexeddb has written it.
- * Unpaced, on profiles on disk, the automerge-paper replay through Yjs did
- * not finish in 20-27 minutes (three tries): y-indexeddb writes one
- * transaction per keystroke in every tab, the browsers fall behind the
- * typing and queue them (1.4-1.5 GB per browser process). The waits count
- * in Yjs's total time; they are time its tabs needed to catch up.
- */
-const yjsPaceEvery = 2_000
 
 function loadTrace(file: string, limit: number | null): { body: string; trace: Trace } {
   const full = JSON.parse(gunzipSync(readFileSync(file)).toString('utf8')) as Trace
