@@ -63,20 +63,23 @@ export async function startRig(): Promise<Rig> {
 
 /**
  * The physical floor of a commit, in this browser: one data-channel round trip (p50) plus one strict IndexedDB
- * commit (p50); and a commit through the store's own storage layer beside it.
+ * commit (p50); and a commit through the store's own storage layer beside it. Also two strict commits started
+ * together in two databases (p50 until both are done): the leader's tab and a follower's tab of one browser
+ * commit their votes at about the same moment, in the one backend that holds every database of the origin.
  */
-export async function measureFloor(context: BrowserContext, base: string, n: number): Promise<{ rttMs: number; idbMs: number; viaStorageMs: number; floorMs: number }> {
+export async function measureFloor(context: BrowserContext, base: string, n: number): Promise<{ rttMs: number; idbMs: number; pairedIdbMs: number; viaStorageMs: number; floorMs: number }> {
   const floorPage = await context.newPage()
   await floorPage.goto(`${base}/floor.html`)
   await floorPage.waitForFunction(() => 'floor' in window)
-  type Floor = { floor: { roundTrips(n: number): Promise<number[]>; strictCommits(n: number): Promise<number[]>; storageCommits(n: number): Promise<number[]> } }
+  type Floor = { floor: Record<'roundTrips' | 'strictCommits' | 'pairedStrictCommits' | 'storageCommits', (n: number) => Promise<number[]>> }
   const rtt = await floorPage.evaluate((count) => (window as never as Floor).floor.roundTrips(count), n)
   const idb = await floorPage.evaluate((count) => (window as never as Floor).floor.strictCommits(count), n)
+  const paired = await floorPage.evaluate((count) => (window as never as Floor).floor.pairedStrictCommits(count), n)
   const viaStorage = await floorPage.evaluate((count) => (window as never as Floor).floor.storageCommits(count), n)
   await floorPage.close()
   const rttMs = percentile(rtt, 50)
   const idbMs = percentile(idb, 50)
-  return { rttMs, idbMs, viaStorageMs: percentile(viaStorage, 50), floorMs: rttMs + idbMs }
+  return { rttMs, idbMs, pairedIdbMs: percentile(paired, 50), viaStorageMs: percentile(viaStorage, 50), floorMs: rttMs + idbMs }
 }
 
 export async function benchBrowser(quick: boolean): Promise<BenchResult[]> {
@@ -92,6 +95,8 @@ export async function benchBrowser(quick: boolean): Promise<BenchResult[]> {
     results.push({ name: 'browser.dataChannelRttMs.p50', value: round(floor.rttMs), unit: 'ms' })
     results.push({ name: 'browser.idbStrictCommitMs.p50', value: round(floor.idbMs), unit: 'ms' })
     results.push({ name: 'browser.floorMs', value: round(floor.floorMs), unit: 'ms' })
+    results.push({ name: 'browser.idbPairedStrictCommitMs.p50', value: round(floor.pairedIdbMs), unit: 'ms' })
+    results.push({ name: 'browser.floorMs.oneBrowser', value: round(floor.rttMs + floor.pairedIdbMs), unit: 'ms' })
 
     // A three-tab room.
     const room = `bench-${Date.now()}`

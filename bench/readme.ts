@@ -174,7 +174,10 @@ function browserTable(r: Results): string {
   const ratio = floor !== undefined && leader !== undefined ? ` (${(leader / floor).toFixed(1)}× the floor)` : ''
   const lines = ['| 3 tabs of one room | value |', '|---|---|']
   lines.push(`| physical floor: one data-channel round trip + one strict IndexedDB commit | ${cell('floorMs')} (${cell('dataChannelRttMs.p50')} + ${cell('idbStrictCommitMs.p50')}) |`)
-  lines.push(`| commit latency of a call from the leader's tab, p50 / p99 | ${cell('commitMs.leader.p50')}${ratio} / ${cell('commitMs.leader.p99')} |`)
+  const oneBrowser = get('floorMs.oneBrowser')?.value
+  if (oneBrowser !== undefined) lines.push(`| … for tabs of one browser: one round trip + two strict commits started together in two databases (the browser runs them in turn) | ${cell('floorMs.oneBrowser')} (${cell('dataChannelRttMs.p50')} + ${cell('idbPairedStrictCommitMs.p50')}) |`)
+  const ratioOneBrowser = oneBrowser !== undefined && leader !== undefined ? `; ${(leader / oneBrowser).toFixed(1)}× the one-browser floor` : ''
+  lines.push(`| commit latency of a call from the leader's tab, p50 / p99 | ${cell('commitMs.leader.p50')}${ratio.replace(')', `${ratioOneBrowser})`)} / ${cell('commitMs.leader.p99')} |`)
   lines.push(`| … from a follower's tab, p50 / p99 | ${cell('commitMs.follower.p50')} / ${cell('commitMs.follower.p99')} |`)
   lines.push(`| calls/s, pipelined, from the leader's tab | ${cell('callsPerSec')} |`)
   lines.push(`| failover: the leader's tab closed until a survivor's call is applied | ${cell('failoverMs')} |`)
