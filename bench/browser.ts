@@ -111,6 +111,20 @@ export async function benchBrowser(quick: boolean): Promise<BenchResult[]> {
     const leader = await leaderOf(tabs)
     const follower = tabs.find((t) => t !== leader)!
     await leader.evaluate(async () => { for (let i = 0; i < 20; i++) await (window as never as RoomWindow).room.add(1) }) // warm-up
+    // A round trip between the leader's tab and its worker with no call (the
+    // worker's status, asked over comlink): every call makes this round trip
+    // (to the worker and back), which neither floor has.
+    const hops = await leader.evaluate(async (n) => {
+      const store = (window as never as { room: { store: { debugWorkerStatus(): Promise<unknown> } } }).room.store
+      const times: number[] = []
+      for (let i = 0; i < n; i++) {
+        const started = performance.now()
+        await store.debugWorkerStatus()
+        times.push(performance.now() - started)
+      }
+      return times
+    }, quick ? 50 : 300)
+    results.push({ name: 'browser.workerRoundTripMs.p50', value: round(percentile(hops, 50)), unit: 'ms' })
     const sequential = quick ? 100 : 500
     const leaderMs = await timeCalls(leader, sequential)
     const followerMs = await timeCalls(follower, sequential)

@@ -179,6 +179,7 @@ function browserTable(r: Results): string {
   const ratioOneBrowser = oneBrowser !== undefined && leader !== undefined ? `; ${(leader / oneBrowser).toFixed(1)}× the one-browser floor` : ''
   lines.push(`| commit latency of a call from the leader's tab, p50 / p99 | ${cell('commitMs.leader.p50')}${ratio.replace(')', `${ratioOneBrowser})`)} / ${cell('commitMs.leader.p99')} |`)
   lines.push(`| … from a follower's tab, p50 / p99 | ${cell('commitMs.follower.p50')} / ${cell('commitMs.follower.p99')} |`)
+  if (get('workerRoundTripMs.p50') !== undefined) lines.push(`| a round trip between a tab and its worker with no call (its status), p50: every call makes this round trip, which neither floor has | ${cell('workerRoundTripMs.p50')} |`)
   lines.push(`| calls/s, pipelined, from the leader's tab | ${cell('callsPerSec')} |`)
   lines.push(`| failover: the leader's tab closed until a survivor's call is applied | ${cell('failoverMs')} |`)
   lines.push(`| an idle room: bytes the 3 tabs send per second on their data channels | ${cell('idleBytesPerSec')} |`)
