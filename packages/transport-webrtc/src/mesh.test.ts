@@ -128,6 +128,41 @@ describe('WebRTC mesh (Node, real data channels)', () => {
   })
 })
 
+describe('a link refused on one side only', () => {
+  it('the answering side that refuses a proof tells the offering side, which may have opened the link, so it is rebuilt (e2e flake of stop 22)', async () => {
+    const key = roomKeyFor('one-sided', secret)
+    const [a, b] = await room(['a', 'b'], 'one-sided', key)
+    // b (the larger id answers) refuses a's next proof once, as if it had not
+    // matched, while a accepts b's: a holds an open link b has thrown away.
+    type Internals = { onAuth(link: unknown, frame: string): Promise<void>; refuse(link: unknown, code: string, message: string): void; signaling: { send(to: string, data: unknown): void }; links: Map<string, { open: boolean }> }
+    const inner = b as unknown as Internals
+    const onAuth = inner.onAuth.bind(b)
+    let refusedOnce = false
+    let sentBeforeRefusal = 0
+    inner.onAuth = async (link, frame) => {
+      if (!refusedOnce && frame.includes('"proof"')) {
+        refusedOnce = true
+        sentBeforeRefusal = sent.length
+        return inner.refuse(link, 'peer-auth-failed', 'refused once by the test')
+      }
+      return onAuth(link, frame)
+    }
+    const sent: unknown[] = []
+    const send = inner.signaling.send.bind(inner.signaling)
+    inner.signaling.send = (to, data) => {
+      if (to === 'a') sent.push(data)
+      send(to, data)
+    }
+    // a cuts its link; it offers again; b refuses the proof on the new link.
+    ;(a as unknown as { failLink(link: unknown, why: string): void }).failLink((a as unknown as Internals).links.get('b'), 'cut by the test')
+    await until(() => refusedOnce)
+    // (the old link's close nudges too: only what the refusal sent counts)
+    expect(sent.slice(sentBeforeRefusal)).toContainEqual({ type: 'renegotiate', renegotiate: true })
+    await until(() => a!.connectedPeers().includes('b') && b!.connectedPeers().includes('a'))
+    expect(b!.stats().authFailures).toBe(0) // refused by the test's hook, not a failed proof
+  })
+})
+
 describe('app versions', () => {
   it('a peer running another app or machine version is refused with a clear error, with or without a room key; same versions connect', async () => {
     server ??= await startSignalingServer({ secret })

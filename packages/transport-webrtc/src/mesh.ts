@@ -476,8 +476,11 @@ export class Mesh implements Transport {
     if (this.closed || !this.present.has(link.peer)) return
     if (this.refused(link.peer)) return this.log(`not trying ${link.peer} again: refused ${authFailuresMax} times`)
     if (this.options.peer > link.peer) {
-      // The other side offers; it may not know the link is gone.
-      if (wasOpen) this.signaling.send(link.peer, { type: 'renegotiate', renegotiate: true })
+      // The other side offers; it may not know the link is gone: one that
+      // was open, or one in the handshake, which the peer may have opened
+      // (it accepted our proof while we refused its own: CI once saw the
+      // offering side keep such a link open for good, not told of the close).
+      if (wasOpen || link.nonce !== null) this.signaling.send(link.peer, { type: 'renegotiate', renegotiate: true })
       return
     }
     // The offering side rebuilds it, with backoff.
