@@ -28,7 +28,7 @@ export interface EdgeProcess {
   readonly exited: Promise<number | null>
   call(name: string, args: unknown): Promise<{ ok: true; result: unknown } | { ok: false; code: string; reason: string }>
   state<S = Record<string, unknown>>(): Promise<S>
-  status(): Promise<{ id: string; role: string; leader: string | null; members: string[]; issuedUpTo: number; connected: string[] }>
+  status(): Promise<{ id: string; role: string; leader: string | null; members: string[]; issuedUpTo: number; votedUpTo: number; connected: string[] }>
 }
 
 export async function spawnEdge(options: SpawnEdgeOptions): Promise<EdgeProcess> {
