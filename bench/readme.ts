@@ -171,13 +171,15 @@ function browserTable(r: Results): string {
   const { get, cell } = metrics(r, 'browser.')
   const floor = get('floorMs')?.value
   const leader = get('commitMs.leader.p50')?.value
-  const ratio = floor !== undefined && leader !== undefined ? ` (${(leader / floor).toFixed(1)}× the floor)` : ''
+  const oneBrowser = get('floorMs.oneBrowser')?.value
+  // The leader's call against each floor measured: " (4.0× the floor; 2.9× the one-browser floor)".
+  const against = (f: number | undefined, name: string) => (f === undefined || leader === undefined ? [] : [`${(leader / f).toFixed(1)}× ${name}`])
+  const ratios = [...against(floor, 'the floor'), ...against(oneBrowser, 'the one-browser floor')]
+  const ratio = ratios.length > 0 ? ` (${ratios.join('; ')})` : ''
   const lines = ['| 3 tabs of one room | value |', '|---|---|']
   lines.push(`| physical floor: one data-channel round trip + one strict IndexedDB commit | ${cell('floorMs')} (${cell('dataChannelRttMs.p50')} + ${cell('idbStrictCommitMs.p50')}) |`)
-  const oneBrowser = get('floorMs.oneBrowser')?.value
   if (oneBrowser !== undefined) lines.push(`| … for tabs of one browser: one round trip + two strict commits started together in two databases (the browser runs them in turn) | ${cell('floorMs.oneBrowser')} (${cell('dataChannelRttMs.p50')} + ${cell('idbPairedStrictCommitMs.p50')}) |`)
-  const ratioOneBrowser = oneBrowser !== undefined && leader !== undefined ? `; ${(leader / oneBrowser).toFixed(1)}× the one-browser floor` : ''
-  lines.push(`| commit latency of a call from the leader's tab, p50 / p99 | ${cell('commitMs.leader.p50')}${ratio.replace(')', `${ratioOneBrowser})`)} / ${cell('commitMs.leader.p99')} |`)
+  lines.push(`| commit latency of a call from the leader's tab, p50 / p99 | ${cell('commitMs.leader.p50')}${ratio} / ${cell('commitMs.leader.p99')} |`)
   lines.push(`| … from a follower's tab, p50 / p99 | ${cell('commitMs.follower.p50')} / ${cell('commitMs.follower.p99')} |`)
   if (get('workerRoundTripMs.p50') !== undefined) lines.push(`| a round trip between a tab and its worker with no call (its status), p50: every call makes this round trip, which neither floor has | ${cell('workerRoundTripMs.p50')} |`)
   lines.push(`| calls/s, pipelined, from the leader's tab | ${cell('callsPerSec')} |`)

@@ -110,12 +110,7 @@ async function bulkTransfer(chars: number, frameChars = 16_000): Promise<{ chann
   }
   const body = (await received).join('')
   const channelMs = performance.now() - started
-  const db = await new Promise<IDBDatabase>((resolve, reject) => {
-    const req = indexedDB.open(`floor-bulk-${Date.now()}`, 1)
-    req.onupgradeneeded = () => req.result.createObjectStore('s')
-    req.onsuccess = () => resolve(req.result)
-    req.onerror = () => reject(req.error)
-  })
+  const db = await openFloorDb('floor-bulk')
   const written = performance.now()
   await new Promise<void>((resolve, reject) => {
     const tx = db.transaction('s', 'readwrite', { durability: 'strict' })

@@ -379,10 +379,10 @@ describe('the leader', () => {
 })
 
 describe('liveness', () => {
-  it('issues an instance decided while its precedent waited, once the gap below it closes (simulator seed 352)', () => {
+  /** Replica a, promised to b's ballot 1, has voted b's proposals c1, c2, c3 at 1–3; `settle` persists what a asks and delivers what it sends itself, until quiet. */
+  function votedOnThree() {
     const r = lone('a')
     const b1 = ballot(1, 'b')
-    // Persist what a asks and deliver what it sends itself, until quiet.
     const settle = () => {
       for (let i = 0; i < 10 && r.hasReady(); i++) {
         const ready = r.ready()
@@ -396,6 +396,11 @@ describe('liveness', () => {
     const proposals = [command('c1', '0', 1), command('c2', 'c1', 2), command('c3', 'c2', 3)].map((c, i) => ({ instance: i + 1, command: c }))
     r.step({ type: 'message', message: { type: 'BeginBallot', from: 'b', to: 'a', ballot: b1, proposals } })
     settle()
+    return { r, b1, settle }
+  }
+
+  it('issues an instance decided while its precedent waited, once the gap below it closes (simulator seed 352)', () => {
+    const { r, b1, settle } = votedOnThree()
     // 3 is decided here (a's vote and b's), but waits for its precedent.
     r.step({ type: 'message', message: { type: 'Voted', from: 'b', to: 'a', ballot: b1, instances: [3] } })
     settle()
@@ -409,21 +414,7 @@ describe('liveness', () => {
   })
 
   it('issues an instance decided while its precedent waited, when the gap closes by a vote (simulator seed 464, membership, 400 calls)', () => {
-    const r = lone('a')
-    const b1 = ballot(1, 'b')
-    const settle = () => {
-      for (let i = 0; i < 10 && r.hasReady(); i++) {
-        const ready = r.ready()
-        if (ready.persist.length > 0) r.step({ type: 'persisted', seq: ready.persistSeq })
-        for (const m of ready.send) if (m.to === 'a') r.step({ type: 'loopback', message: m })
-      }
-    }
-    const command = (id: string, prec: string, seq: number) => ({ id, prec, payload: [], ticket: { client: 'c', seq, acked: 0 }, result: null })
-    r.step({ type: 'message', message: { type: 'NextBallot', from: 'b', to: 'a', ballot: b1, n: 1 } })
-    settle()
-    const proposals = [command('c1', '0', 1), command('c2', 'c1', 2), command('c3', 'c2', 3)].map((c, i) => ({ instance: i + 1, command: c }))
-    r.step({ type: 'message', message: { type: 'BeginBallot', from: 'b', to: 'a', ballot: b1, proposals } })
-    settle()
+    const { r, b1, settle } = votedOnThree()
     // 3 is decided (a's vote and b's) and 2 learned, both beyond the gap at 1…
     r.step({ type: 'message', message: { type: 'Voted', from: 'b', to: 'a', ballot: b1, instances: [3] } })
     r.step({ type: 'message', message: { type: 'Success', from: 'b', to: 'a', entries: [{ instance: 2, lockBallot: b1, commandId: 'c2' }] } })
