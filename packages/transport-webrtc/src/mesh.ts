@@ -294,7 +294,8 @@ export class Mesh implements Transport {
     if (this.options.peer > from) return
     const link = this.links.get(from)
     if (link === undefined) {
-      if (!this.retryTimers.has(from) && this.present.has(from)) this.createLink(from, true)
+      // Not a peer refused authFailuresMax times: it nudges after each refusal in its handshake too.
+      if (!this.retryTimers.has(from) && this.present.has(from) && !this.refused(from)) this.createLink(from, true)
     } else if (link.open) {
       this.failLink(link, 'the peer lost it')
     }
