@@ -92,10 +92,10 @@ test('clear a follower\'s storage under it: it says so, rejoins under a new id, 
   // Its next write fails; the database is gone, so the old id may never vote again.
   await expect.poll(async () => (await victim.status()).recoveries, { timeout: 30_000 }).toBe(1)
   expect((await victim.status()).lastStorageFailure).toMatch(/storage/)
-  await expect.poll(async () => {
+  await room.explained(expect.poll(async () => {
     const status = await victim.status()
     return status.replicaId !== oldId && status.voter && status.failed === null
-  }, { timeout: 40_000 }).toBe(true)
+  }, { timeout: 40_000, message: 'the victim, under a new id, a voter' }).toBe(true))
   expect(victim.id).not.toBe(oldId)
   await victim.call('add', { by: 10 })
   for (let i = 0; i < 3; i++) await leader.call('add', { by: 1 })
@@ -152,7 +152,7 @@ test('a record damaged on disk is found when the tab reloads: it names the recor
   const status = await victim.status()
   expect(status.lastStorageFailure).toContain(`${damaged} (checksum mismatch)`)
   expect(status.replicaId).not.toBe(oldId)
-  await expect.poll(async () => (await victim.status()).voter, { timeout: 40_000 }).toBe(true)
+  await room.explained(expect.poll(async () => (await victim.status()).voter, { timeout: 40_000, message: `the victim, under its new id, a voter` }).toBe(true))
   await victim.call('add', { by: 10 })
   expect(await room.converged()).toEqual({ n: 15 })
   expect(victim.errors).toEqual([])

@@ -98,6 +98,8 @@ export interface Room<F extends Functions = Functions> {
   formed(): Promise<void>
   /** Wait until every live tab has applied the same commands to the same state; returns the state. */
   converged(): Promise<Record<string, Json>>
+  /** Await a test's own wait on the room; if it fails, print what each tab knew (as the waits above do) and rethrow. */
+  explained(wait: Promise<void>): Promise<void>
 }
 
 interface Fixtures<F extends Functions> {
@@ -122,6 +124,10 @@ declare global {
 }
 
 const defaultTimeoutMs = 20_000
+/** How long to wait on a tab's worker: its debugger's answers, or its status in a failure report. */
+const workerAnswerMs = 10_000
+/** What a worker's target sends back through the page's session: an answer (id) or an event (method). */
+type WorkerMessage = { id?: number; method?: string; error?: unknown }
 /** The database fillStorage() fills. */
 const ballastDatabase = 'concord-test-ballast'
 /** The core's default voter limit (votersMaxDefault): tabs beyond it are learners. */
@@ -233,19 +239,24 @@ class RoomHandle<F extends Functions> implements Room<F> {
   }
 
   /** Awaits a wait of the room; if it fails, prints what each tab knew (its status, its worker's, the app's log) before rethrowing: a flake in CI is diagnosed from its output. */
-  private async explained(wait: Promise<void>): Promise<void> {
+  async explained(wait: Promise<void>): Promise<void> {
     try {
       await wait
     } catch (error) {
       for (const [i, tab] of this.tabs.entries()) {
         // A frozen page cannot evaluate anything; a gone one has nothing to say.
         if (tab.gone || tab.frozen) continue
+        // The worker is asked with a deadline: a hung worker (still paused,
+        // say) is itself the finding, and must not hang the report.
         const seen = await tab.page
-          .evaluate(async (logExpression) => {
+          .evaluate(async ([logExpression, deadlineMs]) => {
             const store = globalThis.__concordStore!()
             const log = logExpression === undefined ? [] : ((0, eval)(logExpression) as string[])
-            return { status: store.status, state: store.state, worker: await store.debugWorkerStatus(), log }
-          }, this.options.logExpression)
+            const status = store.status
+            const state = store.state
+            const worker = await Promise.race([store.debugWorkerStatus(), new Promise((resolve) => setTimeout(() => resolve(`no answer from the worker within ${deadlineMs} ms`), deadlineMs))])
+            return { status, state, worker, log }
+          }, [this.options.logExpression, workerAnswerMs] as const)
           .catch((e: unknown) => ({ unreadable: String(e) }))
         console.log(`[room ${this.name} tab ${i} ${tab.id}] ${JSON.stringify(seen)}`)
       }
@@ -357,9 +368,16 @@ class TabHandle<F extends Functions> implements Tab<F> {
     const session = await this.session()
     await session.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: false })
     // Attached workers are announced (Target.attachedToTarget) before setAutoAttach answers.
+    if (this.workerSessions.size === 0) throw new Error(`tab ${this.id}: no worker to freeze`)
+    // Each worker is seen paused before the page is: Debugger.pause only asks
+    // V8 to stop at the worker's next statement, and a resume that reached a
+    // worker not yet stopped would be refused, leaving it to stop for good
+    // later (once in CI, on a loaded machine: the tab never came back).
     for (const worker of this.workerSessions) {
       await this.sendToWorker(worker, 'Debugger.enable')
+      const paused = this.workerEvent(worker, 'Debugger.paused')
       await this.sendToWorker(worker, 'Debugger.pause')
+      await paused
     }
     await session.send('Debugger.enable')
     // The page pauses at once (a `debugger` statement; Debugger.pause would wait for its next task).
@@ -371,8 +389,13 @@ class TabHandle<F extends Functions> implements Tab<F> {
 
   async unfreeze(): Promise<void> {
     const session = await this.session()
-    for (const worker of this.workerSessions) await this.sendToWorker(worker, 'Debugger.resume')
+    // Disabled once resumed: no pause left pending anywhere.
+    for (const worker of this.workerSessions) {
+      await this.sendToWorker(worker, 'Debugger.resume')
+      await this.sendToWorker(worker, 'Debugger.disable')
+    }
     await session.send('Debugger.resume')
+    await session.send('Debugger.disable')
     this.frozen = false
   }
 
@@ -456,9 +479,40 @@ class TabHandle<F extends Functions> implements Tab<F> {
     return this.cdp
   }
 
-  /** A command to a worker's target, through the page's session (non-flattened attach). */
+  /**
+   * A command to a worker's target, through the page's session (non-flattened
+   * attach): resolves with the worker's answer, rejects with its error.
+   */
   private async sendToWorker(sessionId: string, method: string): Promise<void> {
-    await this.cdp!.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id: ++this.messageId, method }) })
+    const id = ++this.messageId
+    const answered = this.fromWorker(sessionId, (m) => m.id === id, `${method} (id ${id})`)
+    await this.cdp!.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method }) })
+    const answer = await answered
+    if (answer.error !== undefined) throw new Error(`worker ${sessionId}: ${method} failed: ${JSON.stringify(answer.error)}`)
+  }
+
+  /** Resolves when the worker's target sends the event `method`. */
+  private async workerEvent(sessionId: string, method: string): Promise<void> {
+    await this.fromWorker(sessionId, (m) => m.method === method, method)
+  }
+
+  private fromWorker(sessionId: string, wanted: (message: WorkerMessage) => boolean, what: string): Promise<WorkerMessage> {
+    const session = this.cdp!
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        session.off('Target.receivedMessageFromTarget', listener)
+        reject(new Error(`tab ${this.id}: no ${what} from its worker within ${workerAnswerMs} ms`))
+      }, workerAnswerMs)
+      const listener = (event: { sessionId: string; message: string }) => {
+        if (event.sessionId !== sessionId) return
+        const message = JSON.parse(event.message) as WorkerMessage
+        if (!wanted(message)) return
+        clearTimeout(timer)
+        session.off('Target.receivedMessageFromTarget', listener)
+        resolve(message)
+      }
+      session.on('Target.receivedMessageFromTarget', listener)
+    })
   }
 }
 
