@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path'
 import { startSignalingServer } from '@concord/signaling'
 import { developmentSecret } from '@concord/signaling'
 import type { BenchResult } from './results.ts'
+import { coreCount, cpuBetween, sampleCpu, type ProcessKind } from './cpu.ts'
 
 /**
  * Browser figures (issue 4 acceptance), in three real Chromium tabs of one
@@ -31,6 +32,8 @@ export interface Rig {
    * its own browser (its own profile, so its own IndexedDB).
    */
   newContext(): Promise<BrowserContext>
+  /** The profile directory of a context from newContext(): its processes' command lines name it (bench/cpu.ts). */
+  profileOf(context: BrowserContext): string
   close(): Promise<void>
 }
 
@@ -48,6 +51,11 @@ export async function startRig(): Promise<Rig> {
       const context = await chromium.launchPersistentContext(dir, { executablePath: chromiumPath, args })
       profiles.push({ context, dir })
       return context
+    },
+    profileOf(context) {
+      const profile = profiles.find((p) => p.context === context)
+      if (profile === undefined) throw new Error('not a context of this rig')
+      return profile.dir
     },
     async close() {
       // Closing a context ends its browser; then its profile goes.
@@ -67,19 +75,22 @@ export async function startRig(): Promise<Rig> {
  * together in two databases (p50 until both are done): the leader's tab and a follower's tab of one browser
  * commit their votes at about the same moment, in the one backend that holds every database of the origin.
  */
-export async function measureFloor(context: BrowserContext, base: string, n: number): Promise<{ rttMs: number; idbMs: number; pairedIdbMs: number; viaStorageMs: number; floorMs: number }> {
+export async function measureFloor(context: BrowserContext, base: string, n: number, cpuMarker: string | null = null): Promise<{ rttMs: number; idbMs: number; pairedIdbMs: number; viaStorageMs: number; floorMs: number; strictCommitCpuMs: Record<ProcessKind, number> | null }> {
   const floorPage = await context.newPage()
   await floorPage.goto(`${base}/floor.html`)
   await floorPage.waitForFunction(() => 'floor' in window)
   type Floor = { floor: Record<'roundTrips' | 'strictCommits' | 'pairedStrictCommits' | 'storageCommits', (n: number) => Promise<number[]>> }
   const rtt = await floorPage.evaluate((count) => (window as never as Floor).floor.roundTrips(count), n)
+  const cpuBefore = cpuMarker === null ? null : sampleCpu(cpuMarker)
   const idb = await floorPage.evaluate((count) => (window as never as Floor).floor.strictCommits(count), n)
+  const cpuAfter = cpuMarker === null ? null : sampleCpu(cpuMarker)
   const paired = await floorPage.evaluate((count) => (window as never as Floor).floor.pairedStrictCommits(count), n)
   const viaStorage = await floorPage.evaluate((count) => (window as never as Floor).floor.storageCommits(count), n)
   await floorPage.close()
   const rttMs = percentile(rtt, 50)
   const idbMs = percentile(idb, 50)
-  return { rttMs, idbMs, pairedIdbMs: percentile(paired, 50), viaStorageMs: percentile(viaStorage, 50), floorMs: rttMs + idbMs }
+  const strictCommitCpuMs = cpuBefore !== null && cpuAfter !== null ? cpuBetween(cpuBefore, cpuAfter, n).msPerOp : null
+  return { rttMs, idbMs, pairedIdbMs: percentile(paired, 50), viaStorageMs: percentile(viaStorage, 50), floorMs: rttMs + idbMs, strictCommitCpuMs }
 }
 
 export async function benchBrowser(quick: boolean): Promise<BenchResult[]> {
@@ -90,13 +101,16 @@ export async function benchBrowser(quick: boolean): Promise<BenchResult[]> {
     const context = await rig.newContext()
     const results: BenchResult[] = []
     // The floor.
-    const floor = await measureFloor(context, base, quick ? 50 : 300)
+    const profile = rig.profileOf(context)
+    const floor = await measureFloor(context, base, quick ? 50 : 300, profile)
     results.push({ name: 'browser.idbStorageCommitMs.p50', value: round(floor.viaStorageMs), unit: 'ms' })
     results.push({ name: 'browser.dataChannelRttMs.p50', value: round(floor.rttMs), unit: 'ms' })
     results.push({ name: 'browser.idbStrictCommitMs.p50', value: round(floor.idbMs), unit: 'ms' })
     results.push({ name: 'browser.floorMs', value: round(floor.floorMs), unit: 'ms' })
     results.push({ name: 'browser.idbPairedStrictCommitMs.p50', value: round(floor.pairedIdbMs), unit: 'ms' })
     results.push({ name: 'browser.floorMs.oneBrowser', value: round(floor.rttMs + floor.pairedIdbMs), unit: 'ms' })
+    // What one strict commit alone costs the browser process (its IndexedDB backend) in CPU.
+    if (floor.strictCommitCpuMs !== null) results.push({ name: 'browser.idbStrictCommitCpuMs.browserProcess', value: round(floor.strictCommitCpuMs.browser), unit: 'ms' })
 
     // A three-tab room.
     const room = `bench-${Date.now()}`
@@ -126,7 +140,19 @@ export async function benchBrowser(quick: boolean): Promise<BenchResult[]> {
     }, quick ? 50 : 300)
     results.push({ name: 'browser.workerRoundTripMs.p50', value: round(percentile(hops, 50)), unit: 'ms' })
     const sequential = quick ? 100 : 500
+    // The CPU a call costs every process of the browser, and how busy the
+    // machine's cores were meanwhile: where the time above the floor goes.
+    const cpuBefore = sampleCpu(profile)
     const leaderMs = await timeCalls(leader, sequential)
+    const cpuAfter = sampleCpu(profile)
+    if (cpuBefore !== null && cpuAfter !== null) {
+      const { msPerOp, busyShare } = cpuBetween(cpuBefore, cpuAfter, sequential)
+      results.push({ name: 'browser.cpuMsPerCall.browserProcess', value: round(msPerOp.browser), unit: 'ms' })
+      results.push({ name: 'browser.cpuMsPerCall.renderers', value: round(msPerOp.renderer), unit: 'ms' })
+      results.push({ name: 'browser.cpuMsPerCall.network', value: round(msPerOp.network), unit: 'ms' })
+      results.push({ name: 'browser.cpuMsPerCall.total', value: round(msPerOp.browser + msPerOp.renderer + msPerOp.network + msPerOp.other), unit: 'ms' })
+      results.push({ name: 'browser.cpuBusyPercent', value: Math.round(busyShare * 100), unit: `% of ${coreCount} cores` })
+    }
     const followerMs = await timeCalls(follower, sequential)
     const w = await leader.evaluate(() => (window as never as { room: { store: { worker?: unknown }; status(): { writes: number; writeMsAverage: number } } }).room.status())
     results.push({ name: 'browser.workerIdbWriteMs.average', value: round(w.writeMsAverage), unit: 'ms' })

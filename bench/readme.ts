@@ -182,6 +182,11 @@ function browserTable(r: Results): string {
   lines.push(`| commit latency of a call from the leader's tab, p50 / p99 | ${cell('commitMs.leader.p50')}${ratio} / ${cell('commitMs.leader.p99')} |`)
   lines.push(`| … from a follower's tab, p50 / p99 | ${cell('commitMs.follower.p50')} / ${cell('commitMs.follower.p99')} |`)
   if (get('workerRoundTripMs.p50') !== undefined) lines.push(`| a round trip between a tab and its worker with no call (its status), p50: every call makes this round trip, which neither floor has | ${cell('workerRoundTripMs.p50')} |`)
+  if (get('cpuMsPerCall.total') !== undefined) {
+    lines.push(`| CPU a leader's call costs the whole browser (all processes): browser process (its IndexedDB backend) + the 3 tabs' renderers + network service | ${cell('cpuMsPerCall.total')} (${cell('cpuMsPerCall.browserProcess')} + ${cell('cpuMsPerCall.renderers')} + ${cell('cpuMsPerCall.network')}) |`)
+    lines.push(`| … the machine's cores busy meanwhile | ${cell('cpuBusyPercent')} |`)
+  }
+  if (get('idbStrictCommitCpuMs.browserProcess') !== undefined) lines.push(`| CPU of one strict commit, alone, in the browser process | ${cell('idbStrictCommitCpuMs.browserProcess')} |`)
   lines.push(`| calls/s, pipelined, from the leader's tab | ${cell('callsPerSec')} |`)
   lines.push(`| failover: the leader's tab closed until a survivor's call is applied | ${cell('failoverMs')} |`)
   lines.push(`| an idle room: bytes the 3 tabs send per second on their data channels | ${cell('idleBytesPerSec')} |`)
