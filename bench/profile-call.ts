@@ -15,7 +15,7 @@ type Profile = { nodes: ProfileNode[]; startTime: number; endTime: number; sampl
 
 const calls = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 500)
 const fromFollower = process.argv.includes('--follower')
-const samplingUs = 50
+const samplingUs = Number(process.env.PROFILE_SAMPLING_US ?? 50)
 
 /** CDP to a page's workers through the page's session (non-flattened attach). */
 class Threads {
