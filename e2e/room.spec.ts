@@ -65,7 +65,8 @@ async function withMeshLogs(pages: Page[], steps: () => Promise<void>): Promise<
     await steps()
   } catch (error) {
     for (const page of pages) console.log((await page.evaluate(() => room.meshLog()).catch(() => ['(no log)'])).join('\n'))
-    for (const page of pages) console.log(JSON.stringify(await page.evaluate(async () => ({ ...room.status(), worker: await room.store.debugWorkerStatus() })).catch(() => '(no status)')))
+    // The worker is asked with a deadline: a hung one must not hang the report.
+    for (const page of pages) console.log(JSON.stringify(await page.evaluate(async () => ({ ...room.status(), worker: await Promise.race([room.store.debugWorkerStatus(), new Promise((resolve) => setTimeout(() => resolve('no answer within 5 s'), 5_000))]) })).catch(() => '(no status)')))
     throw error
   }
 }
@@ -307,14 +308,14 @@ test('a room grows 1 → 5 → 9 tabs (5 voters, 4 learners) and shrinks to 2 by
     }
     console.log(`${closes + crashes}: ${closes} closes, ${crashes} crashes, ${tabs.length} tabs left, ${acked.length} acknowledged, at ${Math.round((Date.now() - started) / 1000)} s`)
     const alive = (await views()).map((s) => s.replicaId)
-    await expect
+    await withMeshLogs(tabs, () => expect
       .poll(async () => {
         const all = await views()
         const members = [...all[0]!.members].sort()
         const converged = members.length === Math.min(5, alive.length) && members.every((m) => alive.includes(m)) && all.every((s) => [...s.members].sort().join() === members.join())
         return converged ? 'converged' : `alive ${alive.join()}; members ${all.map((s) => `${s.replicaId} ${s.role} [${s.members.join()}]`).join('; ')}`
       }, { timeout: 60_000 })
-      .toBe('converged')
+      .toBe('converged'))
   }
   // The two left stop, call once more each; then every acknowledged call is in both, once.
   await Promise.all(tabs.map((p) => p.evaluate(() => Object.assign(window, { stopCalls: true }))))
