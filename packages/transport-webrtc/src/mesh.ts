@@ -398,6 +398,8 @@ export class Mesh implements Transport {
       if (roomKey === undefined) return this.openLink(link) // no key to prove: the hello was all
       const proof = await peerProof(roomKey, { room: this.options.room, prover: me, verifier: link.peer, verifierNonce: parsed.nonce, proverFingerprint: local!, verifierFingerprint: remote! })
       if (this.links.get(link.peer) !== link) return
+      // What the proof binds, in short: a refusal on the other side is read against it.
+      this.log(`proof to ${link.peer}: its nonce ${parsed.nonce.slice(0, 8)}, fingerprints ${shortFingerprint(local!)} (ours) ${shortFingerprint(remote!)} (its)`)
       this.sendRaw(link, `${authFramePrefix}${JSON.stringify({ proof })}`)
       link.proofSent = true
       // Open only once our proof is on its way: frames sent before it would
@@ -414,6 +416,8 @@ export class Mesh implements Transport {
       return
     }
     this.counters.authFailures++
+    // Why a genuine peer's proof may fail (a relink race, seen once in CI) is read from what each side bound.
+    this.log(`proof from ${link.peer} does not match: our nonce ${link.nonce.slice(0, 8)}, fingerprints ${shortFingerprint(remote!)} (its) ${shortFingerprint(local!)} (ours)`)
     this.refuse(link, 'peer-auth-failed', `peer ${link.peer} could not prove it holds this room's key: refused (its token got it past the signaling server, which may be compromised)`)
   }
 
@@ -520,4 +524,9 @@ export class Mesh implements Transport {
   private log(line: string): void {
     this.options.log?.(`[${this.options.peer}] ${line}`)
   }
+}
+
+/** The first hex digits of a DTLS fingerprint, enough to tell two connections' certificates apart in a log. */
+function shortFingerprint(fingerprint: string): string {
+  return fingerprint === '' ? '(none)' : fingerprint.replace(/^\S+ /, '').replaceAll(':', '').slice(0, 8)
 }
