@@ -4,6 +4,9 @@ import { defineConfig } from 'vite'
 // Serves the e2e test pages (e2e/pages/*.html) with the workspace packages from source.
 export default defineConfig({
   root: resolve(import.meta.dirname, 'pages'),
-  server: { host: '127.0.0.1', strictPort: true },
+  // No hot reload: a source file saved while the tests run would reload
+  // every open tab mid-test (a tab of the elastic-room test once showed
+  // "starting…" again, its page context destroyed).
+  server: { host: '127.0.0.1', strictPort: true, hmr: false },
   build: { target: 'es2022' },
 })
