@@ -87,6 +87,10 @@ test('warehouse in 3 tabs: a transfer made in one tab shows in the others; an op
   await two.locator('#transfer button').click()
   for (const page of pages) await expect(page.locator('#stock-B')).toHaveText('200', { timeout: 20_000 })
   await expect(leader.locator('#stock-A')).toHaveText('300')
+  // `two` made the transfer optimistically: its page showed it before its
+  // replica applied it. The step below holds `two`'s worker, so the transfer
+  // must be applied there first (CI once held it before: confirmed A was 500).
+  await expect.poll(() => two.evaluate(() => window.warehouseStore.confirmedState['A']), { timeout: 20_000 }).toBe(300)
 
   // Optimistic, and refused: `two` ships 250 of A's 300 while its replica's
   // worker is held busy (its call waits there); meanwhile the leader ships 300.
