@@ -376,6 +376,7 @@ class TabHandle<F extends Functions> implements Tab<F> {
     for (const worker of this.workerSessions) {
       await this.sendToWorker(worker, 'Debugger.enable')
       const paused = this.workerEvent(worker, 'Debugger.paused')
+      paused.catch(() => {}) // awaited below; a failed pause command throws first
       await this.sendToWorker(worker, 'Debugger.pause')
       await paused
     }
