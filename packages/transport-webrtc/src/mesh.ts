@@ -80,6 +80,14 @@ export const linkRetryDelayMinMs = 200
 export const linkRetryDelayMaxMs = 5_000
 /** Frames kept while a peer's proof is checked (beyond, they are dropped and counted). */
 export const earlyFramesMax = 256
+/**
+ * A link refused in its handshake is closed this long after the refusal, not
+ * at once, so that what this side already sent (its own proof) reaches the
+ * peer: the peer then checks it and refuses too, and both stop after
+ * authFailuresMax. Closed at once, a member whose proof an outsider refused
+ * first never counted a refusal of its own and kept offering it links.
+ */
+export const refusalGraceMs = 250
 
 export interface MeshStats {
   framesSent: number
@@ -424,7 +432,7 @@ export class Mesh implements Transport {
   private refuse(link: Link, code: string, message: string): void {
     this.refusals.set(link.peer, (this.refusals.get(link.peer) ?? 0) + 1)
     this.lastError = { code, message, refused: true }
-    this.failLink(link, message)
+    this.failLink(link, message, refusalGraceMs)
   }
 
   /** Whether links open only after a handshake (a room key to prove, or an app version to compare). */
@@ -471,13 +479,13 @@ export class Mesh implements Transport {
     }
   }
 
-  private failLink(link: Link, why: string): void {
+  private failLink(link: Link, why: string, closeAfterMs = 0): void {
     link.early = []
     if (this.links.get(link.peer) !== link) return
     this.counters.linkFailures++
     this.log(`link to ${link.peer} failed: ${why}`)
     const wasOpen = link.open
-    this.destroyLink(link)
+    this.destroyLink(link, closeAfterMs)
     if (this.closed || !this.present.has(link.peer)) return
     if (this.refused(link.peer)) return this.log(`not trying ${link.peer} again: refused ${authFailuresMax} times`)
     if (this.options.peer > link.peer) {
@@ -501,18 +509,27 @@ export class Mesh implements Transport {
     )
   }
 
-  private destroyLink(link: Link): void {
+  /** Forget the link now; its connection closes after `closeAfterMs` (0: now). Out of `links`, nothing it receives meanwhile is used. */
+  private destroyLink(link: Link, closeAfterMs = 0): void {
     if (this.links.get(link.peer) === link) this.links.delete(link.peer)
     if (link.flushTimer !== null) clearTimeout(link.flushTimer)
     if (link.openTimer !== null) clearTimeout(link.openTimer)
     const wasOpen = link.open
     link.open = false
     link.queue = []
-    try {
-      link.sp.destroy()
-    } catch {
-      // already destroyed
+    const close = () => {
+      try {
+        link.sp.destroy()
+      } catch {
+        // already destroyed
+      }
     }
+    if (closeAfterMs > 0) {
+      // Only what is already on its way goes on: no new signals, no data in.
+      link.sp.removeAllListeners('signal')
+      link.sp.removeAllListeners('data')
+      setTimeout(close, closeAfterMs)
+    } else close()
     if (wasOpen) this.notifyPeers()
   }
 

@@ -20,6 +20,7 @@ declare module '@thaunknown/simple-peer/lite.js' {
     on(event: 'connect' | 'close', listener: () => void): this
     on(event: 'data', listener: (data: unknown) => void): this
     on(event: 'error', listener: (error: Error) => void): this
+    removeAllListeners(event: 'signal' | 'data'): this
   }
   export default SimplePeer
 }
