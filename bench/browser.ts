@@ -115,13 +115,7 @@ export async function benchBrowser(quick: boolean): Promise<BenchResult[]> {
     // A three-tab room.
     const room = `bench-${Date.now()}`
     const url = `${base}/room.html?room=${room}&slots=3&signaling=${encodeURIComponent(signaling.url)}${process.env.BENCH_TICK ? `&tick=${process.env.BENCH_TICK}` : ''}${process.env.BENCH_ALPHA ? `&alpha=${process.env.BENCH_ALPHA}` : ''}${process.env.BENCH_STORAGE ? `&storage=${process.env.BENCH_STORAGE}` : ''}`
-    const tabs: Page[] = []
-    for (let i = 0; i < 3; i++) {
-      const page = await context.newPage()
-      await page.goto(url)
-      await page.waitForFunction(() => 'room' in window, undefined, { timeout: 30_000 })
-      tabs.push(page)
-    }
+    const tabs = await openRoomTabs(context, url, 3)
     const leader = await leaderOf(tabs)
     const follower = tabs.find((t) => t !== leader)!
     await leader.evaluate(async () => { for (let i = 0; i < 20; i++) await (window as never as RoomWindow).room.add(1) }) // warm-up
@@ -199,6 +193,18 @@ export async function benchBrowser(quick: boolean): Promise<BenchResult[]> {
 /** What the e2e room page exposes (e2e/pages/room.ts). */
 interface RoomWindow {
   room: { add(by: number): Promise<number>; status(): { role: string }; bytesSent(): Promise<number> }
+}
+
+/** `count` tabs of the e2e room page at `url`, one after another, each once its store is open. */
+export async function openRoomTabs(context: BrowserContext, url: string, count: number): Promise<Page[]> {
+  const tabs: Page[] = []
+  for (let i = 0; i < count; i++) {
+    const page = await context.newPage()
+    await page.goto(url)
+    await page.waitForFunction(() => 'room' in window, undefined, { timeout: 30_000 })
+    tabs.push(page)
+  }
+  return tabs
 }
 
 export async function leaderOf(tabs: Page[]): Promise<Page> {

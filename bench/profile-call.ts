@@ -8,7 +8,7 @@
  *   npx tsx bench/profile-call.ts [calls] [--follower]
  */
 import type { CDPSession, Page } from 'playwright'
-import { leaderOf, startRig, timeCalls, percentile, round } from './browser.ts'
+import { leaderOf, openRoomTabs, startRig, timeCalls, percentile, round } from './browser.ts'
 
 type ProfileNode = { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number; children?: number[] }
 type Profile = { nodes: ProfileNode[]; startTime: number; endTime: number; samples: number[]; timeDeltas: number[] }
@@ -65,13 +65,7 @@ const rig = await startRig()
 try {
   const context = await rig.newContext()
   const url = `${rig.base}/room.html?room=profile-${Date.now()}&slots=3&signaling=${encodeURIComponent(rig.signalingUrl)}`
-  const tabs: Page[] = []
-  for (let i = 0; i < 3; i++) {
-    const page = await context.newPage()
-    await page.goto(url)
-    await page.waitForFunction(() => 'room' in window, undefined, { timeout: 30_000 })
-    tabs.push(page)
-  }
+  const tabs = await openRoomTabs(context, url, 3)
   const leader = await leaderOf(tabs)
   const caller = fromFollower ? tabs.find((t) => t !== leader)! : leader
   await timeCalls(caller, 50) // warm-up
