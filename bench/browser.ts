@@ -93,6 +93,9 @@ export async function measureFloor(context: BrowserContext, base: string, n: num
   return { rttMs, idbMs, pairedIdbMs: percentile(paired, 50), viaStorageMs: percentile(viaStorage, 50), floorMs: rttMs + idbMs, strictCommitCpuMs }
 }
 
+/** Calls made before any is timed: the tabs' and workers' code is compiled by then (V8 optimizes a function after some hundreds of runs). */
+const warmUpCalls = 300
+
 export async function benchBrowser(quick: boolean): Promise<BenchResult[]> {
   const rig = await startRig()
   const { base } = rig
@@ -118,7 +121,7 @@ export async function benchBrowser(quick: boolean): Promise<BenchResult[]> {
     const tabs = await openRoomTabs(context, url, 3)
     const leader = await leaderOf(tabs)
     const follower = tabs.find((t) => t !== leader)!
-    await leader.evaluate(async () => { for (let i = 0; i < 20; i++) await (window as never as RoomWindow).room.add(1) }) // warm-up
+    await timeCalls(leader, warmUpCalls)
     // A round trip between the leader's tab and its worker with no call (the
     // worker's status, asked over comlink): every call makes this round trip
     // (to the worker and back), which neither floor has.
@@ -184,6 +187,26 @@ export async function benchBrowser(quick: boolean): Promise<BenchResult[]> {
     await leader.close()
     await survivors[0]!.evaluate(() => (window as never as RoomWindow).room.add(1))
     results.push({ name: 'browser.failoverMs', value: Date.now() - closedAt, unit: 'ms' })
+    await context.close()
+
+    // The same room and calls with the replicas' storage in memory, no
+    // IndexedDB: what the protocol, the data channels and the tabs cost
+    // without the two strict commits of each call (not a mode to ship: a
+    // replica that forgets its votes can break quorum intersection). In a
+    // browser of its own, where no IndexedDB work of the room above goes on.
+    const memoryContext = await rig.newContext()
+    const memoryProfile = rig.profileOf(memoryContext)
+    const memoryTabs = await openRoomTabs(memoryContext, `${url.replace(`room=${room}`, `room=${room}-memory`).replace(/&storage=\w+/, '')}&storage=memory`, 3)
+    const memoryLeader = await leaderOf(memoryTabs)
+    await timeCalls(memoryLeader, warmUpCalls)
+    const memoryBefore = sampleCpu(memoryProfile)
+    const memoryMs = await timeCalls(memoryLeader, sequential)
+    const memoryAfter = sampleCpu(memoryProfile)
+    results.push({ name: 'browser.commitMs.leader.memoryStorage.p50', value: round(percentile(memoryMs, 50)), unit: 'ms' })
+    if (memoryBefore !== null && memoryAfter !== null) {
+      const { msPerOp } = cpuBetween(memoryBefore, memoryAfter, sequential)
+      results.push({ name: 'browser.cpuMsPerCall.total.memoryStorage', value: round(msPerOp.browser + msPerOp.renderer + msPerOp.network + msPerOp.other), unit: 'ms' })
+    }
     return results
   } finally {
     await rig.close()

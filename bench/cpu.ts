@@ -22,7 +22,7 @@ export interface CpuSample {
 /** Clock ticks per second of /proc's counters (USER_HZ: 100 on Linux). */
 const ticksPerSecond = 100
 
-function kindOf(cmdline: string): ProcessKind {
+export function kindOf(cmdline: string): ProcessKind {
   const type = /--type=([\w-]+)/.exec(cmdline)?.[1]
   if (type === undefined) return 'browser'
   if (type === 'renderer') return 'renderer'
@@ -47,15 +47,54 @@ export function sampleCpu(marker: string): CpuSample | null {
     try {
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ')
       if (!cmdline.includes(marker)) continue
-      const line = readFileSync(`/proc/${entry}/stat`, 'utf8')
-      // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-      const after = line.slice(line.lastIndexOf(')') + 2).split(' ')
-      perProcess.set(Number(entry), { kind: kindOf(cmdline), ticks: Number(after[11]) + Number(after[12]) })
+      perProcess.set(Number(entry), { kind: kindOf(cmdline), ticks: statTicks(readFileSync(`/proc/${entry}/stat`, 'utf8')).ticks })
     } catch {
       // The process ended between the listing and the read.
     }
   }
   return { perProcess, busy: total - idle, total }
+}
+
+/** A /proc stat line's command name and CPU ticks (user + system). */
+export function statTicks(line: string): { name: string; ticks: number } {
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const after = line.slice(line.lastIndexOf(')') + 2).split(' ')
+  return { name: line.slice(line.indexOf('(') + 1, line.lastIndexOf(')')), ticks: Number(after[11]) + Number(after[12]) }
+}
+
+/**
+ * CPU ticks of every thread of the processes whose command line holds
+ * `marker`, keyed `kind pid/tid name` (Chromium names its threads:
+ * DedicatedWorker, WebRTC_W_and_N, ThreadPoolForeg… for the IndexedDB
+ * backend, the renderer's main thread takes the executable's name).
+ */
+export function sampleThreads(marker: string): Map<string, number> {
+  const ticks = new Map<string, number>()
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ')
+      if (!cmdline.includes(marker)) continue
+      const kind = kindOf(cmdline)
+      for (const tid of readdirSync(`/proc/${entry}/task`)) {
+        const thread = statTicks(readFileSync(`/proc/${entry}/task/${tid}/stat`, 'utf8'))
+        ticks.set(`${kind} ${entry}/${tid} ${thread.name}`, thread.ticks)
+      }
+    } catch {
+      // The process or thread ended between the listing and the read.
+    }
+  }
+  return ticks
+}
+
+/** Milliseconds of CPU per operation between two thread samples. */
+export function threadMsPerOp(before: Map<string, number>, after: Map<string, number>, operations: number): Map<string, number> {
+  const ms = new Map<string, number>()
+  for (const [key, ticks] of after) {
+    const spent = ((ticks - (before.get(key) ?? 0)) * 1000) / ticksPerSecond / operations
+    if (spent > 0) ms.set(key, spent)
+  }
+  return ms
 }
 
 /** CPU milliseconds per operation, by kind of process, between two samples; and the share of all cores that was busy. */

@@ -186,6 +186,7 @@ function browserTable(r: Results): string {
     lines.push(`| CPU a leader's call costs the whole browser (all processes): browser process (its IndexedDB backend) + the 3 tabs' renderers + network service | ${cell('cpuMsPerCall.total')} (${cell('cpuMsPerCall.browserProcess')} + ${cell('cpuMsPerCall.renderers')} + ${cell('cpuMsPerCall.network')}) |`)
     lines.push(`| … the machine's cores busy meanwhile | ${cell('cpuBusyPercent')} |`)
   }
+  if (get('commitMs.leader.memoryStorage.p50') !== undefined) lines.push(`| the same calls in a room whose replicas keep their storage in memory (no IndexedDB; not a mode to ship), p50, and their CPU per call | ${cell('commitMs.leader.memoryStorage.p50')}, ${cell('cpuMsPerCall.total.memoryStorage')} of CPU |`)
   if (get('idbStrictCommitCpuMs.browserProcess') !== undefined) lines.push(`| CPU of one strict commit, alone, in the browser process | ${cell('idbStrictCommitCpuMs.browserProcess')} |`)
   lines.push(`| calls/s, pipelined, from the leader's tab | ${cell('callsPerSec')} |`)
   lines.push(`| failover: the leader's tab closed until a survivor's call is applied | ${cell('failoverMs')} |`)
