@@ -22,7 +22,7 @@ export interface CpuSample {
 /** Clock ticks per second of /proc's counters (USER_HZ: 100 on Linux). */
 const ticksPerSecond = 100
 
-export function kindOf(cmdline: string): ProcessKind {
+function kindOf(cmdline: string): ProcessKind {
   const type = /--type=([\w-]+)/.exec(cmdline)?.[1]
   if (type === undefined) return 'browser'
   if (type === 'renderer') return 'renderer'
@@ -42,17 +42,28 @@ export function sampleCpu(marker: string): CpuSample | null {
   const idle = (fields[3] ?? 0) + (fields[4] ?? 0)
   const total = fields.reduce((a, b) => a + b, 0)
   const perProcess = new Map<number, { kind: ProcessKind; ticks: number }>()
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
+  for (const { pid, kind } of processesOf(marker)) {
     try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ')
-      if (!cmdline.includes(marker)) continue
-      perProcess.set(Number(entry), { kind: kindOf(cmdline), ticks: statTicks(readFileSync(`/proc/${entry}/stat`, 'utf8')).ticks })
+      perProcess.set(pid, { kind, ticks: statTicks(readFileSync(`/proc/${pid}/stat`, 'utf8')).ticks })
     } catch {
       // The process ended between the listing and the read.
     }
   }
   return { perProcess, busy: total - idle, total }
+}
+
+/** The processes whose command line holds `marker`, and what kind each is. */
+function* processesOf(marker: string): Iterable<{ pid: number; kind: ProcessKind }> {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    let cmdline: string
+    try {
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ')
+    } catch {
+      continue // ended since the listing
+    }
+    if (cmdline.includes(marker)) yield { pid: Number(entry), kind: kindOf(cmdline) }
+  }
 }
 
 /** A /proc stat line's command name and CPU ticks (user + system). */
@@ -70,15 +81,11 @@ export function statTicks(line: string): { name: string; ticks: number } {
  */
 export function sampleThreads(marker: string): Map<string, number> {
   const ticks = new Map<string, number>()
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
+  for (const { pid, kind } of processesOf(marker)) {
     try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ')
-      if (!cmdline.includes(marker)) continue
-      const kind = kindOf(cmdline)
-      for (const tid of readdirSync(`/proc/${entry}/task`)) {
-        const thread = statTicks(readFileSync(`/proc/${entry}/task/${tid}/stat`, 'utf8'))
-        ticks.set(`${kind} ${entry}/${tid} ${thread.name}`, thread.ticks)
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        const thread = statTicks(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'))
+        ticks.set(`${kind} ${pid}/${tid} ${thread.name}`, thread.ticks)
       }
     } catch {
       // The process or thread ended between the listing and the read.
