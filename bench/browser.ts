@@ -94,7 +94,7 @@ export async function measureFloor(context: BrowserContext, base: string, n: num
 }
 
 /** Calls made before any is timed: the tabs' and workers' code is compiled by then (V8 optimizes a function after some hundreds of runs). */
-const warmUpCalls = 300
+export const warmUpCalls = 300
 
 export async function benchBrowser(quick: boolean): Promise<BenchResult[]> {
   const rig = await startRig()

@@ -12,11 +12,10 @@
  * --memory: the replicas keep their storage in memory (no IndexedDB).
  */
 import { sampleThreads, threadMsPerOp } from './cpu.ts'
-import { leaderOf, openRoomTabs, percentile, round, startRig, timeCalls } from './browser.ts'
+import { leaderOf, openRoomTabs, percentile, round, startRig, timeCalls, warmUpCalls } from './browser.ts'
 
 const calls = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 2000)
 const memory = process.argv.includes('--memory')
-const warmUpCalls = 300
 
 const rig = await startRig()
 try {
