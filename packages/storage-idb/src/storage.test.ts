@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { openDB } from 'idb'
 import { createRandom, randomInt, StableImage, type PersistRecord } from '@concord/core'
 import { StorageCorruptError } from '@concord/host'
-import { durabilityOf, IdbStorage, seal, storageVersion, voteGarbageMax } from './storage.ts'
+import { durabilityOf, IdbStorage, seal, storageVersion } from './storage.ts'
 
 const ballot = { round: 1, replica: 'a' }
 const command = { id: 'x', prec: '0', payload: [], ticket: { client: 'c', seq: 1, acked: 0 }, result: null }
@@ -190,45 +190,19 @@ describe('IdbStorage: votes at issued instances', () => {
     storage.close()
   })
 
-  it('a write is one record per store; retired vote batches stay until voteGarbageMax of them, then one write clears the store and puts back the votes that count', async () => {
+  it('a write is one record per store, and a batch goes once none of its votes counts', async () => {
     const name = `app/room/batches-${Date.now()}`
-    const storage = await IdbStorage.open(name, { voteGarbageMax: 2 })
+    const storage = await IdbStorage.open(name)
     await storage.write([v(1), v(2), v(3)])
     await storage.write([i(1), i(2)])
     const raw = await openDB(name, storageVersion)
     expect(await raw.getAllKeys('votes')).toEqual([1])
     expect(await raw.getAllKeys('issued')).toEqual([2])
     await storage.write([i(3), v(4)])
-    expect(await raw.getAllKeys('votes')).toEqual([1, 3]) // batch 1 retired by the issued command at 3, left for later
+    expect(await raw.getAllKeys('votes')).toEqual([3]) // batch 1 went with the issued command at 3
     expect(await storage.counts()).toEqual({ issued: 3, votes: 1 })
-    await storage.write([v(5)])
-    await storage.write([i(4), i(5), v(6)]) // batches 3 and 4 retired too: three, so the store is cleared
-    expect(await raw.getAllKeys('votes')).toEqual([5])
-    await storage.write([v(7)])
-    await storage.write([i(7)]) // batch 6 retired: one, left
-    expect(await raw.getAllKeys('votes')).toEqual([5, 6])
-    expect((await storage.load()).votes.map((x) => x.instance)).toEqual([6])
     raw.close()
     storage.close()
-  })
-
-  it('puts back the votes that still count when it clears the store, and a reopened storage loads the same', async () => {
-    const name = `app/room/clear-votes-${Date.now()}`
-    let storage = await IdbStorage.open(name, { voteGarbageMax: 1 })
-    await storage.write([v(1), v(2)])
-    await storage.write([v(3)])
-    await storage.write([i(3)]) // batch 2 retired: cleared, votes 1 and 2 put back in batch 3's write
-    const raw = await openDB(name, storageVersion)
-    expect(await raw.getAllKeys('votes')).toEqual([3])
-    storage.close()
-    storage = await IdbStorage.open(name, { voteGarbageMax: 1 })
-    expect((await storage.load()).votes.map((x) => x.instance)).toEqual([1, 2])
-    raw.close()
-    storage.close()
-  })
-
-  it('refuses a voteGarbageMax that is not a positive integer', async () => {
-    await expect(IdbStorage.open(`app/room/bad-${Date.now()}`, { voteGarbageMax: 0 })).rejects.toThrow(/voteGarbageMax must be a positive integer/)
   })
 
   /**
@@ -238,12 +212,10 @@ describe('IdbStorage: votes at issued instances', () => {
    * snapshot), the issued commands past the snapshot, ballots, snapshot.
    */
   it('loads what StableImage folds, over random writes, reopens, clears and discards', async () => {
-    for (let seed = 1; seed <= 60; seed++) {
+    for (let seed = 1; seed <= 40; seed++) {
       const random = createRandom(seed)
       const name = `app/room/model-${seed}-${Date.now()}`
-      // Retired vote batches cleared at once, after a few, or (the default) seldom.
-      const options = { voteGarbageMax: [1, 3, voteGarbageMax][seed % 3]! }
-      let storage = await IdbStorage.open(name, options)
+      let storage = await IdbStorage.open(name)
       const image = new StableImage()
       let round = 1
       let anchor = 0
@@ -272,7 +244,7 @@ describe('IdbStorage: votes at issued instances', () => {
         if (process.env.DEBUG_STORAGE === String(seed)) console.log(step, JSON.stringify(records.map((r) => r.kind === 'vote' ? `v${r.vote.instance}.${r.vote.ballot.round}` : r.kind === 'issued' ? `i${r.entry.instance}` : r.kind === 'clear' ? `clear<${r.before}` : r.kind === 'snapshot' ? `snap@${(r.snapshot as never as { anchor: { instance: number } }).anchor.instance}` : r.kind)))
         if (random.next() < 0.2) {
           storage.close()
-          storage = await IdbStorage.open(name, options)
+          storage = await IdbStorage.open(name)
         }
         const loaded = await storage.load()
         const expected = image.state()

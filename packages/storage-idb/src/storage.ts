@@ -31,7 +31,7 @@ export interface Sealed<T> {
  * commands and snapshots are stored so once their JSON passes
  * deflateAboveChars: they are most of what a replica keeps, and JSON
  * compresses 3-5× (votes stay plain: they are on the commit's critical
- * path and most no longer count within milliseconds).
+ * path and are deleted within milliseconds).
  */
 export interface SealedDeflated {
   z: Uint8Array
@@ -125,9 +125,9 @@ export function durabilityOf(records: readonly PersistRecord[]): IDBTransactionD
  * load): the votes that still count and the batch that holds each, and the
  * highest instance of each issued batch. A vote counts until an issued
  * command at its instance is written after it, a later vote replaces it, or
- * the log is cleared past it; a batch none of whose votes counts is
- * garbage, left on disk until there are voteGarbageMax of them (load skips
- * its votes as no longer counting).
+ * the log is cleared past it; a batch none of whose votes counts is deleted
+ * in the write that makes it so (the transaction of the records that
+ * retire it).
  */
 class BatchIndex {
   /** Vote batch → the instances whose vote in it still counts. */
@@ -159,8 +159,7 @@ interface WritePlan {
   issued: IssuedEntry[]
   snapshot: Snapshot | null
   clearIssued: boolean
-  /** The votes store is emptied first (its garbage had grown to voteGarbageMax, or a discard); `votes` holds every vote that counts. */
-  clearVotes: boolean
+  deleteVoteBatches: number[]
   deleteIssuedBatches: number[]
 }
 
@@ -198,30 +197,11 @@ async function upgrade(database: IDBPDatabase<Schema>, oldVersion: number, trans
   }
 }
 
-/**
- * Vote batches none of whose votes counts any more stay on disk until there
- * are this many; then one write clears the votes store and puts back the
- * votes that count (a few: those not yet issued) in its own batch. Deleting
- * each batch as it retired was a tenth of what Chromium's IndexedDB backend
- * spent per call in a 3-tab room: in five alternated runs of 2,000 calls
- * one at a time, the backend took 0.13-0.88 ms of CPU less per call (0.42
- * on average, of 3-4.4) this way, and writing no deletes at all 0.8 ms
- * less. Deleting them as key ranges did not help. A write that clears is
- * atomic like any other: lost in a crash, it leaves the batches as they
- * were, and load skips the votes that no longer count in them.
- */
-export const voteGarbageMax = 1024
-
-export interface IdbStorageOptions {
-  /** voteGarbageMax, lower in tests that the store's clearing is right. */
-  voteGarbageMax?: number
-}
-
 export class IdbStorage implements StableStorage {
   private index = new BatchIndex()
   /** The next write's sequence number: the key of its batches. */
   private nextBatch = 1
-  /** Vote batches none of whose votes counts, left on disk until there are voteGarbageMax of them. */
+  /** Vote batches found empty on load, deleted by the next write. */
   private garbage: number[] = []
   /** Where the log starts (the last clear; 0 after a discard): the core never votes below it. */
   private logStart = 0
@@ -229,16 +209,9 @@ export class IdbStorage implements StableStorage {
   private broken: unknown = null
 
   /** `created`: the database did not exist before this open (a new replica, or one whose storage was lost). */
-  private constructor(
-    private readonly db: IDBPDatabase<Schema>,
-    readonly name: string,
-    readonly created: boolean,
-    private readonly voteGarbageMax: number,
-  ) {}
+  private constructor(private readonly db: IDBPDatabase<Schema>, readonly name: string, readonly created: boolean) {}
 
-  static async open(name: string, options: IdbStorageOptions = {}): Promise<IdbStorage> {
-    const garbageMax = options.voteGarbageMax ?? voteGarbageMax
-    if (!Number.isInteger(garbageMax) || garbageMax < 1) throw new RangeError(`voteGarbageMax must be a positive integer, not ${garbageMax}`)
+  static async open(name: string): Promise<IdbStorage> {
     let created = false
     // idb ignores a failed upgrade callback (the version change would commit
     // half-converted): a conversion that fails aborts it, the database stays
@@ -258,7 +231,7 @@ export class IdbStorage implements StableStorage {
     }).catch((error: unknown) => {
       throw upgradeFailure ?? error
     })
-    return new IdbStorage(db, name, created, garbageMax)
+    return new IdbStorage(db, name, created)
   }
 
   /** Remove a replica's database (a replica removed from its room, tests). */
@@ -346,11 +319,12 @@ export class IdbStorage implements StableStorage {
 
   /** Fold a Ready's records into one write: the batches to put, and the older ones they retire. */
   private plan(records: readonly PersistRecord[], batch: number): WritePlan {
-    const plan: WritePlan = { meta: [], logStart: null, votes: new Map(), issued: [], snapshot: null, clearIssued: false, clearVotes: false, deleteIssuedBatches: [] }
+    const plan: WritePlan = { meta: [], logStart: null, votes: new Map(), issued: [], snapshot: null, clearIssued: false, deleteVoteBatches: this.garbage, deleteIssuedBatches: [] }
+    this.garbage = []
     const retire = (instance: number) => {
       if (plan.votes.delete(instance)) return
       const empty = this.index.retireVote(instance)
-      if (empty !== null) this.garbage.push(empty)
+      if (empty !== null) plan.deleteVoteBatches.push(empty)
     }
     for (const record of records) {
       switch (record.kind) {
@@ -382,7 +356,7 @@ export class IdbStorage implements StableStorage {
           plan.snapshot = null
           plan.logStart = this.logStart = 0
           this.index.issuedBatches.clear()
-          for (const key of this.index.voteBatches.keys()) this.garbage.push(key)
+          for (const key of this.index.voteBatches.keys()) plan.deleteVoteBatches.push(key)
           this.index.voteBatches.clear()
           for (const [instance, { vote }] of this.index.live) if (!plan.votes.has(instance)) plan.votes.set(instance, vote)
           this.index.live.clear()
@@ -402,14 +376,6 @@ export class IdbStorage implements StableStorage {
           break
         }
       }
-    }
-    // A discard must take the garbage with it: the issued commands that
-    // retired those votes are gone, and the votes would count again on load.
-    if (plan.clearIssued || this.garbage.length >= this.voteGarbageMax) {
-      for (const [instance, { vote }] of this.index.live) if (!plan.votes.has(instance)) plan.votes.set(instance, vote)
-      this.index.voteBatches.clear()
-      this.garbage = []
-      plan.clearVotes = true
     }
     if (plan.votes.size > 0) {
       this.index.voteBatches.set(batch, new Set(plan.votes.keys()))
@@ -435,8 +401,7 @@ export class IdbStorage implements StableStorage {
       const plan = this.plan(records, batch)
       // Every value is sealed (and deflated) before the transaction opens:
       // a throw half-way must not leave a transaction that commits the
-      // clears and deletes queued before it (the votes store cleared, the votes
-      // that count never put back).
+      // deletes queued before it (a vote batch deleted, its successor never put).
       const puts: [StoreName, IDBValidKey, unknown][] = []
       for (const [key, ballot] of plan.meta) puts.push(['meta', key, seal('meta', key, ballot)])
       if (plan.logStart !== null) puts.push(['meta', 'logStart', seal('meta', 'logStart', plan.logStart)])
@@ -445,7 +410,7 @@ export class IdbStorage implements StableStorage {
       if (plan.snapshot !== null) puts.push(['snapshot', 'latest', seal('snapshot', 'latest', plan.snapshot)])
       // The transaction spans the stores it puts to, deletes from or clears.
       const scope = new Set<StoreName>(puts.map(([name]) => name))
-      if (plan.clearVotes) scope.add('votes')
+      if (plan.deleteVoteBatches.length > 0) scope.add('votes')
       if (plan.deleteIssuedBatches.length > 0) scope.add('issued')
       if (plan.clearIssued) scope.add('issued').add('snapshot')
       if (scope.size === 0) return
@@ -462,7 +427,7 @@ export class IdbStorage implements StableStorage {
           store('issued').clear()
           store('snapshot').clear()
         }
-        if (plan.clearVotes) store('votes').clear()
+        for (const key of plan.deleteVoteBatches) store('votes').delete(key)
         for (const key of plan.deleteIssuedBatches) store('issued').delete(key)
         for (const [name, key, value] of puts) store(name).put(value, key)
         // Commit now rather than when the requests' results have come back to
