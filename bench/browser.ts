@@ -1,4 +1,4 @@
-import { chromium, type BrowserContext, type Page } from '@playwright/test'
+import { chromium, type BrowserContext, type CDPSession, type Page } from '@playwright/test'
 import { createServer } from 'vite'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -265,35 +265,51 @@ export const round = (x: number) => Math.round(x * 100) / 100
  * session (Playwright's own CDP sessions do not reach into workers).
  */
 export async function heapBytes(page: Page): Promise<{ main: number; workers: number[] }> {
-  const cdp = await page.context().newCDPSession(page)
+  const threads = await pageThreads(page)
   try {
-    const workerSessions: string[] = []
-    const pending = new Map<number, (result: unknown) => void>()
-    cdp.on('Target.attachedToTarget', (event) => {
-      if (event.targetInfo.type === 'worker') workerSessions.push(event.sessionId)
-    })
-    cdp.on('Target.receivedMessageFromTarget', (event) => {
-      const message = JSON.parse(event.message) as { id?: number; result?: unknown }
-      if (message.id !== undefined) pending.get(message.id)?.(message.result)
-    })
-    await cdp.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: false })
     await new Promise((r) => setTimeout(r, 200)) // the attach events of existing workers
-    let nextId = 1
-    const inWorker = <T>(sessionId: string, method: string) =>
-      new Promise<T>((resolve) => {
-        const id = nextId++
-        pending.set(id, resolve as (result: unknown) => void)
-        void cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params: {} }) })
-      })
     const workers: number[] = []
-    for (const session of workerSessions) {
-      await inWorker(session, 'HeapProfiler.collectGarbage')
-      workers.push((await inWorker<{ usedSize: number }>(session, 'Runtime.getHeapUsage')).usedSize)
+    for (const session of threads.workers) {
+      await threads.inWorker(session, 'HeapProfiler.collectGarbage')
+      workers.push((await threads.inWorker<{ usedSize: number }>(session, 'Runtime.getHeapUsage')).usedSize)
     }
-    await cdp.send('HeapProfiler.collectGarbage')
-    const main = (await cdp.send('Runtime.getHeapUsage')).usedSize
+    await threads.session.send('HeapProfiler.collectGarbage')
+    const main = (await threads.session.send('Runtime.getHeapUsage')).usedSize
     return { main, workers }
   } finally {
-    await cdp.detach()
+    await threads.session.detach()
   }
+}
+
+/** A page's CDP session and its dedicated workers, reached through it (auto-attached, not flattened). */
+export interface PageThreads {
+  session: CDPSession
+  /** The workers' session ids, as they attach. */
+  workers: string[]
+  /** A CDP command in one worker, answered with its result. */
+  inWorker<T = unknown>(sessionId: string, method: string, params?: object): Promise<T>
+}
+
+export async function pageThreads(page: Page): Promise<PageThreads> {
+  const session = await page.context().newCDPSession(page)
+  const workers: string[] = []
+  const pending = new Map<number, (result: unknown) => void>()
+  session.on('Target.attachedToTarget', (event) => {
+    if (event.targetInfo.type === 'worker') workers.push(event.sessionId)
+  })
+  session.on('Target.receivedMessageFromTarget', (event) => {
+    const message = JSON.parse(event.message) as { id?: number; result?: unknown }
+    if (message.id === undefined) return
+    pending.get(message.id)?.(message.result)
+    pending.delete(message.id)
+  })
+  await session.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: false })
+  let nextId = 1
+  const inWorker = <T>(sessionId: string, method: string, params: object = {}) =>
+    new Promise<T>((resolve) => {
+      const id = nextId++
+      pending.set(id, resolve as (result: unknown) => void)
+      void session.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) })
+    })
+  return { session, workers, inWorker }
 }

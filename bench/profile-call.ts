@@ -7,8 +7,7 @@
  *
  *   npx tsx bench/profile-call.ts [calls] [--follower]
  */
-import type { CDPSession, Page } from 'playwright'
-import { leaderOf, openRoomTabs, startRig, timeCalls, percentile, round } from './browser.ts'
+import { leaderOf, openRoomTabs, pageThreads, startRig, timeCalls, percentile, round, type PageThreads } from './browser.ts'
 
 type ProfileNode = { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number; children?: number[] }
 type Profile = { nodes: ProfileNode[]; startTime: number; endTime: number; samples: number[]; timeDeltas: number[] }
@@ -17,34 +16,11 @@ const calls = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 500)
 const fromFollower = process.argv.includes('--follower')
 const samplingUs = Number(process.env.PROFILE_SAMPLING_US ?? 50)
 
-/** CDP to a page's workers through the page's session (non-flattened attach). */
-class Threads {
-  private id = 0
-  readonly workers: string[] = []
-  private readonly waiting = new Map<number, (result: unknown) => void>()
-  private constructor(readonly session: CDPSession) {
-    session.on('Target.attachedToTarget', (e) => { if (e.targetInfo.type === 'worker') this.workers.push(e.sessionId) })
-    session.on('Target.receivedMessageFromTarget', (e) => {
-      const m = JSON.parse(e.message) as { id?: number; result?: unknown; error?: unknown }
-      if (m.id !== undefined) this.waiting.get(m.id)?.(m.error !== undefined ? { error: m.error } : m.result)
-    })
-  }
-  static async of(page: Page): Promise<Threads> {
-    const t = new Threads(await page.context().newCDPSession(page))
-    await t.session.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: false })
-    return t
-  }
-  worker(sessionId: string, method: string, params: object = {}): Promise<unknown> {
-    const id = ++this.id
-    const answer = new Promise<unknown>((resolve) => this.waiting.set(id, resolve))
-    void this.session.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) })
-    return answer
-  }
-  async all(method: string, params: object = {}): Promise<unknown[]> {
-    const results: unknown[] = [await this.session.send(method as 'Profiler.enable', params as never)]
-    for (const w of this.workers) results.push(await this.worker(w, method, params))
-    return results
-  }
+/** The same CDP command in a page and in each of its workers, in turn. */
+async function inAll(threads: PageThreads, method: string, params: object = {}): Promise<unknown[]> {
+  const results: unknown[] = [await threads.session.send(method as 'Profiler.enable', params as never)]
+  for (const worker of threads.workers) results.push(await threads.inWorker(worker, method, params))
+  return results
 }
 
 /** Self time per function (ms), from the samples. */
@@ -69,15 +45,15 @@ try {
   const leader = await leaderOf(tabs)
   const caller = fromFollower ? tabs.find((t) => t !== leader)! : leader
   await timeCalls(caller, 50) // warm-up
-  const threads = await Promise.all(tabs.map((t) => Threads.of(t)))
+  const threads = await Promise.all(tabs.map((t) => pageThreads(t)))
   for (const t of threads) {
-    await t.all('Profiler.enable')
-    await t.all('Profiler.setSamplingInterval', { interval: samplingUs })
-    await t.all('Profiler.start')
+    await inAll(t, 'Profiler.enable')
+    await inAll(t, 'Profiler.setSamplingInterval', { interval: samplingUs })
+    await inAll(t, 'Profiler.start')
   }
   const times = await timeCalls(caller, calls)
   const profiles: Profile[][] = []
-  for (const t of threads) profiles.push((await t.all('Profiler.stop')).map((r) => (r as { profile: Profile }).profile))
+  for (const t of threads) profiles.push((await inAll(t, 'Profiler.stop')).map((r) => (r as { profile: Profile }).profile))
   console.log(`${calls} sequential calls from the ${fromFollower ? 'follower' : 'leader'} tab: p50 ${round(percentile(times, 50))} ms, mean ${round(times.reduce((a, b) => a + b, 0) / times.length)} ms`)
   for (const [i, tabProfiles] of profiles.entries()) {
     const role = tabs[i] === leader ? 'leader' : 'follower'
