@@ -17,7 +17,7 @@ import type { BenchResult } from './results.ts'
  */
 type Results = { machine: string; browser: string | null; results: BenchResult[] }
 const resultsDir = join(import.meta.dirname, 'results')
-const systems = ['concord', 'concordSnapshot64', 'yjs', 'automerge']
+const systems = ['concord', 'concordSnapshot64', 'concordTypingOn', 'yjs', 'automerge']
 const palette = ['#3060c0', '#d05030', '#30a050', '#a040b0', '#c0a020', '#40a0c0', '#805030', '#606060']
 const docSizeOrder = ['1KB', '10KB', '100KB', '1MB', '10MB']
 

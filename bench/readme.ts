@@ -57,9 +57,9 @@ function concurrentTraceTable(r: Results): string {
     ['heap (page + workers), per tab', 'heapBytes'],
     ['text commands issued', 'commands'],
   ]
-  const lines = ['| friendsforever (concurrent: 2 authors) | Concord | Yjs + y-webrtc + y-indexeddb |', '|---|---|---|']
-  for (const [label, key] of rows) lines.push(`| ${label} | ${cell(`concord.${key}`)} | ${cell(`yjs.${key}`)} |`)
-  lines.push('', `${get('edits')?.value.toLocaleString('en') ?? '—'} transactions by two authors, one tab per author typing its own as recorded (each positioned in the version its author had seen), a third tab watching; every tab ends with the trace's final text, in both systems. The same driver types for both, in the trace's order: an author types a transaction once every earlier transaction of the trace is in its view and, on Concord, once its previous one is acknowledged, so each is one command and one round trip (Yjs waits for no acknowledgement). Physical floor in the same run (one data-channel round trip + one strict IndexedDB commit): ${floor ? format(floor.value, floor.unit) : '—'}. Measured on ${r.machine}, ${r.browser ?? 'no browser'}.`)
+  const lines = ['| friendsforever (concurrent: 2 authors) | Concord, typing on | Concord, each acknowledged first | Yjs + y-webrtc + y-indexeddb |', '|---|---|---|---|']
+  for (const [label, key] of rows) lines.push(`| ${label} | ${cell(`concordTypingOn.${key}`)} | ${cell(`concord.${key}`)} | ${cell(`yjs.${key}`)} |`)
+  lines.push('', `${get('edits')?.value.toLocaleString('en') ?? '—'} transactions by two authors, one tab per author typing its own as recorded (each positioned in the version its author had seen), a third tab watching; every tab ends with the trace's final text, in every column. The same driver types for all, in the trace's order: an author types a transaction once every earlier transaction of the trace is in its view. Typing on, a Concord author types on while its edit is in flight, as a person at an editor does, and what it typed meanwhile goes as the next command (TraceAuthor.typeOn; Yjs, too, waits for no acknowledgement). Each acknowledged first, it types a transaction only once its previous one is acknowledged, so each is one command and one consensus round: that column's latency is a round's. Physical floor in the same run (one data-channel round trip + one strict IndexedDB commit): ${floor ? format(floor.value, floor.unit) : '—'}. Measured on ${r.machine}, ${r.browser ?? 'no browser'}.`)
   return lines.join('\n')
 }
 

@@ -108,9 +108,17 @@ export async function benchTraces(quick: boolean): Promise<BenchResult[]> {
       const push = (metric: string, value: number, unit: string) => {
         if (!results.some((r) => r.name === `trace.${name}.${metric}`)) results.push({ name: `trace.${name}.${metric}`, value: round(value), unit })
       }
+      // Concord twice: each transaction acknowledged before its author types the next (one consensus round
+      // each: the latency of a round), and typing on meanwhile as a person at an editor does (fewer, larger
+      // commands); then Yjs. BENCH_SYSTEMS=concord,concordTypingOn,yjs picks some.
       const only = process.env.BENCH_SYSTEMS?.split(',')
-      for (const system of (['concord', 'yjs'] as const).filter((s) => only === undefined || only.includes(s))) {
-        await replayConcurrentTrace(rig, system, system === 'concord' ? rig.signalingUrl : yjsSignaling.url, name, join(root, 'bench', 'traces', file), quick ? 3_000 : null, push)
+      const variants: { label: string; system: System; typeOn?: boolean }[] = [
+        { label: 'concord', system: 'concord' },
+        { label: 'concordTypingOn', system: 'concord', typeOn: true },
+        { label: 'yjs', system: 'yjs' },
+      ]
+      for (const { label, system, typeOn } of variants.filter((v) => only === undefined || only.includes(v.label))) {
+        await replayConcurrentTrace(rig, system, label, typeOn === true, system === 'concord' ? rig.signalingUrl : yjsSignaling.url, name, join(root, 'bench', 'traces', file), quick ? 3_000 : null, push)
       }
     }
   } finally {
@@ -246,7 +254,7 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: s
  * every tab holds the final text, transactions/s, the time until the other tabs show a transaction (p50/p99),
  * bytes sent and stored. A quick run replays a prefix, whose final text comes from the same replay in one process.
  */
-async function replayConcurrentTrace(rig: Awaited<ReturnType<typeof startRig>>, system: System, signaling: string, name: string, file: string, limit: number | null, push: (metric: string, value: number, unit: string) => void): Promise<void> {
+async function replayConcurrentTrace(rig: Awaited<ReturnType<typeof startRig>>, system: System, label: string, typeOn: boolean, signaling: string, name: string, file: string, limit: number | null, push: (metric: string, value: number, unit: string) => void): Promise<void> {
   const full = JSON.parse(gunzipSync(readFileSync(file)).toString('utf8')) as ConcurrentTrace
   const trace = limit === null || limit >= full.txns.length ? full : { ...full, txns: full.txns.slice(0, limit), endContent: replayInTraceOrder({ ...full, txns: full.txns.slice(0, limit) }).text }
   const body = JSON.stringify(trace)
@@ -264,7 +272,7 @@ async function replayConcurrentTrace(rig: Awaited<ReturnType<typeof startRig>>, 
       diskBytes(): Promise<number>
     }
   }
-  const room = `trace-${name}-${system}-${Date.now()}`
+  const room = `trace-${name}-${label}-${Date.now()}`
   const contexts: BrowserContext[] = []
   const tabs: Page[] = []
   for (let i = 0; i < trace.numAgents + 1; i++) {
@@ -272,7 +280,7 @@ async function replayConcurrentTrace(rig: Awaited<ReturnType<typeof startRig>>, 
     contexts.push(context)
     const page = await context.newPage()
     await page.route(`**/traces/${name}.json`, (route) => route.fulfill({ body, contentType: 'application/json' }))
-    await page.goto(`${rig.base}/${system === 'concord' ? 'trace-author' : 'trace-author-yjs'}.html?room=${room}&signaling=${encodeURIComponent(signaling)}`)
+    await page.goto(`${rig.base}/${system === 'concord' ? 'trace-author' : 'trace-author-yjs'}.html?room=${room}&signaling=${encodeURIComponent(signaling)}${typeOn ? '&typeOn=1' : ''}`)
     await page.waitForFunction(() => 'traceAuthor' in window, undefined, { timeout: 30_000 })
     tabs.push(page)
   }
@@ -289,7 +297,7 @@ async function replayConcurrentTrace(rig: Awaited<ReturnType<typeof startRig>>, 
     await waitFor(async () => (await all((a) => a.text().length)).every((n) => n === trace.endContent.length), 120_000, `${name}: every tab at the final length`)
     const totalMs = Date.now() - started
     for (const text of [...(await all((a) => a.text())), ...(await all((a) => a.view())).filter((v) => v !== null)]) {
-      if (text !== trace.endContent) throw new Error(`${name} ${system}: a tab ended with other text than the trace's (${text?.length} characters)`)
+      if (text !== trace.endContent) throw new Error(`${name} ${label}: a tab ended with other text than the trace's (${text?.length} characters)`)
     }
     // Latency: from a transaction typed in its author's tab until it shows in each other tab.
     const seen = (await all((a) => a.seen())).map((entries) => new Map(entries))
@@ -303,15 +311,15 @@ async function replayConcurrentTrace(rig: Awaited<ReturnType<typeof startRig>>, 
     const stored = (await all((a) => a.storedBytes())).map((after, i) => after - storedBefore[i]!)
     const heap = (await Promise.all(tabs.map((t) => heapBytes(t)))).map((h) => h.main + h.workers.reduce((a, b) => a + b, 0))
     push('edits', trace.txns.length, 'edits')
-    push(`${system}.totalMs`, totalMs, 'ms')
-    push(`${system}.editsPerSec`, (trace.txns.length / totalMs) * 1000, 'edits/s')
-    push(`${system}.latencyMs.p50`, percentile(latencies, 50), 'ms')
-    push(`${system}.latencyMs.p99`, percentile(latencies, 99), 'ms')
-    push(`${system}.bytesSent`, (await all((a) => a.bytesSent())).reduce((a, b) => a + b, 0), 'B')
-    push(`${system}.bytesStored`, stored.reduce((a, b) => a + b, 0) / stored.length, 'B/tab')
-    push(`${system}.heapBytes`, heap.reduce((a, b) => a + b, 0) / heap.length, 'B/tab')
-    if (system === 'concord') push('concord.commands', (await all((a) => a.commands()))[0]!, 'commands')
-    console.log(`  ${name} ${system}: ${trace.numAgents} authors (roles ${roles.slice(0, trace.numAgents).join(', ')}) and a watcher (${roles.at(-1)}); ${typed.reduce((n, t) => n + t.extraEdits, 0)} transactions typed into a view holding edits their author had not seen; ${latencies.length} deliveries measured`)
+    push(`${label}.totalMs`, totalMs, 'ms')
+    push(`${label}.editsPerSec`, (trace.txns.length / totalMs) * 1000, 'edits/s')
+    push(`${label}.latencyMs.p50`, percentile(latencies, 50), 'ms')
+    push(`${label}.latencyMs.p99`, percentile(latencies, 99), 'ms')
+    push(`${label}.bytesSent`, (await all((a) => a.bytesSent())).reduce((a, b) => a + b, 0), 'B')
+    push(`${label}.bytesStored`, stored.reduce((a, b) => a + b, 0) / stored.length, 'B/tab')
+    push(`${label}.heapBytes`, heap.reduce((a, b) => a + b, 0) / heap.length, 'B/tab')
+    if (system === 'concord') push(`${label}.commands`, (await all((a) => a.commands()))[0]!, 'commands')
+    console.log(`  ${name} ${label}: ${trace.numAgents} authors (roles ${roles.slice(0, trace.numAgents).join(', ')}) and a watcher (${roles.at(-1)}); ${typed.reduce((n, t) => n + t.extraEdits, 0)} transactions typed into a view holding edits their author had not seen; ${latencies.length} deliveries measured`)
   } finally {
     for (const context of contexts) await context.close()
   }

@@ -21,6 +21,8 @@ const signaling = params.get('signaling') ?? 'ws://127.0.0.1:8797'
 const room = params.get('room') ?? 'e2e-trace-author'
 /** Milliseconds before an edit whose call failed (no leader, a timeout) is sent again, with the same id. */
 const resendMs = 500
+/** ?typeOn=1: type on while an edit is in flight, as a person at an editor does (TraceAuthor.typeOn). */
+const typeOn = params.get('typeOn') === '1'
 
 const store = await openStore({
   machine: textMachine,
@@ -76,19 +78,28 @@ const api = {
   /** Type author `agent`'s transactions of the trace at `url`; resolves once the last is acknowledged. */
   async author(url: string, agent: number) {
     const trace = (await (await fetch(url)).json()) as ConcurrentTrace
-    const me = new TraceAuthor(trace, traceFrontiers(trace), agent, store.replicaId, true)
+    const me = new TraceAuthor(trace, traceFrontiers(trace), agent, store.replicaId, true, 'doc', typeOn)
     author = me
     deliver(readText(store.state, 'doc').log)
+    /** Each transaction typed: the id of the edit that carried it, and when it was typed. */
     const typed: [id: string, at: number][] = []
+    const typedAt = new Map<number, number>()
     const started = performance.now()
-    document.getElementById('status')!.textContent = `author ${agent}: typing ${me.own.length} transactions`
-    while (me.next !== null) {
-      await waiter.until(() => me.canType)
-      const edit = me.type()
-      typed.push([edit.id, now()])
-      send({ id: edit.id, base: edit.base, changes: edit.changes.toJSON() })
+    document.getElementById('status')!.textContent = `author ${agent}: typing ${me.own.length} transactions${typeOn ? ', typing on' : ''}`
+    for (;;) {
+      // Type what may be typed now (one transaction, or typing on a run behind the edit in flight), and send.
+      while (me.canType) {
+        typedAt.set(me.next!, now())
+        me.typeNext()
+      }
+      const out = me.takeSendable()
+      if (out !== null) {
+        for (const k of out.txns) typed.push([out.edit.id, typedAt.get(k)!])
+        send({ id: out.edit.id, base: out.edit.base, changes: out.edit.changes.toJSON() })
+      }
+      if (me.done) break
+      await waiter.until(() => me.canType || me.canSend || me.done)
     }
-    await waiter.until(() => me.done)
     document.getElementById('status')!.textContent = `author ${agent}: done`
     return { txns: me.own.length, ms: performance.now() - started, typed, extraEdits: me.extraEdits }
   },

@@ -41,10 +41,16 @@ export class TextClient {
     this.buffer = this.buffer === null ? changes : this.buffer.compose(changes)
   }
 
-  /** The next edit to send, if none is in flight. */
-  takeSendable(): Sendable | null {
+  /**
+   * The next edit to send, if none is in flight. Its id is `clientId:n`, n one more than the last edit's, or
+   * `sequence` when given (a caller that numbers its edits itself: the trace replay names an edit by the last
+   * transaction it carries); ids must stay unique, so `sequence` must grow.
+   */
+  takeSendable(sequence?: number): Sendable | null {
     if (this.inflight !== null || this.buffer === null) return null
-    this.inflight = Object.freeze({ id: `${this.clientId}:${++this.sequence}`, base: this.version, changes: this.buffer })
+    if (sequence !== undefined && (!Number.isSafeInteger(sequence) || sequence <= this.sequence)) throw new RangeError(`edit sequence ${sequence} does not grow (the last was ${this.sequence})`)
+    this.sequence = sequence ?? this.sequence + 1
+    this.inflight = Object.freeze({ id: `${this.clientId}:${this.sequence}`, base: this.version, changes: this.buffer })
     this.inflightMapped = this.buffer
     this.buffer = null
     return this.inflight

@@ -59,6 +59,57 @@ describe('the concurrent trace (friendsforever): one client per author, each edi
     expect(early.canType).toBe(false)
   }, 300_000)
 
+  // Typing on while an edit is in flight (as the tabs of the benchmark's typing-on replay do): each edit carries
+  // the run typed since the last, and is known by its last transaction. Still in the trace's order, so the text
+  // is the recording's, whatever the schedule.
+  for (const seed of (process.env.TRACE_SEEDS ?? '1').split(',').map(Number)) {
+    it(`typing on, in trace order, under a random schedule (seed ${seed}): fewer edits than transactions, and the trace's final text`, () => {
+      const random = seeded(seed)
+      const leader = textLeader()
+      const authors = Array.from({ length: trace.numAgents }, (_, a) => new TraceAuthor(trace, frontier, a, `on${seed}`, true, 'doc', true))
+      const outbox: (Sendable | null)[] = authors.map(() => null)
+      const carried: number[][] = []
+      for (;;) {
+        const steps: (() => void)[] = []
+        authors.forEach((author, a) => {
+          if (author.canType) steps.push(() => author.typeNext())
+          if (outbox[a] === null) {
+            // What a tab does after typing or an acknowledgement: send what waits, if nothing is in flight.
+            const next = author.takeSendable()
+            if (next !== null) (outbox[a] = next.edit), carried.push(next.txns)
+          }
+          const sent = outbox[a]
+          if (sent != null) steps.push(() => (leader.issue(sent), (outbox[a] = null)))
+          if (author.version < leader.log.length) steps.push(() => author.receive(leader.log[author.version]!))
+        })
+        if (steps.length === 0) break
+        steps[random(steps.length)]!()
+      }
+      expect(authors.every((author) => author.done)).toBe(true)
+      expect(carried.flat()).toEqual(trace.txns.map((_, k) => k)) // every transaction once, in the trace's order
+      expect(leader.log.length).toBe(carried.length)
+      expect(leader.log.length).toBeLessThan(trace.txns.length)
+      console.log(`friendsforever typing on, seed ${seed}: ${trace.txns.length} transactions in ${leader.log.length} edits`)
+      expectFinalText(leader, authors)
+    }, 300_000)
+  }
+
+  it('typing on, an author waits at the end of a run another transaction saw only part of', () => {
+    const author = new TraceAuthor(trace, frontier, trace.txns[0]!.agent, 'cut', true, 'doc', true)
+    // Type until it must stop: the next is another author's, or a run ends where some transaction's frontier does.
+    let typed = 0
+    while (author.canType) author.typeNext(), typed++, typed === 1 && author.takeSendable()
+    const last = author.own[typed - 1]!
+    const next = trace.txns[last + 1]
+    const seenAsLatest = trace.txns.some((txn, k) => txn.agent !== author.agent && frontier[k]![author.agent] === last)
+    expect(next !== undefined && (next.agent !== author.agent || seenAsLatest)).toBe(true)
+    if (next!.agent === author.agent) {
+      // A cut inside the run: once the edit in flight is acknowledged and the rest sent, typing goes on.
+      expect(author.takeSendable()).toBeNull() // one in flight
+    }
+    expect(() => new TraceAuthor(trace, frontier, 0, 'x', false, 'doc', true)).toThrow(/trace's order/)
+  })
+
   // Where both authors typed at one place at once, the leader orders their insertions as issued (first issued
   // first), the recording's CRDT by its own rule: a race can end with those few characters in another order
   // (seed 1 does, at "90s, huh? The whole"). Every view still ends with one text: the leader's, with every character.

@@ -62,6 +62,13 @@ export class TraceAuthor {
   private typed = 0
   /** Transactions this view holds (its own typed, the others' received). */
   private held = 0
+  /** Own transactions typed behind the edit in flight, not yet sent (typing on: `typeOn`). */
+  private unsent: number[] = []
+  /**
+   * Transactions some transaction of another author saw as its author's latest (a frontier ends there): an
+   * edit carrying several transactions is known to the other views by its last, so none may span one of these.
+   */
+  private readonly seenAsLatest = new Set<number>()
 
   constructor(
     readonly trace: ConcurrentTrace,
@@ -76,11 +83,21 @@ export class TraceAuthor {
      */
     readonly inTraceOrder = false,
     readonly key = 'doc',
+    /**
+     * Type on while an edit is in flight, as a person at an editor does: the transactions typed meanwhile go
+     * composed into the next edit once the one in flight is acknowledged (TextClient), and an edit is named by
+     * the last transaction it carries. Otherwise each transaction waits for the previous one's acknowledgement
+     * and is an edit of its own. Only in the trace's order: a view learns an edit's first transaction from
+     * what it holds.
+     */
+    readonly typeOn = false,
   ) {
+    if (typeOn && !inTraceOrder) throw new Error("typing on needs the trace's order")
     this.client = new TextClient(key, 0, traceClientId(agent, nonce))
     this.maxSeen = Array.from({ length: trace.numAgents }, () => -1)
     this.txnsOf = Array.from({ length: trace.numAgents }, () => [])
     trace.txns.forEach((txn, k) => this.txnsOf[txn.agent]!.push(k))
+    trace.txns.forEach((txn, k) => frontier[k]!.forEach((t, b) => b !== txn.agent && t >= 0 && this.seenAsLatest.add(t)))
   }
 
   /** The log version this view has reached. */
@@ -98,9 +115,9 @@ export class TraceAuthor {
     return this.own[this.typed] ?? null
   }
 
-  /** Every transaction typed and acknowledged. */
+  /** Every transaction typed, sent and acknowledged. */
   get done(): boolean {
-    return this.next === null && !this.client.pending
+    return this.next === null && !this.client.pending && this.unsent.length === 0
   }
 
   /**
@@ -109,7 +126,13 @@ export class TraceAuthor {
    */
   get canType(): boolean {
     const k = this.next
-    if (k === null || this.client.pending) return false
+    if (k === null) return false
+    if (this.typeOn) {
+      // Behind the edit in flight, up to the end of a run the others saw whole.
+      const last = this.unsent[this.unsent.length - 1]
+      return this.held >= k && (last === undefined || !this.seenAsLatest.has(last))
+    }
+    if (this.client.pending) return false
     if (this.inTraceOrder) return this.held >= k
     return this.maxSeen.every((seen, b) => b === this.agent || seen >= this.frontier[k]![b]!)
   }
@@ -130,12 +153,22 @@ export class TraceAuthor {
     if (received === null) return // our own edit, acknowledged
     if (received.kind !== 'changes') throw new Error(`the text client reset: ${received.reason}`)
     const t = this.txnOf(entry.id)
-    if (this.inTraceOrder && t !== entry.v - 1) throw new Error(`log entry ${entry.v} is transaction ${t}: not issued in the trace's order`)
-    this.remote(t, received.changes)
+    if (this.inTraceOrder) {
+      // Every transaction before the entry's is here (entries come in the trace's order), so it carries
+      // transactions held..t: one, or with typing on a run of its author's that no other transaction saw part of.
+      const first = this.held
+      const spans = t >= first && (this.typeOn || t === first)
+      for (let u = first; spans && u <= t; u++) if (this.trace.txns[u]!.agent !== this.trace.txns[t]!.agent || (u < t && this.seenAsLatest.has(u))) throw new Error(`log entry ${entry.v} spans transactions ${first}..${t}, which are not one run of one author`)
+      if (!spans) throw new Error(`log entry ${entry.v} is transaction ${t} where ${first} was next: not issued in the trace's order`)
+      this.remote(t, received.changes, t - first + 1)
+    } else this.remote(t, received.changes)
   }
 
-  /** Another author's transaction `t` arrived in this view as `changes` (in the view's coordinates). */
-  remote(t: number, changes: ChangeSet): void {
+  /**
+   * Another author's transaction `t` arrived in this view as `changes` (in the view's coordinates); or, typing
+   * on, the `count` transactions of a run ending at `t`, which every other transaction saw all or none of.
+   */
+  remote(t: number, changes: ChangeSet, count = 1): void {
     // Mark deletions, add insertions after the preceding visible character.
     const marks: [number, number, string][] = []
     changes.iterChanges((fromA, toA, _fromB, _toB, inserted) => marks.push([fromA, toA, inserted.toString()]))
@@ -148,15 +181,39 @@ export class TraceAuthor {
     const author = this.trace.txns[t]!.agent
     this.maxSeen[author] = Math.max(this.maxSeen[author]!, t)
     this.doc = changes.apply(this.doc)
-    this.held++
+    this.held += count
   }
 
-  /** Type the next transaction into the view; returns the edit to send. */
+  /** Type the next transaction into the view; returns the edit to send (each transaction acknowledged before the next). */
   type(): Sendable {
+    if (this.typeOn) throw new Error('typing on: typeNext, then takeSendable')
+    this.typeNext()
+    return this.takeSendable()!.edit
+  }
+
+  /** Type the next transaction into the view and the text client (sent by takeSendable). */
+  typeNext(): void {
+    const k = this.next!
     for (const change of this.typeChanges()) this.client.local(change)
     // A transaction with nothing left to do is still sent: the others count it among what they have seen.
-    if (this.trace.txns[this.own[this.typed - 1]!]!.patches.length === 0) this.client.local(ChangeSet.empty(this.doc.length))
-    return this.client.takeSendable()!
+    if (this.trace.txns[k]!.patches.length === 0) this.client.local(ChangeSet.empty(this.doc.length))
+    this.unsent.push(k)
+  }
+
+  /** Whether takeSendable has an edit to give: transactions typed and none in flight. */
+  get canSend(): boolean {
+    return this.unsent.length > 0 && this.client.inFlight === null
+  }
+
+  /** The edit to send now, if any (none while one is in flight), and the transactions it carries; named by the last (txnOf). */
+  takeSendable(): { edit: Sendable; txns: number[] } | null {
+    if (this.unsent.length === 0) return null
+    // The last typed transaction is this author's `typed`-th: its edit's sequence number.
+    const edit = this.client.takeSendable(this.typed)
+    if (edit === null) return null
+    const txns = this.unsent
+    this.unsent = []
+    return { edit, txns }
   }
 
   /**
