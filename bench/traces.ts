@@ -250,7 +250,9 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: s
 /**
  * The concurrent trace through Concord and through Yjs: one tab per author, each typing its own transactions as
  * recorded (the same TraceAuthor, in the trace's order: e2e/pages/trace-author.ts and trace-author-yjs.ts; a Yjs
- * author waits for no acknowledgement of its own), and one tab that only watches. Total time until
+ * author waits for no acknowledgement of its own, nor does a Concord author typing on: `typeOn`), and one tab
+ * that only watches. A transaction's latency runs from when its author typed it, so one typed behind an edit in
+ * flight counts its wait for that edit. Total time until
  * every tab holds the final text, transactions/s, the time until the other tabs show a transaction (p50/p99),
  * bytes sent and stored. A quick run replays a prefix, whose final text comes from the same replay in one process.
  */
