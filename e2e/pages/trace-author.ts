@@ -12,9 +12,10 @@ import { textMachine } from './machines.ts'
  * transactions as recorded (TraceAuthor: each positioned in the version its
  * author had seen), or only watches. Every log entry is handed to the author
  * one at a time, as it shows in this tab's state; each transaction is typed
- * once its author's previous edit is acknowledged and every earlier
- * transaction of the trace is here (so the leader issues them in the trace's
- * order: see TraceAuthor.inTraceOrder).
+ * once every earlier transaction of the trace is here (so the leader issues
+ * them in the trace's order: see TraceAuthor.inTraceOrder) and its author's
+ * previous edit is acknowledged, or, with ?typeOn=1, while that edit is in
+ * flight, to go with the next (TraceAuthor.typeOn).
  */
 const params = new URLSearchParams(location.search)
 const signaling = params.get('signaling') ?? 'ws://127.0.0.1:8797'
