@@ -151,3 +151,20 @@ describe('the edit function', () => {
     expect(readText(l.state, 'doc').text).toBe(scattered.apply(toText(base)).toString())
   })
 })
+
+describe('the text client', () => {
+  it('names its edits clientId:n, n growing by one, or by a sequence its caller gives, which must grow', () => {
+    const client = new TextClient('doc', 0, 'tab')
+    const ack = (id: string) => client.receive({ doc: 'x', 'doc#v': client.version + 1, 'doc#log': [{ v: client.version + 1, id, c: [] }] })
+    client.local(ChangeSet.of({ from: 0, insert: 'a' }, 0))
+    expect(client.takeSendable()!.id).toBe('tab:1')
+    ack('tab:1')
+    client.local(ChangeSet.empty(1))
+    expect(() => client.takeSendable(1)).toThrow(/does not grow/)
+    expect(() => client.takeSendable(2.5)).toThrow(/does not grow/)
+    expect(client.takeSendable(7)!.id).toBe('tab:7')
+    ack('tab:7')
+    client.local(ChangeSet.empty(1))
+    expect(client.takeSendable()!.id).toBe('tab:8')
+  })
+})
