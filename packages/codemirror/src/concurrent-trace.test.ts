@@ -27,6 +27,26 @@ function seeded(seed: number): (n: number) => number {
   }
 }
 
+/**
+ * Random steps until none is left: an author's typing steps (`typing`, which may put an edit in the author's
+ * outbox slot: one edit on its way to the leader per author), the leader issuing an author's edit, an author
+ * taking the log's next entry.
+ */
+function randomSchedule(random: (n: number) => number, leader: ReturnType<typeof textLeader>, authors: TraceAuthor[], typing: (author: TraceAuthor, outbox: (Sendable | null)[], a: number) => (() => void)[]): void {
+  const outbox: (Sendable | null)[] = authors.map(() => null)
+  for (;;) {
+    const steps: (() => void)[] = []
+    authors.forEach((author, a) => {
+      steps.push(...typing(author, outbox, a))
+      const sent = outbox[a]
+      if (sent != null) steps.push(() => (leader.issue(sent), (outbox[a] = null)))
+      if (author.version < leader.log.length) steps.push(() => author.receive(leader.log[author.version]!))
+    })
+    if (steps.length === 0) break
+    steps[random(steps.length)]!()
+  }
+}
+
 function expectFinalText(leader: ReturnType<typeof textLeader>, authors: TraceAuthor[]) {
   const final = leader.text()
   expect(final.length).toBe(trace.endContent.length)
@@ -67,24 +87,16 @@ describe('the concurrent trace (friendsforever): one client per author, each edi
       const random = seeded(seed)
       const leader = textLeader()
       const authors = Array.from({ length: trace.numAgents }, (_, a) => new TraceAuthor(trace, frontier, a, `on${seed}`, true, 'doc', true))
-      const outbox: (Sendable | null)[] = authors.map(() => null)
       const carried: number[][] = []
-      for (;;) {
-        const steps: (() => void)[] = []
-        authors.forEach((author, a) => {
-          if (author.canType) steps.push(() => author.typeNext())
-          if (outbox[a] === null) {
-            // What a tab does after typing or an acknowledgement: send what waits, if nothing is in flight.
-            const next = author.takeSendable()
-            if (next !== null) (outbox[a] = next.edit), carried.push(next.txns)
-          }
-          const sent = outbox[a]
-          if (sent != null) steps.push(() => (leader.issue(sent), (outbox[a] = null)))
-          if (author.version < leader.log.length) steps.push(() => author.receive(leader.log[author.version]!))
-        })
-        if (steps.length === 0) break
-        steps[random(steps.length)]!()
-      }
+      randomSchedule(random, leader, authors, (author, outbox, a) => {
+        const typing = author.canType ? [() => author.typeNext()] : []
+        if (outbox[a] === null) {
+          // What a tab does after typing or an acknowledgement: send what waits, if nothing is in flight.
+          const next = author.takeSendable()
+          if (next !== null) (outbox[a] = next.edit), carried.push(next.txns)
+        }
+        return typing
+      })
       expect(authors.every((author) => author.done)).toBe(true)
       expect(carried.flat()).toEqual(trace.txns.map((_, k) => k)) // every transaction once, in the trace's order
       expect(leader.log.length).toBe(carried.length)
@@ -118,19 +130,7 @@ describe('the concurrent trace (friendsforever): one client per author, each edi
       const random = seeded(seed)
       const leader = textLeader()
       const authors = Array.from({ length: trace.numAgents }, (_, a) => new TraceAuthor(trace, frontier, a, `s${seed}`))
-      const outbox: (Sendable | null)[] = authors.map(() => null) // one edit in flight per author
-      type Step = () => void
-      for (;;) {
-        const steps: Step[] = []
-        authors.forEach((author, a) => {
-          if (author.canType && outbox[a] === null) steps.push(() => (outbox[a] = author.type()))
-          const sent = outbox[a]
-          if (sent != null) steps.push(() => (leader.issue(sent), (outbox[a] = null)))
-          if (author.version < leader.log.length) steps.push(() => author.receive(leader.log[author.version]!))
-        })
-        if (steps.length === 0) break
-        steps[random(steps.length)]!()
-      }
+      randomSchedule(random, leader, authors, (author, outbox, a) => (author.canType && outbox[a] === null ? [() => (outbox[a] = author.type())] : []))
       expect(authors.every((author) => author.done)).toBe(true)
       const final = leader.text()
       const differing = Array.from(final).filter((c, i) => c !== trace.endContent[i]).length
