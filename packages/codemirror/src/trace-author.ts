@@ -157,9 +157,8 @@ export class TraceAuthor {
       // Every transaction before the entry's is here (entries come in the trace's order), so it carries
       // transactions held..t: one, or with typing on a run of its author's that no other transaction saw part of.
       const first = this.held
-      const spans = t >= first && (this.typeOn || t === first)
-      for (let u = first; spans && u <= t; u++) if (this.trace.txns[u]!.agent !== this.trace.txns[t]!.agent || (u < t && this.seenAsLatest.has(u))) throw new Error(`log entry ${entry.v} spans transactions ${first}..${t}, which are not one run of one author`)
-      if (!spans) throw new Error(`log entry ${entry.v} is transaction ${t} where ${first} was next: not issued in the trace's order`)
+      if (t < first || (!this.typeOn && t !== first)) throw new Error(`log entry ${entry.v} is transaction ${t} where ${first} was next: not issued in the trace's order`)
+      for (let u = first; u <= t; u++) if (this.trace.txns[u]!.agent !== this.trace.txns[t]!.agent || (u < t && this.seenAsLatest.has(u))) throw new Error(`log entry ${entry.v} spans transactions ${first}..${t}, which are not one run of one author`)
       this.remote(t, received.changes, t - first + 1)
     } else this.remote(t, received.changes)
   }
