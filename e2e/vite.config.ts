@@ -8,5 +8,10 @@ export default defineConfig({
   // every open tab mid-test (a tab of the elastic-room test once showed
   // "starting…" again, its page context destroyed).
   server: { host: '127.0.0.1', strictPort: true, hmr: false },
+  // A cache of its own (the demo apps' server, which the e2e tests start
+  // too, deletes a shared one's bundles), and the workers scanned with the
+  // pages: with no hot reload a dependency found late breaks the page.
+  cacheDir: resolve(import.meta.dirname, '..', 'node_modules', '.vite', 'e2e'),
+  optimizeDeps: { entries: ['*.html', '*.worker.ts'] },
   build: { target: 'es2022' },
 })
