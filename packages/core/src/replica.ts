@@ -221,6 +221,13 @@ export interface ReplicaStatus {
   counters: Readonly<Record<string, number>>
   /** The last peer claim that contradicted this replica's log (see SECURITY.md). */
   lastConflict: string | null
+  /**
+   * Leaders only: ticks this replica has led without a break, and since
+   * each other member was last heard from (an election counts as hearing
+   * everyone). A member silent for memberSilentTicks, once the leader has
+   * led that long, is removed (seed 004 M5c).
+   */
+  silence: { leadingTicks: number; heardTicksAgo: Record<ReplicaId, number> } | null
 }
 
 interface Inflight {
@@ -235,6 +242,14 @@ interface CandidateState {
   infos: Map<ReplicaId, MessageOf<'BallotInfo'>>
   queue: Call[]
   rejectedDirectly: Set<string>
+  /** A leader's re-ballot (after its own reconfiguration) carries what it heard, and heard meanwhile, into the next ballot. */
+  hearing: Hearing | null
+}
+
+/** When a leader last heard each peer, and since when it has led without a break. */
+interface Hearing {
+  lastHeard: Map<ReplicaId, number>
+  ledSinceTick: number
 }
 
 interface LeaderState {
@@ -261,6 +276,10 @@ interface LeaderState {
    *  from the members without knowing) from ever stepping down. */
   quorumCheckElapsed: number
   lastHeard: Map<ReplicaId, number>
+  /** The tick this replica began to lead without a break: its re-ballots
+   *  after its own reconfigurations go on from it (and from lastHeard), so
+   *  that a join does not restart the judging of a silent member. */
+  ledSinceTick: number
   /** When each member was last sent a BeginBallot or a Success, and a Heartbeat: a busy member's heartbeats are thinned (heartbeatTicksBusyMax). */
   proposedTick: Map<ReplicaId, number>
   beatTick: Map<ReplicaId, number>
@@ -592,7 +611,16 @@ export class Replica {
       pendingCalls: this.pendingCalls.size,
       counters: { ...this.counters },
       lastConflict: this.lastConflict,
+      silence: this.role.kind === 'leader' ? this.silence(this.role) : null,
     }
+  }
+
+  private silence(leader: LeaderState): NonNullable<ReplicaStatus['silence']> {
+    const heardTicksAgo: Record<ReplicaId, number> = {}
+    for (const member of this.quorum.members) {
+      if (member !== this.id) heardTicksAgo[member] = this.tickCount - (leader.lastHeard.get(member) ?? leader.electedTick)
+    }
+    return { leadingTicks: this.tickCount - leader.ledSinceTick, heardTicksAgo }
   }
 
   /** Read-only views for tests, the simulator and the inspector. */
@@ -669,7 +697,10 @@ export class Replica {
 
   private dispatch(message: Message): StepResult {
     this.count(receivedCounter[message.type])
-    if (this.role.kind === 'leader' && message.from !== this.id) this.role.lastHeard.set(message.from, this.tickCount)
+    if (message.from !== this.id) {
+      if (this.role.kind === 'leader') this.role.lastHeard.set(message.from, this.tickCount)
+      else if (this.role.kind === 'candidate') this.role.hearing?.lastHeard.set(message.from, this.tickCount)
+    }
     switch (message.type) {
       case 'NextBallot': return this.ok(this.onNextBallot(message))
       case 'BallotInfo': return this.ok(this.onBallotInfo(message))
@@ -1447,13 +1478,14 @@ export class Replica {
   /** [0057] step 1: a ballot above everything seen, persisted before NextBallot leaves. */
   private campaign(requestedRound?: number): void {
     const queue = this.role.kind === 'follower' ? [] : this.role.queue
+    const hearing = this.role.kind === 'leader' ? { lastHeard: this.role.lastHeard, ledSinceTick: this.role.ledSinceTick } : this.role.kind === 'candidate' ? this.role.hearing : null
     const round = Math.max(this.lastTried.round, this.highestBallotSeen.round, (requestedRound ?? 0) - 1) + 1
     const ballot: Ballot = { round, replica: this.id }
     this.lastTried = ballot
     this.noteBallot(ballot)
     this.record({ kind: 'lastTried', ballot })
     const n = this.issuedUpTo + 1
-    this.role = { kind: 'candidate', ballot, n, infos: new Map(), queue, rejectedDirectly: new Set() }
+    this.role = { kind: 'candidate', ballot, n, infos: new Map(), queue, rejectedDirectly: new Set(), hearing }
     this.electionElapsed = 0
     this.leaderQuiet = false
     this.electionTimeout = this.randomElectionTimeout()
@@ -1539,7 +1571,8 @@ export class Replica {
       heartbeatElapsed: heartbeatTicks,
       retransmitElapsed: 0,
       quorumCheckElapsed: 0,
-      lastHeard: new Map(),
+      lastHeard: candidate.hearing?.lastHeard ?? new Map(),
+      ledSinceTick: candidate.hearing?.ledSinceTick ?? this.tickCount,
       proposedTick: new Map(),
       beatTick: new Map(),
       busyTick: this.tickCount,
@@ -2094,8 +2127,10 @@ export class Replica {
   private manageMembership(leader: LeaderState): void {
     if (leader.reconfigAt !== null) return
     // Silence is judged only after a new leader has waited out the limit (it
-    // has heard nobody yet); joins and leaves go at once.
-    const judge = this.tickCount - leader.electedTick > this.memberSilentTicks
+    // has heard nobody yet); joins and leaves go at once. A re-ballot after
+    // this leader's own reconfiguration is not new: a join must not give a
+    // crashed member another memberSilentTicks (a browser test waited 30 s).
+    const judge = this.tickCount - leader.ledSinceTick > this.memberSilentTicks
     const next: ReplicaId[] = []
     for (const member of this.quorum.members) {
       if (leader.leaving.has(member)) continue

@@ -102,6 +102,9 @@ export class ReplicaHost<F extends Functions = Functions> {
   private readonly transport: Transport
   private framesDropped = 0
   private ticks = 0
+  /** When the tick timer started, and its period: status() says how far the ticks run behind the clock. */
+  private readonly startedAt = performance.now()
+  private readonly tickMs: number
   /** Every issued command up to here is on this replica's disk. */
   private durableIssued = 0
   private upgrading = false
@@ -121,10 +124,11 @@ export class ReplicaHost<F extends Functions = Functions> {
     // A client id per host session: ticket sequences restart with the host.
     this.client = `${options.id}/${Math.floor(random.next() * 2 ** 48).toString(36)}`
     this.stopTransport = options.transport.onFrame((from, frame) => this.onFrame(from, frame))
+    this.tickMs = options.tickMs ?? tickMsDefault
     this.timer = setInterval(() => {
       this.input({ type: 'tick' })
       if (++this.ticks % upgradeCheckTicks === 0) this.upgradeIfLeading()
-    }, options.tickMs ?? tickMsDefault)
+    }, this.tickMs)
     this.schedule()
   }
 
@@ -241,9 +245,11 @@ export class ReplicaHost<F extends Functions = Functions> {
     return this.machine.snapshot()
   }
 
-  status(): ReplicaStatus & { framesDropped: number; failed: string | null; writes: number; writeMsAverage: number; callMsAverage: number; durableIssuedUpTo: number; digest: string } {
+  status(): ReplicaStatus & { framesDropped: number; failed: string | null; writes: number; writeMsAverage: number; callMsAverage: number; durableIssuedUpTo: number; digest: string; ticksBehindMs: number } {
     return {
       ...this.replica.status(),
+      // The protocol's timeouts are in ticks: a starved or throttled timer stretches them by this much.
+      ticksBehindMs: Math.max(0, Math.round(performance.now() - this.startedAt - this.ticks * this.tickMs)),
       // Seed 000's digest of MS: equal on every replica at the same issuedUpTo (the inspector shows it side by side).
       digest: this.machine.digest(),
       durableIssuedUpTo: this.durableIssued,

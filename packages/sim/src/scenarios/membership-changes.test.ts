@@ -84,6 +84,26 @@ describe('seed 004 membership through the log (scenarios M1–M8)', () => {
     expect(changes(h, '1').at(-1)).toEqual(['0', '1', '2', '3', '5'])
   })
 
+  it('M4, a crash just before a join (ours): the dead member goes within the silence limit of its crash; the join\'s re-ballot does not start its judging over', () => {
+    const h = cluster(['1', '2', '3', '4', '5'], '1')
+    run(h, 2 * silence) // the leader has led past the limit
+    h.crash('4')
+    run(h, 2)
+    h.startNode('0')
+    // The join is issued first (it takes about ten ticks; 4 is not silent long enough yet), and the leader starts a new ballot under the new members.
+    let sinceCrash = 2
+    while (!members(h, '1').includes('0') && sinceCrash < 2 * silence) run(h, 1), sinceCrash++
+    expect(members(h, '1')).toEqual(['0', '1', '2', '3', '4', '5'])
+    expect(h.replica('1').status().role).toBe('leader')
+    expect(h.replica('1').status().silence!.leadingTicks).toBeGreaterThan(2 * silence) // across its re-ballot
+    while (members(h, '1').includes('4') && sinceCrash < 3 * silence) run(h, 1), sinceCrash++
+    // Removed one membership check (every heartbeatTicks) and a round after
+    // the limit: before this rule, the limit counted again from the re-ballot.
+    expect(sinceCrash).toBeLessThanOrEqual(silence + 4)
+    expect(sinceCrash).toBeGreaterThan(silence)
+    for (const id of ['0', '1', '2', '3', '5']) expect(members(h, id)).toEqual(['0', '1', '2', '3', '5'])
+  })
+
   it('M5a: a member leaves gracefully; the crown prince is still 5', () => {
     const h = cluster(all, '0')
     h.replica('2').step({ type: 'leave' })
