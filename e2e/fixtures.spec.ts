@@ -101,8 +101,8 @@ test('clear a follower\'s storage under it: it says so, rejoins under a new id, 
   for (let i = 0; i < 3; i++) await leader.call('add', { by: 1 })
   expect(await room.converged()).toEqual({ n: 15 })
   // The old member, silent, is removed; the room is three again.
-  // memberSilentTicks (10 s) after the old id was last heard, in ticks: a
-  // starved worker's run late (CI once waited out 30 s here, cause unseen).
+  // memberSilentTicks (10 s) after the old id was last heard, counted in
+  // ticks, which a starved worker runs late (CI once waited out 30 s here).
   // Failing, every tab's worker status says what the leader heard when
   // (silence) and how late its ticks ran.
   const convergedAt = Date.now()

@@ -2129,7 +2129,7 @@ export class Replica {
     // Silence is judged only after a new leader has waited out the limit (it
     // has heard nobody yet); joins and leaves go at once. A re-ballot after
     // this leader's own reconfiguration is not new: a join must not give a
-    // crashed member another memberSilentTicks (a browser test waited 30 s).
+    // crashed member another memberSilentTicks.
     const judge = this.tickCount - leader.ledSinceTick > this.memberSilentTicks
     const next: ReplicaId[] = []
     for (const member of this.quorum.members) {
