@@ -222,12 +222,11 @@ export interface ReplicaStatus {
   /** The last peer claim that contradicted this replica's log (see SECURITY.md). */
   lastConflict: string | null
   /**
-   * Leaders only: ticks this replica has led without a break, and since
-   * each other member was last heard from (an election counts as hearing
-   * everyone). A member silent for memberSilentTicks, once the leader has
-   * led that long, is removed (seed 004 M5c).
+   * Leaders only: ticks since this leader's election, and since each other
+   * member was last heard from (by this leader, or as the leader before it
+   * said). A member silent for memberSilentTicks is removed (seed 004 M5b).
    */
-  silence: { leadingTicks: number; heardTicksAgo: Record<ReplicaId, number> } | null
+  silence: { electedTicksAgo: number; heardTicksAgo: Record<ReplicaId, number> } | null
 }
 
 interface Inflight {
@@ -242,14 +241,8 @@ interface CandidateState {
   infos: Map<ReplicaId, MessageOf<'BallotInfo'>>
   queue: Call[]
   rejectedDirectly: Set<string>
-  /** A leader's re-ballot (after its own reconfiguration) carries what it heard, and heard meanwhile, into the next ballot. */
-  hearing: Hearing | null
-}
-
-/** When a leader last heard each peer, and since when it has led without a break. */
-interface Hearing {
-  lastHeard: Map<ReplicaId, number>
-  ledSinceTick: number
+  /** A leader's re-ballot (after its own reconfiguration) carries when it last heard each peer, and what it hears meanwhile, into the next ballot. */
+  lastHeard: Map<ReplicaId, number> | null
 }
 
 interface LeaderState {
@@ -275,11 +268,11 @@ interface LeaderState {
    *  loopback BeginBallot among them, which kept a stranded leader (removed
    *  from the members without knowing) from ever stepping down. */
   quorumCheckElapsed: number
+  /** When each peer was last heard from: by this leader, in its ballots
+   *  before (a re-ballot after its own reconfiguration), or as the leader
+   *  before it said (Heartbeat.silent). A join or a new leader does not
+   *  start a crashed member's silence over. */
   lastHeard: Map<ReplicaId, number>
-  /** The tick this replica began to lead without a break: its re-ballots
-   *  after its own reconfigurations go on from it (and from lastHeard), so
-   *  that a join does not restart the judging of a silent member. */
-  ledSinceTick: number
   /** When each member was last sent a BeginBallot or a Success, and a Heartbeat: a busy member's heartbeats are thinned (heartbeatTicksBusyMax). */
   proposedTick: Map<ReplicaId, number>
   beatTick: Map<ReplicaId, number>
@@ -421,6 +414,10 @@ export class Replica {
   /** How often an idle leader beats: heartbeatTicksIdle, or less where a
    *  member's silence is judged sooner (its acks must come well inside it). */
   private readonly idleBeatTicks: number
+  /** A leader's heartbeats name the members silent this long (Heartbeat.silent). */
+  private readonly silentReportTicks: number
+  /** What the leader's latest heartbeat said of silent members, and when it came: elected next, this replica goes on counting. */
+  private silenceHint: { tick: number; silent: readonly { id: ReplicaId; ticks: number }[] } | null = null
   private callRetryElapsed = 0
   /** The highest instance a peer said is issued: catch-up target ([0067]). */
   private issuedHint: Instance = 0
@@ -492,6 +489,7 @@ export class Replica {
     assert(Number.isSafeInteger(this.snapshotChunkChars) && this.snapshotChunkChars >= 1 && this.snapshotChunkChars <= snapshotChunkCharsMax, 'snapshotChunkChars out of range')
     this.electionTimeout = this.randomElectionTimeout()
     this.idleBeatTicks = Math.max(heartbeatTicks, Math.min(heartbeatTicksIdle, Math.floor(Math.min(this.memberSilentTicks, this.clearSilentTicks) / 4)))
+    this.silentReportTicks = Math.max(heartbeatTicks, Math.floor(this.memberSilentTicks / 4))
     if (config.stable !== undefined) this.restore(config.stable)
   }
 
@@ -617,10 +615,13 @@ export class Replica {
 
   private silence(leader: LeaderState): NonNullable<ReplicaStatus['silence']> {
     const heardTicksAgo: Record<ReplicaId, number> = {}
-    for (const member of this.quorum.members) {
-      if (member !== this.id) heardTicksAgo[member] = this.tickCount - (leader.lastHeard.get(member) ?? leader.electedTick)
-    }
-    return { leadingTicks: this.tickCount - leader.ledSinceTick, heardTicksAgo }
+    for (const member of this.quorum.members) if (member !== this.id) heardTicksAgo[member] = this.silentFor(leader, member)
+    return { electedTicksAgo: this.tickCount - leader.electedTick, heardTicksAgo }
+  }
+
+  /** Ticks since the leader heard from `member` (one nobody said is silent counts as heard at the election). */
+  private silentFor(leader: LeaderState, member: ReplicaId): number {
+    return this.tickCount - (leader.lastHeard.get(member) ?? leader.electedTick)
   }
 
   /** Read-only views for tests, the simulator and the inspector. */
@@ -699,7 +700,7 @@ export class Replica {
     this.count(receivedCounter[message.type])
     if (message.from !== this.id) {
       if (this.role.kind === 'leader') this.role.lastHeard.set(message.from, this.tickCount)
-      else if (this.role.kind === 'candidate') this.role.hearing?.lastHeard.set(message.from, this.tickCount)
+      else if (this.role.kind === 'candidate') this.role.lastHeard?.set(message.from, this.tickCount)
     }
     switch (message.type) {
       case 'NextBallot': return this.ok(this.onNextBallot(message))
@@ -1328,8 +1329,7 @@ export class Replica {
     let upTo = this.issuedUpTo
     for (const member of this.quorum.members) {
       if (member === this.id) continue
-      const heard = leader.lastHeard.get(member) ?? leader.electedTick
-      if (this.tickCount - heard > this.clearSilentTicks) continue
+      if (this.silentFor(leader, member) > this.clearSilentTicks) continue
       upTo = Math.min(upTo, leader.ackedIssued.get(member) ?? 0)
     }
     return upTo
@@ -1478,14 +1478,14 @@ export class Replica {
   /** [0057] step 1: a ballot above everything seen, persisted before NextBallot leaves. */
   private campaign(requestedRound?: number): void {
     const queue = this.role.kind === 'follower' ? [] : this.role.queue
-    const hearing = this.role.kind === 'leader' ? { lastHeard: this.role.lastHeard, ledSinceTick: this.role.ledSinceTick } : this.role.kind === 'candidate' ? this.role.hearing : null
+    const lastHeard = this.role.kind === 'follower' ? null : this.role.lastHeard
     const round = Math.max(this.lastTried.round, this.highestBallotSeen.round, (requestedRound ?? 0) - 1) + 1
     const ballot: Ballot = { round, replica: this.id }
     this.lastTried = ballot
     this.noteBallot(ballot)
     this.record({ kind: 'lastTried', ballot })
     const n = this.issuedUpTo + 1
-    this.role = { kind: 'candidate', ballot, n, infos: new Map(), queue, rejectedDirectly: new Set(), hearing }
+    this.role = { kind: 'candidate', ballot, n, infos: new Map(), queue, rejectedDirectly: new Set(), lastHeard }
     this.electionElapsed = 0
     this.leaderQuiet = false
     this.electionTimeout = this.randomElectionTimeout()
@@ -1571,8 +1571,7 @@ export class Replica {
       heartbeatElapsed: heartbeatTicks,
       retransmitElapsed: 0,
       quorumCheckElapsed: 0,
-      lastHeard: candidate.hearing?.lastHeard ?? new Map(),
-      ledSinceTick: candidate.hearing?.ledSinceTick ?? this.tickCount,
+      lastHeard: candidate.lastHeard ?? this.silenceHeardBefore(candidate),
       proposedTick: new Map(),
       beatTick: new Map(),
       busyTick: this.tickCount,
@@ -1951,6 +1950,12 @@ export class Replica {
       leader.idleSince ??= this.tickCount
       leader.idleBeatTick = this.tickCount
     }
+    // Seed 004 M5b (ours): who has been silent a while, so that a successor goes on counting.
+    const silent: { id: ReplicaId; ticks: number }[] = []
+    for (const member of this.quorum.members) {
+      const ticks = member === this.id ? 0 : this.silentFor(leader, member)
+      if (ticks >= this.silentReportTicks) silent.push({ id: member, ticks })
+    }
     const beat = (to: ReplicaId) => {
       // While commands flow to a member, they reset its election timer as a
       // heartbeat does ([0054]: any message from the leader shows it alive);
@@ -1959,7 +1964,7 @@ export class Replica {
       const proposedSince = (leader.proposedTick.get(to) ?? -Infinity) > lastBeat
       if (!everyone && proposedSince && this.tickCount - lastBeat < heartbeatTicksBusyMax) return
       leader.beatTick.set(to, this.tickCount)
-      this.send({ type: 'Heartbeat', from: this.id, to, ballot: leader.ballot, issuedUpTo: this.issuedUpTo, round, clearUpTo, checkpoint, ...(idle ? { idle: true as const } : {}) }, 0)
+      this.send({ type: 'Heartbeat', from: this.id, to, ballot: leader.ballot, issuedUpTo: this.issuedUpTo, round, clearUpTo, checkpoint, ...(idle ? { idle: true as const } : {}), ...(silent.length > 0 ? { silent } : {}) }, 0)
     }
     for (const to of this.quorum.members) if (to !== this.id) beat(to)
     // Learners learn the leader from it too (their calls go to it), and its
@@ -2049,6 +2054,7 @@ export class Replica {
     }
     if (this.role.kind !== 'follower' && ballotLess(this.role.ballot, b)) this.becomeFollower()
     this.setLeaderHint(message.from, b)
+    this.silenceHint = message.silent === undefined ? null : { tick: this.tickCount, silent: message.silent }
     this.electionElapsed = 0
     this.leaderQuiet = message.idle === true
     this.issuedHint = Math.max(this.issuedHint, message.issuedUpTo)
@@ -2126,16 +2132,13 @@ export class Replica {
    */
   private manageMembership(leader: LeaderState): void {
     if (leader.reconfigAt !== null) return
-    // Silence is judged only after a new leader has waited out the limit (it
-    // has heard nobody yet); joins and leaves go at once. A re-ballot after
-    // this leader's own reconfiguration is not new: a join must not give a
-    // crashed member another memberSilentTicks.
-    const judge = this.tickCount - leader.ledSinceTick > this.memberSilentTicks
+    // A member nobody has said is silent counts as heard at the election:
+    // a new leader waits out the limit before it judges it (it has heard
+    // nobody yet). Joins and leaves go at once.
     const next: ReplicaId[] = []
     for (const member of this.quorum.members) {
       if (leader.leaving.has(member)) continue
-      const heard = member === this.id ? this.tickCount : leader.lastHeard.get(member) ?? leader.electedTick
-      if (!judge || this.tickCount - heard <= this.memberSilentTicks) next.push(member)
+      if (member === this.id || this.silentFor(leader, member) <= this.memberSilentTicks) next.push(member)
     }
     for (const [id, join] of leader.joiners) {
       if (this.tickCount - join.tick > joinFreshTicks) leader.joiners.delete(id)
@@ -2146,6 +2149,22 @@ export class Replica {
     const current = this.quorum.members
     if (next.length === current.length && next.every((id) => current.includes(id))) return
     this.proposeReconfiguration(leader, next)
+  }
+
+  /**
+   * Seed 004 M5b (ours): a new leader's lastHeard. The members the last
+   * leader's recent heartbeat named silent stay silent since then, unless
+   * they answered this ballot; anyone else counts as heard at the election.
+   * Only a heartbeat from within a follower's longest wait counts: it is
+   * the leader this replica replaces.
+   */
+  private silenceHeardBefore(candidate: CandidateState): Map<ReplicaId, number> {
+    const heard = new Map<ReplicaId, number>()
+    const hint = this.silenceHint
+    this.silenceHint = null
+    if (hint === null || this.tickCount - hint.tick > electionIdleFactor * electionTicksMax) return heard
+    for (const { id, ticks } of hint.silent) if (id !== this.id && this.quorum.has(id) && !candidate.infos.has(id)) heard.set(id, hint.tick - ticks)
+    return heard
   }
 
   private proposeReconfiguration(leader: LeaderState, members: ReplicaId[]): void {

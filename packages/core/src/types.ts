@@ -273,6 +273,10 @@ export const messageSchema = z.discriminatedUnion('type', [
     checkpoint: z.object({ instance: instanceSchema, digest: z.string().max(digestLengthMax) }).nullable(),
     /** Ours: the room is idle; the next heartbeat may be heartbeatTicksIdle away (constants.ts). */
     idle: z.literal(true).optional(),
+    /** Ours (seed 004 M5b): members this leader has not heard from for a
+     *  while, and for how many ticks. A follower elected next goes on
+     *  counting their silence rather than starting it over. */
+    silent: z.array(z.object({ id: replicaIdSchema, ticks: z.number().int().min(0) })).min(1).max(membersMax).optional(),
   }),
   /** Seed 004 FIG. 4/6 (ours): a replica asks the leader to add it, or to remove it (a graceful leave). */
   /** Seed 004 FIG. 4; `learner`: fed the log, never made a voter (ReplicaConfig.learner). */

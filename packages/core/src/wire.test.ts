@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { membersMax } from './constants.ts'
 import { createRandom, randomInt } from './random.ts'
 import { messageSchema, type Ballot, type Command, type Message } from './types.ts'
 import { commandIdAt, decodeMessage, encodeMessage } from './wire.ts'
@@ -52,6 +53,14 @@ describe('the wire form of messages', () => {
     expect(messageSchema.safeParse(decodeMessage(JSON.stringify({ ...begin, ballot: 'junk', proposals: [{ instance: 9, command: noId }] }))).success).toBe(false)
     for (const junk of ['null', '[]', '{"type":"Success","entries":7}', '{"type":"BeginBallot","proposals":[null,1,{"command":[]}]}']) expect(() => decodeMessage(junk)).not.toThrow()
     expect(() => decodeMessage('{')).toThrow(SyntaxError)
+  })
+
+  it('carries a heartbeat\'s silent members, and refuses a list that is empty, too long or counts back', () => {
+    const beat = { type: 'Heartbeat', from: 'a', to: 'b', ballot, issuedUpTo: 7, round: 3, clearUpTo: 5, checkpoint: null } as const
+    roundTrip({ ...beat, silent: [{ id: 'c', ticks: 250 }] })
+    expect(messageSchema.safeParse({ ...beat, silent: [] }).success).toBe(false)
+    expect(messageSchema.safeParse({ ...beat, silent: [{ id: 'c', ticks: -1 }] }).success).toBe(false)
+    expect(messageSchema.safeParse({ ...beat, silent: Array.from({ length: membersMax + 1 }, (_, i) => ({ id: `m${i}`, ticks: 300 })) }).success).toBe(false)
   })
 
   it('round-trips random proposals and issued entries (ids derivable or not)', () => {

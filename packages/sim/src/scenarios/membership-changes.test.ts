@@ -95,13 +95,39 @@ describe('seed 004 membership through the log (scenarios M1–M8)', () => {
     while (!members(h, '1').includes('0') && sinceCrash < 2 * silence) run(h, 1), sinceCrash++
     expect(members(h, '1')).toEqual(['0', '1', '2', '3', '4', '5'])
     expect(h.replica('1').status().role).toBe('leader')
-    expect(h.replica('1').status().silence!.leadingTicks).toBeGreaterThan(2 * silence) // across its re-ballot
+    expect(h.replica('1').status().silence!.electedTicksAgo).toBeLessThan(silence / 2) // re-balloted under the new members
     while (members(h, '1').includes('4') && sinceCrash < 3 * silence) run(h, 1), sinceCrash++
     // Removed one membership check (every heartbeatTicks) and a round after
     // the limit: before this rule, the limit counted again from the re-ballot.
     expect(sinceCrash).toBeLessThanOrEqual(silence + 4)
     expect(sinceCrash).toBeGreaterThan(silence)
     for (const id of ['0', '1', '2', '3', '5']) expect(members(h, id)).toEqual(['0', '1', '2', '3', '5'])
+  })
+
+  it('M5b, the leader crashes while a member is silent (ours): its successor goes on counting that silence (the heartbeats name it), not from its own election', () => {
+    const h = cluster(['1', '2', '3', '4', '5'], '1')
+    run(h, 2 * silence)
+    h.crash('4')
+    run(h, silence / 2)
+    // The leader's heartbeats now name 4 silent (past memberSilentTicks / 4).
+    h.crash('1')
+    let sinceCrash = silence / 2
+    let elected: string | undefined
+    while (elected === undefined && sinceCrash < 4 * silence) {
+      run(h, 1)
+      sinceCrash++
+      elected = ['2', '3', '5'].find((id) => h.replica(id).status().role === 'leader')
+    }
+    expect(elected).toBeDefined()
+    const electedAt = sinceCrash
+    expect(h.replica(elected!).status().silence!.heardTicksAgo['4']).toBeGreaterThan(silence / 2)
+    while (members(h, elected!).includes('4') && sinceCrash < 6 * silence) run(h, 1), sinceCrash++
+    // 4 goes a silence limit after its crash (or a check after the election,
+    // if that came later), and 1 a limit after the election: before, both
+    // waited a limit from the election.
+    expect(sinceCrash).toBeLessThanOrEqual(Math.max(silence, electedAt) + 4)
+    run(h, silence + 5)
+    for (const id of ['2', '3', '5']) expect(members(h, id)).toEqual(['2', '3', '5'])
   })
 
   it('M5a: a member leaves gracefully; the crown prince is still 5', () => {
