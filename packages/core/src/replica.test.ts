@@ -67,6 +67,26 @@ describe('bad input is dropped and counted, never a crash or a state change', ()
   })
 })
 
+describe('a member that does not know it is one (simulator seed 11129 --membership)', () => {
+  it('hears a candidate it counts as an outsider, refuses its ballot, and catches up to where that ballot starts', () => {
+    // 'a' was added to a room of 'd' while it was down; its disk still says the members are a, b, c.
+    const r = lone()
+    const nb = { type: 'NextBallot', from: 'd', to: 'a', ballot: ballot(78, 'd'), n: 39 }
+    expect(r.step({ type: 'message', message: nb })).toEqual({ ok: false, reason: 'unknown-sender' })
+    // It promises nothing, and tells the candidate where its own log is.
+    expect(r.status().nextBal).toEqual({ round: 0, replica: '' })
+    expect(r.ready().send).toEqual([{ type: 'CatchUpReply', from: 'a', to: 'd', entries: [], issuedUpTo: 0 }])
+    // Then it asks for the log up to the candidate's issued prefix (38), from the members it knows or from the candidate.
+    const asked: MessageOf<'CatchUpRequest'>[] = []
+    for (let t = 0; t < 40 && !asked.some((m) => m.to === 'd'); t++) {
+      r.step({ type: 'tick' })
+      for (const m of r.ready().send) if (m.type === 'CatchUpRequest') asked.push(m)
+    }
+    expect(asked.length).toBeGreaterThan(0)
+    for (const m of asked) expect(m.range).toEqual([1, 38])
+  })
+})
+
 describe('durability order (seed 002 steps 1–6)', () => {
   it('NextBallot waits for lastTried, BallotInfo for nextBal, Voted for prevVote', () => {
     const r = lone()

@@ -686,9 +686,17 @@ export class Replica {
     // outside the membership are refused; it may ask to join, fetch the log
     // or a snapshot, and report issued commands (facts, checked as any).
     if (!this.quorum.has(message.from) && !openToNonMembers.has(message.type)) {
-      // A removed replica that does not know it campaigns: tell it where the
-      // log is, so that it catches up, learns it was removed, and asks to join.
-      if (message.type === 'NextBallot') this.send({ type: 'CatchUpReply', from: this.id, to: message.from, entries: [], issuedUpTo: this.issuedUpTo }, 0)
+      if (message.type === 'NextBallot') {
+        // A removed replica that does not know it campaigns: tell it where the
+        // log is, so that it catches up, learns it was removed, and asks to join.
+        this.send({ type: 'CatchUpReply', from: this.id, to: message.from, entries: [], issuedUpTo: this.issuedUpTo }, 0)
+        // Or this replica is the one behind: added while it was frozen or
+        // down, it is a member only further on in the log, and the candidate
+        // may need its promise (simulator seed 11129 --membership: the crown
+        // prince of two, restarted from a disk without its own join). The
+        // ballot starts after the candidate's issued prefix: catch up to it.
+        this.issuedHint = Math.max(this.issuedHint, message.n - 1)
+      }
       return this.drop('unknown-sender')
     }
     const check = this.checkContent(message)
