@@ -87,6 +87,26 @@ describe('a member that does not know it is one (simulator seed 11129 --membersh
   })
 })
 
+describe('catching up (simulator seed 35317 --membership)', () => {
+  it('a leader hint that answers with nothing is not asked again and again: the next ask goes to another peer', () => {
+    const r = lone()
+    // 'b' leads and says the log is at 5; then it is deposed (or lost its log) and answers every ask with nothing.
+    r.step({ type: 'message', message: { type: 'Heartbeat', from: 'b', to: 'a', ballot: ballot(1, 'b'), issuedUpTo: 5, round: 1, clearUpTo: 0, checkpoint: null } })
+    r.ready()
+    const asked: string[] = []
+    for (let t = 0; t < 80 && !asked.includes('c'); t++) {
+      r.step({ type: 'tick' })
+      for (const m of r.ready().send) {
+        if (m.type !== 'CatchUpRequest') continue
+        asked.push(m.to)
+        if (m.to === 'b') r.step({ type: 'message', message: { type: 'CatchUpReply', from: 'b', to: 'a', entries: [], issuedUpTo: 0 } })
+      }
+    }
+    expect(asked[0]).toBe('b') // the leader first
+    expect(asked).toContain('c')
+  })
+})
+
 describe('durability order (seed 002 steps 1–6)', () => {
   it('NextBallot waits for lastTried, BallotInfo for nextBal, Voted for prevVote', () => {
     const r = lone()

@@ -1144,7 +1144,12 @@ export class Replica {
     for (const entry of message.entries) this.learnFromPeer(entry)
     this.issuedHint = Math.max(this.issuedHint, message.issuedUpTo)
     const progressed = this.gap !== null && this.issuedUpTo > this.gap.frontier
-    this.catchUp = null
+    // A peer with nothing past this prefix leaves the request open: the next
+    // goes to a random peer after catchUpRetryTicks. Closed, it went to the
+    // leader hint again, which may be stale and answer every time (simulator
+    // seed 35317 --membership: two replicas asked a deposed leader ~1,000
+    // times and never the one member that held the log).
+    if (progressed || message.issuedUpTo > this.issuedUpTo) this.catchUp = null
     if (progressed) this.maybeCatchUp(true, message.from)
   }
 

@@ -35,6 +35,7 @@ const foundWithChurnAndFreezes: [seed: number, bug: string][] = [
   // with the old rule over membership seeds 0–15,999 found these two, which end the same way.
   [10144, 'a leaver removed into a membership whose other member then left (adopted, only to leave) never closed: the simulator counted only running members as holding its removal, the room fed the removed leaver nothing more, and it stayed behind (r2 at instance 17 of 80, members [r0]) (simulator bug, not the core: a member gone for good now counts)'],
   [12382, 'same as 10144: r1 left behind at instance 71 of 80, members [r0]'],
+  [35317, 'two replicas behind asked their leader hint, a deposed leader with nothing more, for the log ~1,000 times and never the one member that held it: each empty answer sent the next ask to the hint again (core test "a leader hint that answers with nothing…")'],
   [11129, 'a joiner added while frozen crashed; restarted from a disk without its own join, it was the crown prince of two, adopted only to leave, and refused the candidate\'s ballots as an outsider\'s without catching up to them: the candidate campaigned forever (core test "a member that does not know it is one")'],
 ]
 
