@@ -35,7 +35,12 @@ test('a room of two tabs and an edge replica: one tab closes, the other crashes,
     // A closed tab whose goodbye did not get through is removed after 10 s of silence, counted from the latest
     // election: on a loaded machine (CI runs the paper trace beside this) that took over 30 s.
     await a.close()
-    await expect.poll(async () => [...(await edge!.status()).members].sort(), { timeout: 60_000 }).toEqual([b.id, edgeId].sort())
+    // Failing, the room's report and the edge's status (its leader, and when it heard each member) say why.
+    const removed = expect.poll(async () => [...(await edge!.status()).members].sort(), { timeout: 60_000, message: `the closed tab ${a.id} removed` }).toEqual([b.id, edgeId].sort())
+    await room.explained(removed.catch(async (error: unknown) => {
+      console.log(`[edge] ${JSON.stringify(await edge!.status())}`)
+      throw error
+    }))
     await b.crash()
     await expect.poll(async () => (await edge!.status()).members, { timeout: 60_000 }).toEqual([edgeId])
     expect(await edge.call('append', { item: 'while-no-tab-was-open' })).toMatchObject({ ok: true })
